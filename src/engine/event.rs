@@ -1,0 +1,272 @@
+//! The session's vocabulary: queries, answers, and the ordered event stream.
+//!
+//! Everything above the engine (headless `run`, the TUI, transcripts) consumes
+//! [`Stamped`] events and nothing else, so these types are the engine's public face.
+//! They are plain data (serde), with no behaviour beyond small helpers.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A query id, unique within a session (`q-1`, `q-2`, …; fork children share the counter).
+pub type QueryId = String;
+
+/// Where in the Lua source a call was made: the strategy's line, not the prelude's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Site {
+    pub file: String,
+    pub line: u32,
+}
+
+impl std::fmt::Display for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// Position of a query inside one `alc.llm_batch` pause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchPos {
+    pub index: usize,
+    pub size: usize,
+}
+
+/// One question the strategy is waiting on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Query {
+    pub id: QueryId,
+    pub prompt: String,
+    pub system: Option<String>,
+    pub max_tokens: u32,
+    pub grounded: bool,
+    pub underspecified: bool,
+    pub site: Option<Site>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub batch: Option<BatchPos>,
+    /// Child package name when the query comes from an `alc.fork` child.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fork: Option<String>,
+}
+
+/// Who produced an answer. Serialised names are part of the transcript format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AnswerOrigin {
+    #[serde(rename = "human")]
+    Human,
+    #[serde(rename = "provider")]
+    Provider,
+    #[serde(rename = "provider+edited")]
+    ProviderEdited,
+    #[serde(rename = "script")]
+    Script,
+    #[serde(rename = "command")]
+    Command,
+    #[serde(rename = "replay")]
+    Replay,
+}
+
+impl AnswerOrigin {
+    /// Time spent waiting for these answers is a person's thinking time, not the strategy's.
+    pub fn is_person(self) -> bool {
+        matches!(self, AnswerOrigin::Human | AnswerOrigin::ProviderEdited)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AnswerOrigin::Human => "human",
+            AnswerOrigin::Provider => "provider",
+            AnswerOrigin::ProviderEdited => "provider+edited",
+            AnswerOrigin::Script => "script",
+            AnswerOrigin::Command => "command",
+            AnswerOrigin::Replay => "replay",
+        }
+    }
+}
+
+/// Token counts reported by a provider for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// The answer to one query, as any answer source produces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    pub text: String,
+    pub source: AnswerOrigin,
+    pub model: Option<String>,
+    pub usage: Option<Usage>,
+    pub latency_ms: u64,
+}
+
+impl Answer {
+    /// An answer with no model, no usage and no measured latency.
+    pub fn new(text: impl Into<String>, source: AnswerOrigin) -> Self {
+        Answer {
+            text: text.into(),
+            source,
+            model: None,
+            usage: None,
+            latency_ms: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    /// ALC_API: unknown levels count as info.
+    pub fn parse(s: &str) -> Self {
+        match s.to_ascii_lowercase().as_str() {
+            "error" => LogLevel::Error,
+            "warn" | "warning" => LogLevel::Warn,
+            "debug" => LogLevel::Debug,
+            _ => LogLevel::Info,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A strategy error: the message, where it happened, and the Lua traceback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScriptError {
+    pub message: String,
+    pub site: Option<Site>,
+    pub traceback: Option<String>,
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Counters of one session. Tokens are estimates until a source reports usage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Answered queries (a batch of N counts N).
+    pub llm_calls: u64,
+    pub failed_calls: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// How many answered calls had their tokens estimated rather than reported.
+    pub estimated_calls: u64,
+    /// Wall time since start.
+    pub wall_ms: u64,
+    /// Time spent waiting for a person; not charged to `max_elapsed_ms`.
+    pub human_ms: u64,
+    /// What the time budget is charged: wall time less the person's time.
+    pub elapsed_ms: u64,
+    /// Custom metrics from `alc.stats.record`.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub stats: serde_json::Map<String, Value>,
+}
+
+impl Metrics {
+    pub fn tokens(&self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+
+    /// `"estimated"` while any call's tokens were estimated, else `"provided"`.
+    pub fn token_basis(&self) -> &'static str {
+        if self.estimated_calls > 0 || self.llm_calls == 0 {
+            "estimated"
+        } else {
+            "provided"
+        }
+    }
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: Status,
+    pub result: Option<Value>,
+    pub error: Option<ScriptError>,
+    pub metrics: Metrics,
+}
+
+/// What happens in a session, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionEvent {
+    Started {
+        script: String,
+        script_sha256: String,
+        ctx: Value,
+        seed: u64,
+    },
+    /// The strategy (or one fork child) waits on these queries; `pause` pairs it with
+    /// the matching `Resumed`.
+    Paused { pause: u64, queries: Vec<Query> },
+    Answered { id: QueryId, answer: Answer },
+    QueryFailed { id: QueryId, error: String },
+    Resumed { pause: u64 },
+    Log { level: LogLevel, msg: String },
+    Progress {
+        step: i64,
+        total: i64,
+        msg: Option<String>,
+    },
+    Stat { key: String, value: Value },
+    State { ns: String, key: String, op: String },
+    Finished(Outcome),
+}
+
+impl SessionEvent {
+    /// Short kind name, as used by transcripts and the trace filter.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SessionEvent::Started { .. } => "session",
+            SessionEvent::Paused { .. } => "query",
+            SessionEvent::Answered { .. } => "answer",
+            SessionEvent::QueryFailed { .. } => "query_failed",
+            SessionEvent::Resumed { .. } => "resumed",
+            SessionEvent::Log { .. } => "log",
+            SessionEvent::Progress { .. } => "progress",
+            SessionEvent::Stat { .. } => "stat",
+            SessionEvent::State { .. } => "state",
+            SessionEvent::Finished(_) => "end",
+        }
+    }
+}
+
+/// An event with its sequence number and time since the session started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamped {
+    pub seq: u64,
+    pub t_ms: u64,
+    pub event: SessionEvent,
+}
