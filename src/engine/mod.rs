@@ -9,9 +9,18 @@
 //! Layers, as ALC_API.md names them: Layer 0 is `lua/` (Rust primitives), Layer 1 is
 //! `prelude.lua` (embedded), Layer 2 is `packages.rs` (`require` resolvers).
 
+pub mod budget;
+mod core;
 pub mod error;
 pub mod event;
+mod lua;
+pub mod packages;
+pub mod session;
+pub mod state_store;
 pub mod textops;
+pub mod transcript;
 
+pub use budget::Budget;
 pub use error::EngineError;
 pub use event::*;
+pub use session::{EventStream, ScriptInfo, ScriptSpec, Session, SessionConfig};

@@ -1,0 +1,224 @@
+//! `alc.llm`, `alc.llm_batch` and `alc.budget_remaining`: the calls that pause a
+//! strategy until someone answers.
+//!
+//! A pause: check the budget, register the queries in the session core, emit
+//! `Paused`, then block this VM thread on a reply channel until every query is
+//! answered (or one fails, or the session is cancelled), and emit `Resumed`.
+
+use std::sync::{mpsc, Arc};
+use std::time::Instant;
+
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
+
+use super::{call_site, raw_fn, PrimError, PrimResult, VmContext};
+use crate::engine::core::Reply;
+use crate::engine::event::{BatchPos, Query, SessionEvent};
+use crate::engine::textops::estimate_tokens;
+
+pub(crate) const DEFAULT_MAX_TOKENS: u32 = 1024;
+
+/// One query as the strategy asked it, before it gets an id and a site.
+struct Ask {
+    prompt: String,
+    system: Option<String>,
+    max_tokens: u32,
+    grounded: bool,
+    underspecified: bool,
+}
+
+/// Prompts may hold any bytes; invalid UTF-8 is replaced rather than refused, so a
+/// strategy that slices a string mid-character still gets its question asked.
+fn text_of(v: &Value, what: &str) -> Result<String, PrimError> {
+    match v {
+        Value::String(s) => Ok(String::from_utf8_lossy(&s.as_bytes()).into_owned()),
+        Value::Integer(i) => Ok(i.to_string()),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(PrimError::arg(format!(
+            "{what} must be a string, got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+fn read_opts(ask: &mut Ask, opts: Option<&Table>, what: &str) -> Result<(), PrimError> {
+    let Some(t) = opts else { return Ok(()) };
+    match t.get::<Value>("system")? {
+        Value::Nil => {}
+        v => ask.system = Some(text_of(&v, &format!("{what}.system"))?),
+    }
+    match t.get::<Value>("max_tokens")? {
+        Value::Nil => {}
+        Value::Integer(n) if n > 0 => ask.max_tokens = n.min(u32::MAX as i64) as u32,
+        Value::Number(n) if n >= 1.0 => ask.max_tokens = n.min(u32::MAX as f64) as u32,
+        v => {
+            return Err(PrimError::arg(format!(
+                "{what}.max_tokens must be a positive integer, got {}",
+                v.to_string().unwrap_or_else(|_| v.type_name().to_string())
+            )))
+        }
+    }
+    ask.grounded = t.get::<Option<bool>>("grounded")?.unwrap_or(false);
+    ask.underspecified = t.get::<Option<bool>>("underspecified")?.unwrap_or(false);
+    Ok(())
+}
+
+fn new_ask(prompt: String) -> Ask {
+    Ask {
+        prompt,
+        system: None,
+        max_tokens: DEFAULT_MAX_TOKENS,
+        grounded: false,
+        underspecified: false,
+    }
+}
+
+/// Asks and waits. Returns the answers in input order.
+fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<String>, PrimError> {
+    let core = &vm.core;
+    if core.is_cancelled() {
+        return Err(PrimError::plain("cancelled"));
+    }
+    if let Some(msg) = core.budget.exceeded(&core.metrics()) {
+        return Err(PrimError::plain(msg));
+    }
+    let site = call_site(lua);
+    let pause = core.next_pause_id();
+    let size = asks.len();
+    let queries: Vec<Query> = asks
+        .into_iter()
+        .enumerate()
+        .map(|(index, a)| Query {
+            id: core.next_query_id(),
+            prompt: a.prompt,
+            system: a.system,
+            max_tokens: a.max_tokens,
+            grounded: a.grounded,
+            underspecified: a.underspecified,
+            site: site.clone(),
+            batch: batch.then_some(BatchPos { index, size }),
+            fork: vm.fork.clone(),
+        })
+        .collect();
+    let keys: Vec<_> = queries
+        .iter()
+        .map(|q| {
+            let sys = q.system.as_deref().map(estimate_tokens).unwrap_or(0);
+            (q.id.clone(), estimate_tokens(&q.prompt) + sys)
+        })
+        .collect();
+    let (tx, rx) = mpsc::channel();
+    core.register(pause, &keys, &tx).map_err(PrimError::plain)?;
+    // Only the pending entries hold senders now: if they all vanish, recv fails.
+    drop(tx);
+    let asked_at = Instant::now();
+    core.emit(SessionEvent::Paused { pause, queries });
+
+    let mut answers: Vec<Option<String>> = vec![None; size];
+    let mut person = false;
+    let mut left = size;
+    while left > 0 {
+        match rx.recv() {
+            Ok(Reply::Answer(i, a)) => {
+                person |= a.source.is_person();
+                if answers[i].replace(a.text).is_none() {
+                    left -= 1;
+                }
+            }
+            Ok(Reply::Fail(i, err)) => {
+                core.withdraw(pause);
+                core.emit(SessionEvent::Resumed { pause });
+                let err = if batch { format!("alc.llm_batch item {}: {err}", i + 1) } else { err };
+                return Err(PrimError::plain(err));
+            }
+            Ok(Reply::Cancelled) | Err(_) => return Err(PrimError::plain("cancelled")),
+        }
+    }
+    if person {
+        core.counters().record_person_wait(asked_at, Instant::now());
+    }
+    core.emit(SessionEvent::Resumed { pause });
+    Ok(answers.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<()> {
+    let v = vm.clone();
+    raw.set(
+        "llm",
+        raw_fn(lua, move |lua, args: MultiValue| -> PrimResult {
+            let mut it = args.into_iter();
+            let prompt = text_of(&it.next().unwrap_or(Value::Nil), "alc.llm: prompt")?;
+            let mut ask = new_ask(prompt);
+            match it.next() {
+                None | Some(Value::Nil) => {}
+                Some(Value::Table(t)) => read_opts(&mut ask, Some(&t), "alc.llm: opts")?,
+                Some(o) => {
+                    return Err(PrimError::arg(format!(
+                        "alc.llm: opts must be a table, got {}",
+                        o.type_name()
+                    )))
+                }
+            }
+            let mut answers = pause(lua, &v, vec![ask], false)?;
+            Ok(answers.pop().unwrap_or_default().into_lua_multi(lua)?)
+        })?,
+    )?;
+
+    let v = vm.clone();
+    raw.set(
+        "llm_batch",
+        raw_fn(lua, move |lua, args: MultiValue| -> PrimResult {
+            let items = match args.into_iter().next() {
+                Some(Value::Table(t)) => t,
+                other => {
+                    return Err(PrimError::arg(format!(
+                        "alc.llm_batch: expected an array of {{prompt=…}} items, got {}",
+                        other.map(|o| o.type_name()).unwrap_or("nothing")
+                    )))
+                }
+            };
+            let mut asks = Vec::new();
+            for (i, item) in items.sequence_values::<Value>().enumerate() {
+                let what = format!("alc.llm_batch: item {}", i + 1);
+                let ask = match item? {
+                    Value::Table(t) => {
+                        let mut a = new_ask(text_of(&t.get("prompt")?, &format!("{what}.prompt"))?);
+                        read_opts(&mut a, Some(&t), &what)?;
+                        a
+                    }
+                    s @ Value::String(_) => new_ask(text_of(&s, &what)?),
+                    o => {
+                        return Err(PrimError::arg(format!(
+                            "{what} must be a table with .prompt, got {}",
+                            o.type_name()
+                        )))
+                    }
+                };
+                asks.push(ask);
+            }
+            if asks.is_empty() {
+                return Err(PrimError::arg("alc.llm_batch: empty array (nothing to ask)"));
+            }
+            let answers = pause(lua, &v, asks, true)?;
+            let t = lua.create_sequence_from(answers)?;
+            Ok(t.into_lua_multi(lua)?)
+        })?,
+    )?;
+
+    let v = vm.clone();
+    raw.set(
+        "budget_remaining",
+        raw_fn(lua, move |lua, _args| -> PrimResult {
+            let b = v.core.budget;
+            if b.is_unlimited() {
+                return Ok(Value::Nil.into_lua_multi(lua)?);
+            }
+            let [calls, ms, tokens] = b.remaining(&v.core.metrics());
+            let t = lua.create_table()?;
+            t.set("llm_calls", calls)?;
+            t.set("elapsed_ms", ms)?;
+            t.set("tokens", tokens)?;
+            Ok(t.into_lua_multi(lua)?)
+        })?,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! The Layer 0 primitives that do not pause: JSON, matching, logging, progress,
+//! stats, chunking, time and the persistent `alc.state` store.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
+
+use super::{from_json, raw_fn, to_json, PrimError, PrimResult, VmContext};
+use crate::engine::event::{LogLevel, SessionEvent};
+use crate::engine::state_store::StateStore;
+use crate::engine::textops::{self, ChunkMode};
+
+fn arg(args: &MultiValue, i: usize) -> Value {
+    args.get(i).cloned().unwrap_or(Value::Nil)
+}
+
+fn string_arg(args: &MultiValue, i: usize, what: &str) -> Result<String, PrimError> {
+    match arg(args, i) {
+        Value::String(s) => Ok(String::from_utf8_lossy(&s.as_bytes()).into_owned()),
+        Value::Integer(n) => Ok(n.to_string()),
+        Value::Number(n) => Ok(n.to_string()),
+        v => Err(PrimError::arg(format!(
+            "{what} must be a string, got {}",
+            v.type_name()
+        ))),
+    }
+}
+
+fn opt_table(args: &MultiValue, i: usize, what: &str) -> Result<Option<Table>, PrimError> {
+    match arg(args, i) {
+        Value::Nil => Ok(None),
+        Value::Table(t) => Ok(Some(t)),
+        v => Err(PrimError::arg(format!(
+            "{what} must be a table, got {}",
+            v.type_name()
+        ))),
+    }
+}
+
+fn ret(lua: &Lua, v: impl IntoLuaMulti) -> PrimResult {
+    Ok(v.into_lua_multi(lua)?)
+}
+
+fn tostring(lua: &Lua, v: Value) -> Result<String, PrimError> {
+    let f: mlua::Function = lua.globals().get("tostring")?;
+    Ok(f.call::<String>(v)?)
+}
+
+pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<()> {
+    raw.set(
+        "json_encode",
+        raw_fn(lua, |lua, args| {
+            let v = to_json(lua, arg(&args, 0))
+                .map_err(|e| PrimError::arg(format!("alc.json_encode: {}", super::errors::message_of(&e))))?;
+            ret(lua, serde_json::to_string(&v).map_err(|e| PrimError::arg(e.to_string()))?)
+        })?,
+    )?;
+    raw.set(
+        "json_decode",
+        raw_fn(lua, |lua, args| {
+            let s = string_arg(&args, 0, "alc.json_decode: text")?;
+            let v: serde_json::Value = serde_json::from_str(&s)
+                .map_err(|e| PrimError::arg(format!("alc.json_decode: invalid JSON: {e}")))?;
+            ret(lua, from_json(lua, &v)?)
+        })?,
+    )?;
+    raw.set(
+        "match_enum",
+        raw_fn(lua, |lua, args| {
+            let text = string_arg(&args, 0, "alc.match_enum: text")?;
+            let cands: Vec<String> = match arg(&args, 1) {
+                Value::Table(t) => t
+                    .sequence_values::<Value>()
+                    .map(|v| v.map_err(PrimError::from).and_then(|v| tostring(lua, v)))
+                    .collect::<Result<_, _>>()?,
+                v => {
+                    return Err(PrimError::arg(format!(
+                        "alc.match_enum: candidates must be an array of strings, got {}",
+                        v.type_name()
+                    )))
+                }
+            };
+            let threshold = match opt_table(&args, 2, "alc.match_enum: opts")? {
+                Some(t) => t.get::<Option<f64>>("threshold")?.unwrap_or(0.7),
+                None => 0.7,
+            };
+            ret(lua, textops::match_enum(&text, &cands, threshold))
+        })?,
+    )?;
+    raw.set(
+        "match_bool",
+        raw_fn(lua, |lua, args| {
+            let text = string_arg(&args, 0, "alc.match_bool: text")?;
+            ret(lua, textops::match_bool(&text))
+        })?,
+    )?;
+    raw.set(
+        "chunk",
+        raw_fn(lua, |lua, args| {
+            let text = string_arg(&args, 0, "alc.chunk: text")?;
+            let (mut mode, mut size, mut overlap) = (ChunkMode::Lines, 50usize, 0usize);
+            if let Some(t) = opt_table(&args, 1, "alc.chunk: opts")? {
+                match t.get::<Option<String>>("mode")?.as_deref() {
+                    None | Some("lines") => {}
+                    Some("chars") => mode = ChunkMode::Chars,
+                    Some(m) => {
+                        return Err(PrimError::arg(format!(
+                            "alc.chunk: mode must be \"lines\" or \"chars\", got \"{m}\""
+                        )))
+                    }
+                }
+                size = t.get::<Option<i64>>("size")?.unwrap_or(50).max(0) as usize;
+                overlap = t.get::<Option<i64>>("overlap")?.unwrap_or(0).max(0) as usize;
+            }
+            let parts = textops::chunk(&text, mode, size, overlap);
+            ret(lua, lua.create_sequence_from(parts)?)
+        })?,
+    )?;
+    let v = vm.clone();
+    raw.set(
+        "log",
+        raw_fn(lua, move |lua, args| {
+            let level = match arg(&args, 0) {
+                Value::String(s) => LogLevel::parse(&s.to_string_lossy()),
+                _ => LogLevel::Info,
+            };
+            let msg = tostring(lua, arg(&args, 1))?;
+            v.core.emit(SessionEvent::Log { level, msg });
+            ret(lua, ())
+        })?,
+    )?;
+    let v = vm.clone();
+    raw.set(
+        "progress",
+        raw_fn(lua, move |lua, args| {
+            let num = |i: usize, what: &str| -> Result<i64, PrimError> {
+                match arg(&args, i) {
+                    Value::Integer(n) => Ok(n),
+                    Value::Number(n) => Ok(n as i64),
+                    v => Err(PrimError::arg(format!(
+                        "alc.progress: {what} must be a number, got {}",
+                        v.type_name()
+                    ))),
+                }
+            };
+            let (step, total) = (num(0, "step")?, num(1, "total")?);
+            let msg = match arg(&args, 2) {
+                Value::Nil => None,
+                m => Some(tostring(lua, m)?),
+            };
+            v.core.emit(SessionEvent::Progress { step, total, msg });
+            ret(lua, ())
+        })?,
+    )?;
+    let v = vm.clone();
+    raw.set(
+        "stats.record",
+        raw_fn(lua, move |lua, args| {
+            let key = string_arg(&args, 0, "alc.stats.record: key")?;
+            let value = to_json(lua, arg(&args, 1))?;
+            v.core.counters().record_stat(key.clone(), value.clone());
+            v.core.emit(SessionEvent::Stat { key, value });
+            ret(lua, ())
+        })?,
+    )?;
+    let v = vm.clone();
+    raw.set(
+        "stats.get",
+        raw_fn(lua, move |lua, args| {
+            let key = string_arg(&args, 0, "alc.stats.get: key")?;
+            match v.core.counters().stat(&key) {
+                Some(val) => ret(lua, from_json(lua, &val)?),
+                None => ret(lua, Value::Nil),
+            }
+        })?,
+    )?;
+    raw.set(
+        "time",
+        raw_fn(lua, |lua, _| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            ret(lua, now)
+        })?,
+    )?;
+    register_state(lua, raw, vm)
+}
+
+/// `alc.state.*`: opened lazily on first use (most strategies never touch it), for
+/// the namespace `ctx._ns` (default "default").
+fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<()> {
+    let store: Rc<RefCell<Option<StateStore>>> = Rc::new(RefCell::new(None));
+    let ns = vm
+        .ctx
+        .get("_ns")
+        .and_then(|v| v.as_str())
+        .unwrap_or("default")
+        .to_string();
+    let dir = vm.core.settings.alc_home.join("state");
+    type Op = fn(&Lua, &mut StateStore, &MultiValue) -> Result<(MultiValue, Option<&'static str>), PrimError>;
+    let ops: [(&str, Op); 7] = [
+        ("get", |lua, s, a| {
+            let k = string_arg(a, 0, "alc.state.get: key")?;
+            let v = match s.get(&k) {
+                Some(v) => from_json(lua, &v)?,
+                None => arg(a, 1),
+            };
+            Ok((v.into_lua_multi(lua)?, None))
+        }),
+        ("set", |lua, s, a| {
+            let k = string_arg(a, 0, "alc.state.set: key")?;
+            let v = to_json(lua, arg(a, 1))?;
+            s.set(&k, v).map_err(|e| PrimError::arg(e.to_string()))?;
+            Ok((MultiValue::new(), Some("set")))
+        }),
+        ("keys", |lua, s, _| {
+            Ok((lua.create_sequence_from(s.keys())?.into_lua_multi(lua)?, None))
+        }),
+        ("delete", |lua, s, a| {
+            let k = string_arg(a, 0, "alc.state.delete: key")?;
+            let existed = s.delete(&k).map_err(|e| PrimError::arg(e.to_string()))?;
+            Ok((existed.into_lua_multi(lua)?, Some("delete")))
+        }),
+        ("has", |lua, s, a| {
+            let k = string_arg(a, 0, "alc.state.has: key")?;
+            Ok((s.has(&k).into_lua_multi(lua)?, None))
+        }),
+        ("set_nx", |lua, s, a| {
+            let k = string_arg(a, 0, "alc.state.set_nx: key")?;
+            let v = to_json(lua, arg(a, 1))?;
+            let done = s.set_nx(&k, v).map_err(|e| PrimError::arg(e.to_string()))?;
+            Ok((done.into_lua_multi(lua)?, Some("set_nx")))
+        }),
+        ("incr", |lua, s, a| {
+            let k = string_arg(a, 0, "alc.state.incr: key")?;
+            let num = |i: usize, d: f64| -> Result<f64, PrimError> {
+                match arg(a, i) {
+                    Value::Nil => Ok(d),
+                    Value::Integer(n) => Ok(n as f64),
+                    Value::Number(n) => Ok(n),
+                    v => Err(PrimError::arg(format!(
+                        "alc.state.incr: expected a number, got {}",
+                        v.type_name()
+                    ))),
+                }
+            };
+            let n = s
+                .incr(&k, num(1, 1.0)?, num(2, 0.0)?)
+                .map_err(|e| PrimError::arg(e.to_string()))?;
+            Ok((from_json(lua, &n)?.into_lua_multi(lua)?, Some("incr")))
+        }),
+    ];
+    for (name, op) in ops {
+        let (store, ns, dir, core) = (store.clone(), ns.clone(), dir.clone(), vm.core.clone());
+        raw.set(
+            format!("state.{name}"),
+            raw_fn(lua, move |lua, args| {
+                let mut slot = store.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(
+                        StateStore::open(&dir, &ns).map_err(|e| PrimError::arg(e.to_string()))?,
+                    );
+                }
+                let s = slot.as_mut().expect("opened above");
+                let (out, write) = op(lua, s, &args)?;
+                if let Some(op) = write {
+                    let key = string_arg(&args, 0, "key")?;
+                    core.emit(SessionEvent::State {
+                        ns: ns.clone(),
+                        key,
+                        op: op.to_string(),
+                    });
+                }
+                Ok(out)
+            })?,
+        )?;
+    }
+    Ok(())
+}

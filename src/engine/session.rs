@@ -1,0 +1,279 @@
+//! The `Session` handle: start a strategy, read its events, answer, fail, cancel.
+//!
+//! `Session::start` validates everything it can before any Lua runs (script found,
+//! ctx an object, budget well-formed, transcript writable) so bad input is an
+//! [`EngineError`]; from then on every outcome, including Lua syntax errors, arrives
+//! as events, ending with exactly one `Finished`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mlua_isle::Isle;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use super::budget::Budget;
+use super::core::{SessionCore, VmSettings};
+use super::error::EngineError;
+use super::event::{Answer, Metrics, SessionEvent, Stamped};
+use super::lua::{self, Chunk, VmContext};
+use super::packages;
+use super::transcript::TranscriptWriter;
+
+/// The ordered event stream of one session.
+pub type EventStream = mpsc::UnboundedReceiver<Stamped>;
+
+/// Default Lua memory limit per VM.
+pub const DEFAULT_MEMORY_LIMIT: usize = 512 * 1024 * 1024;
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScriptSpec {
+    File(PathBuf),
+    Package(String),
+    Inline { name: String, code: String },
+}
+
+impl ScriptSpec {
+    /// A `.lua` path (or any existing file) is a file; anything else a package name.
+    pub fn parse(arg: &str) -> ScriptSpec {
+        let p = Path::new(arg);
+        if arg.ends_with(".lua") || arg.contains('/') || p.is_file() {
+            ScriptSpec::File(p.to_path_buf())
+        } else {
+            ScriptSpec::Package(arg.to_string())
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub script: ScriptSpec,
+    /// The session's ctx (a JSON object); `ctx.budget` sets the budget.
+    pub ctx: Value,
+    /// Seed for `math.random`; a fresh one is drawn (and recorded) when `None`.
+    pub seed: Option<u64>,
+    pub transcript: Option<PathBuf>,
+    pub memory_limit: usize,
+    /// `$ALC_HOME` (default `~/.algocline`): packages and `state/` live here.
+    pub alc_home: PathBuf,
+}
+
+impl SessionConfig {
+    pub fn new(script: ScriptSpec) -> Self {
+        SessionConfig {
+            script,
+            ctx: Value::Object(Default::default()),
+            seed: None,
+            transcript: None,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            alc_home: default_alc_home(),
+        }
+    }
+}
+
+pub fn default_alc_home() -> PathBuf {
+    if let Some(h) = std::env::var_os("ALC_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    home.join(".algocline")
+}
+
+/// Script text and where it came from, for the Source pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptInfo {
+    /// As shown in messages and as `script` in the transcript.
+    pub display: String,
+    /// The file that holds the entry code (None for bundled packages).
+    pub path: Option<PathBuf>,
+    pub text: String,
+}
+
+/// A running (or finished) session. Cheap to clone; the last handle dropped cancels it.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    core: Arc<SessionCore>,
+    info: ScriptInfo,
+    _isle: Isle,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Nobody can answer any more: wake a waiting VM so its thread can exit.
+        self.core.cancel();
+    }
+}
+
+fn fresh_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    // Mix in the pid so two sessions started in the same nanosecond differ.
+    (t ^ ((std::process::id() as u64) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11
+}
+
+fn resolve(spec: &ScriptSpec, alc_home: &Path) -> Result<(ScriptInfo, Chunk, Vec<PathBuf>), EngineError> {
+    match spec {
+        ScriptSpec::File(path) => {
+            if !path.is_file() {
+                return Err(EngineError::ScriptNotFound(path.clone()));
+            }
+            let code = std::fs::read(path).map_err(|source| EngineError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let display = path.display().to_string();
+            let dirs = packages::search_dirs(path.parent().filter(|p| !p.as_os_str().is_empty()).or(Some(Path::new("."))), alc_home);
+            let info = ScriptInfo {
+                display: display.clone(),
+                path: Some(path.clone()),
+                text: String::from_utf8_lossy(&code).into_owned(),
+            };
+            Ok((info, Chunk::File { name: display, code }, dirs))
+        }
+        ScriptSpec::Package(name) => {
+            if !packages::is_valid_name(name) {
+                return Err(EngineError::InvalidPackageName(name.clone()));
+            }
+            let dirs = packages::search_dirs(None, alc_home);
+            let found = packages::find(name, &dirs).ok_or_else(|| EngineError::PackageNotFound {
+                name: name.clone(),
+                searched: dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .chain(["bundled".to_string()])
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+            let info = ScriptInfo {
+                display: found.display,
+                path: found.path,
+                text: found.text,
+            };
+            Ok((info, Chunk::Package(name.clone()), dirs))
+        }
+        ScriptSpec::Inline { name, code } => {
+            let dirs = packages::search_dirs(None, alc_home);
+            let info = ScriptInfo {
+                display: name.clone(),
+                path: None,
+                text: code.clone(),
+            };
+            Ok((info, Chunk::Inline { name: name.clone(), code: code.clone() }, dirs))
+        }
+    }
+}
+
+impl Session {
+    pub fn start(config: SessionConfig) -> Result<(Session, EventStream), EngineError> {
+        let SessionConfig {
+            script,
+            ctx,
+            seed,
+            transcript,
+            memory_limit,
+            alc_home,
+        } = config;
+        if !ctx.is_object() {
+            return Err(EngineError::CtxNotObject(json_type(&ctx)));
+        }
+        let budget = Budget::from_ctx(&ctx)?;
+        let (info, chunk, package_dirs) = resolve(&script, &alc_home)?;
+        let writer = match &transcript {
+            Some(p) => Some(TranscriptWriter::create(p).map_err(|source| EngineError::Transcript {
+                path: p.clone(),
+                source,
+            })?),
+            None => None,
+        };
+        let seed = seed.unwrap_or_else(fresh_seed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let settings = VmSettings {
+            alc_home,
+            memory_limit,
+        };
+        let core = Arc::new(SessionCore::new(budget, settings, tx, writer));
+        core.emit(SessionEvent::Started {
+            script: info.display.clone(),
+            script_sha256: format!("{:x}", Sha256::digest(info.text.as_bytes())),
+            ctx: ctx.clone(),
+            seed,
+        });
+        let vm = Arc::new(VmContext {
+            core: core.clone(),
+            fork: None,
+            seed,
+            ctx,
+            package_dirs,
+        });
+        let for_setup = vm.clone();
+        let isle = Isle::spawn(move |lua| lua::setup(lua, for_setup))
+            .map_err(|e| EngineError::Vm(e.to_string()))?;
+        let runner = vm.clone();
+        // The task's own result is not needed: the outcome travels as `Finished`.
+        let _task = isle.spawn_exec(move |lua| {
+            let outcome = lua::run_root(lua, &runner, chunk);
+            runner.core.mark_finished();
+            runner.core.emit(SessionEvent::Finished(outcome));
+            Ok(String::new())
+        });
+        let session = Session {
+            inner: Arc::new(Inner {
+                core,
+                info,
+                _isle: isle,
+            }),
+        };
+        Ok((session, rx))
+    }
+
+    /// Answers a pending query. The answer is in the transcript (flushed) before the
+    /// strategy resumes.
+    pub fn answer(&self, id: &str, answer: Answer) -> Result<(), EngineError> {
+        self.inner.core.answer(id, answer)
+    }
+
+    /// Fails a pending query: the strategy's `alc.llm` raises `error`.
+    pub fn fail(&self, id: &str, error: &str) -> Result<(), EngineError> {
+        self.inner.core.fail(id, error)
+    }
+
+    /// Stops the strategy, even inside `while true do end`.
+    pub fn cancel(&self) {
+        self.inner.core.cancel();
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        self.inner.core.metrics()
+    }
+
+    pub fn budget(&self) -> Budget {
+        self.inner.core.budget
+    }
+
+    pub fn script(&self) -> &ScriptInfo {
+        &self.inner.info
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.inner.core.is_finished()
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
