@@ -1,0 +1,85 @@
+//! The headless driver behind `run`: consumes a session's events, hands each query to
+//! an answer source, and returns the outcome. No screen; logs go to a writer (stderr).
+//!
+//! Queries of one pause are handed to the source in index order *before* any answer
+//! is awaited, so a source that consumes a sequence (the answers file) answers a batch
+//! deterministically even though the answers are then awaited concurrently.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use crate::answer::AnswerSource;
+use crate::engine::{EventStream, LogLevel, Outcome, Query, Session, SessionEvent, Status};
+
+/// How chatty the driver is on its log writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Debug,
+}
+
+/// Runs a session to its end. Returns the outcome (a `Cancelled` one if the event
+/// stream closed without a `Finished`, which only happens if the VM thread died).
+pub async fn drive(
+    session: &Session,
+    mut events: EventStream,
+    source: Arc<dyn AnswerSource>,
+    verbosity: Verbosity,
+    log: &mut (dyn Write + Send),
+) -> Outcome {
+    while let Some(stamped) = events.recv().await {
+        match stamped.event {
+            SessionEvent::Paused { queries, .. } => {
+                tokio::spawn(answer_pause(session.clone(), source.clone(), queries));
+            }
+            SessionEvent::Log { level, msg } => {
+                let show = match verbosity {
+                    Verbosity::Quiet => level == LogLevel::Error,
+                    Verbosity::Normal => level != LogLevel::Debug,
+                    Verbosity::Debug => true,
+                };
+                if show {
+                    let _ = writeln!(log, "[{}] {msg}", level.label());
+                }
+            }
+            SessionEvent::QueryFailed { id, error } if verbosity != Verbosity::Quiet => {
+                let _ = writeln!(log, "[warn] {id} failed: {error}");
+            }
+            SessionEvent::Progress { step, total, msg } if verbosity == Verbosity::Debug => {
+                let _ = writeln!(log, "[progress] {step}/{total} {}", msg.unwrap_or_default());
+            }
+            SessionEvent::Finished(outcome) => return outcome,
+            _ => {}
+        }
+    }
+    Outcome {
+        status: Status::Cancelled,
+        result: None,
+        error: None,
+        metrics: session.metrics(),
+    }
+}
+
+/// Answers one pause: `answer()` is called for every query in index order first, then
+/// the answers are awaited together and delivered as each arrives.
+pub async fn answer_pause(session: Session, source: Arc<dyn AnswerSource>, queries: Vec<Query>) {
+    let mut pending: FuturesUnordered<_> = queries
+        .iter()
+        .map(|q| {
+            let id = q.id.clone();
+            let fut = source.answer(q);
+            async move { (id, fut.await) }
+        })
+        .collect();
+    while let Some((id, result)) = pending.next().await {
+        // The session may have finished or been cancelled meanwhile; then nobody
+        // needs this answer, and the error says so only to the void.
+        let _ = match result {
+            Ok(answer) => session.answer(&id, answer),
+            Err(e) => session.fail(&id, &e.to_string()),
+        };
+    }
+}
