@@ -11,7 +11,9 @@
 
 pub mod error;
 pub mod event;
+pub mod state_store;
 pub mod textops;
+pub mod transcript;
 
 pub use error::EngineError;
 pub use event::*;
