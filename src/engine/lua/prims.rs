@@ -250,7 +250,11 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
             let n = s
                 .incr(&k, num(1, 1.0)?, num(2, 0.0)?)
                 .map_err(|e| PrimError::arg(e.to_string()))?;
-            Ok((from_json(lua, &n)?.into_lua_multi(lua)?, Some("incr")))
+            let n = match n.as_i64() {
+                Some(i) => Value::Integer(i),
+                None => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+            };
+            Ok((n.into_lua_multi(lua)?, Some("incr")))
         }),
     ];
     for (name, op) in ops {
