@@ -6,3 +6,4 @@
 pub mod answer;
 pub mod engine;
 pub mod headless;
+pub mod cli;

@@ -1,3 +1,4 @@
-fn main() {
-    println!("alc-workbench");
+//! Entry point: everything lives in the library; this only maps the exit code.
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(alc_workbench::cli::main())
 }

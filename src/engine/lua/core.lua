@@ -1,7 +1,7 @@
 -- alc:core — wraps the Rust primitives (Layer 0) so their errors reach strategies as
 -- plain strings (`err:match("^budget_exceeded")` works under pcall), and makes a call
 -- to any name outside the alc API fail with a message naming it.
-local raw, math_module = ...
+local raw, math_module, is_cancelled, cancel_sentinel = ...
 
 local function lift(f)
   return function(...)
@@ -35,6 +35,26 @@ local function namespace(path)
       return missing(path .. "." .. tostring(k))
     end,
   })
+end
+
+-- Once the session is cancelled, no Lua code may swallow that: every way of catching
+-- an error re-raises it. (The debug hook raises the first one; a strategy that wraps
+-- its loop in pcall would otherwise spin forever.)
+local raw_pcall, raw_xpcall, raw_resume = pcall, xpcall, coroutine.resume
+local function recheck(...)
+  if is_cancelled() then
+    error(cancel_sentinel, 0)
+  end
+  return ...
+end
+pcall = function(...)
+  return recheck(raw_pcall(...))
+end
+xpcall = function(...)
+  return recheck(raw_xpcall(...))
+end
+coroutine.resume = function(...)
+  return recheck(raw_resume(...))
 end
 
 local alc = namespace("alc")

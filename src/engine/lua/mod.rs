@@ -76,7 +76,7 @@ pub(crate) type PrimResult = Result<MultiValue, PrimError>;
 /// lifts into real Lua errors.
 pub(crate) fn raw_fn<F>(lua: &Lua, f: F) -> mlua::Result<Function>
 where
-    F: Fn(&Lua, MultiValue) -> PrimResult + 'static,
+    F: Fn(&Lua, MultiValue) -> PrimResult + Send + 'static,
 {
     lua.create_function(move |lua, args: MultiValue| match f(lua, args) {
         Ok(mut vals) => {
@@ -114,10 +114,12 @@ pub(crate) fn setup(lua: &Lua, vm: Arc<VmContext>) -> mlua::Result<()> {
     prims::register(lua, &raw, &vm)?;
     fork::register(lua, &raw, &vm)?;
     let math = mlua_mathlib::module(lua)?;
+    let flag = vm.core.cancel_flag();
+    let is_cancelled = lua.create_function(move |_, ()| Ok(flag.load(Ordering::Relaxed)))?;
     let alc: Value = lua
         .load(CORE_LUA)
         .set_name("=alc:core")
-        .call((raw, math))?;
+        .call((raw, math, is_cancelled, errors::CANCEL_SENTINEL))?;
     let globals = lua.globals();
     globals.set("alc", alc)?;
     globals.set("ctx", from_json(lua, &vm.ctx)?)?;

@@ -1,9 +1,7 @@
 //! The Layer 0 primitives that do not pause: JSON, matching, logging, progress,
 //! stats, chunking, time and the persistent `alc.state` store.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
@@ -192,7 +190,7 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
 /// `alc.state.*`: opened lazily on first use (most strategies never touch it), for
 /// the namespace `ctx._ns` (default "default").
 fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<()> {
-    let store: Rc<RefCell<Option<StateStore>>> = Rc::new(RefCell::new(None));
+    let store: Arc<Mutex<Option<StateStore>>> = Arc::new(Mutex::new(None));
     let ns = vm
         .ctx
         .get("_ns")
@@ -262,7 +260,7 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
         raw.set(
             format!("state.{name}"),
             raw_fn(lua, move |lua, args| {
-                let mut slot = store.borrow_mut();
+                let mut slot = store.lock().unwrap_or_else(|e| e.into_inner());
                 if slot.is_none() {
                     *slot = Some(
                         StateStore::open(&dir, &ns).map_err(|e| PrimError::arg(e.to_string()))?,

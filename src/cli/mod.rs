@@ -1,0 +1,132 @@
+//! The process edge: arguments, exit codes, and turning errors into messages.
+//!
+//! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled),
+//! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
+//! file…). clap's own usage errors also exit 2.
+
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use run::RunArgs;
+
+/// Exit code of a completed strategy.
+pub const EXIT_OK: u8 = 0;
+/// Exit code of a strategy that failed (or was cancelled).
+pub const EXIT_STRATEGY: u8 = 1;
+/// Exit code of a usage or input error.
+pub const EXIT_INPUT: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "alc-workbench",
+    version,
+    about = "A terminal workbench for algocline-style LLM reasoning strategies",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a strategy headlessly: result JSON on stdout, a summary on stderr.
+    Run(RunArgs),
+}
+
+/// Where the session's ctx comes from, shared by `run` and the TUI.
+#[derive(Debug, Clone, Args)]
+pub struct CtxArgs {
+    /// The ctx as JSON, or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub ctx: Option<String>,
+    /// Sets ctx.task.
+    #[arg(long, value_name = "TEXT")]
+    pub task: Option<String>,
+    /// Sets ctx.budget.max_llm_calls.
+    #[arg(long, value_name = "N")]
+    pub budget_calls: Option<u64>,
+    /// Sets ctx.budget.max_elapsed_ms.
+    #[arg(long, value_name = "N")]
+    pub budget_ms: Option<u64>,
+    /// Sets ctx.budget.max_tokens.
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+}
+
+/// An input error: printed as `error: …` and exit 2.
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl CtxArgs {
+    /// Builds the ctx object: `--ctx` first, then `--task` and the budget flags on top.
+    pub fn build(&self) -> Result<serde_json::Value, InputError> {
+        let mut ctx = match self.ctx.as_deref() {
+            None => serde_json::json!({}),
+            Some(arg) => {
+                let (text, origin) = match arg.strip_prefix('@') {
+                    Some(path) => (
+                        std::fs::read_to_string(path)
+                            .map_err(|e| InputError(format!("cannot read --ctx file {path}: {e}")))?,
+                        path.to_string(),
+                    ),
+                    None => (arg.to_string(), "--ctx".to_string()),
+                };
+                serde_json::from_str(&text).map_err(|e| {
+                    InputError(format!(
+                        "invalid JSON in {origin} (line {}, column {}): {e}",
+                        e.line(),
+                        e.column()
+                    ))
+                })?
+            }
+        };
+        let Some(obj) = ctx.as_object_mut() else {
+            return Err(InputError("--ctx must be a JSON object, like {\"task\": \"…\"}".into()));
+        };
+        if let Some(t) = &self.task {
+            obj.insert("task".into(), t.clone().into());
+        }
+        let limits = [
+            ("max_llm_calls", self.budget_calls),
+            ("max_elapsed_ms", self.budget_ms),
+            ("max_tokens", self.budget_tokens),
+        ];
+        if limits.iter().any(|(_, v)| v.is_some()) {
+            let budget = obj.entry("budget").or_insert_with(|| serde_json::json!({}));
+            let Some(b) = budget.as_object_mut() else {
+                return Err(InputError("ctx.budget must be an object".into()));
+            };
+            for (k, v) in limits {
+                if let Some(v) = v {
+                    b.insert(k.into(), v.into());
+                }
+            }
+        }
+        Ok(ctx)
+    }
+}
+
+/// Parses arguments and runs; returns the process exit code.
+pub fn main() -> u8 {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Run(args)) => run::run(args),
+        None => {
+            eprintln!("the interactive workbench is not built yet; use `alc-workbench run SCRIPT`");
+            EXIT_INPUT
+        }
+    }
+}
+
+/// `$XDG_DATA_HOME/alc-workbench` (default `~/.local/share/alc-workbench`).
+pub fn data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("alc-workbench");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    home.join(".local/share/alc-workbench")
+}

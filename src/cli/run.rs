@@ -1,0 +1,179 @@
+//! `alc-workbench run SCRIPT`: a session driven by an answer source, no screen.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
+use crate::answer::command::CommandSource;
+use crate::answer::coprocess::CoprocessSource;
+use crate::answer::script::ScriptSource;
+use crate::answer::stdin::StdinSource;
+use crate::answer::AnswerSource;
+use crate::engine::{Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status};
+use crate::headless::{drive, Verbosity};
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// A .lua file, or the name of a package (packages/NAME/init.lua).
+    #[arg(value_name = "SCRIPT")]
+    pub script: String,
+    #[command(flatten)]
+    pub ctx: CtxArgs,
+    /// Answer queries from an answers file (JSON Lines).
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub answers: Option<PathBuf>,
+    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
+    #[arg(long, value_name = "CMD", group = "source")]
+    pub answer_cmd: Option<String>,
+    /// Answer queries through one long-lived process speaking JSON lines.
+    #[arg(long, value_name = "CMD", group = "source")]
+    pub answer_proc: Option<String>,
+    /// Seconds an answer command or process may take per query.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub answer_timeout: u64,
+    /// Write the session transcript (JSON Lines) here.
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+    /// Seed for math.random (recorded in the transcript).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Lua memory limit per VM, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    pub memory_mb: usize,
+    /// Print the result as one line of JSON.
+    #[arg(long)]
+    pub compact: bool,
+    /// Only errors on stderr (no logs, no summary).
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Debug logs and progress on stderr too.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
+    let timeout = Duration::from_secs(args.answer_timeout.max(1));
+    if let Some(path) = &args.answers {
+        let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
+        return Ok(Arc::new(s));
+    }
+    if let Some(cmd) = &args.answer_cmd {
+        return Ok(Arc::new(CommandSource::new(cmd, timeout)));
+    }
+    if let Some(cmd) = &args.answer_proc {
+        let s = CoprocessSource::spawn(cmd, timeout)
+            .map_err(|e| InputError(format!("--answer-proc: {e}")))?;
+        return Ok(Arc::new(s));
+    }
+    if !std::io::stdin().is_terminal() {
+        // Piped answers work too (each ends with a line "."); a closed stdin fails the
+        // first query with a message that says so.
+        eprintln!("note: no answer source given; reading answers from stdin");
+    }
+    Ok(Arc::new(StdinSource::new()))
+}
+
+pub(super) fn run(args: RunArgs) -> u8 {
+    match run_inner(&args) {
+        Ok(code) => code,
+        Err(InputError(msg)) => {
+            eprintln!("error: {msg}");
+            EXIT_INPUT
+        }
+    }
+}
+
+fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
+    let ctx = args.ctx.build()?;
+    let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
+    config.ctx = ctx;
+    config.seed = args.seed;
+    config.transcript = args.transcript.clone();
+    config.memory_limit = args.memory_mb.max(1) * 1024 * 1024;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async {
+        let source = source_for(args)?;
+        let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
+        let verbosity = match (args.quiet, args.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Debug,
+            _ => Verbosity::Normal,
+        };
+        let mut stderr = std::io::stderr();
+        let drive = drive(&session, events, source, verbosity, &mut stderr);
+        tokio::pin!(drive);
+        let outcome = tokio::select! {
+            o = &mut drive => o,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("interrupted: cancelling the strategy");
+                session.cancel();
+                drive.await
+            }
+        };
+        Ok(report(&outcome, args))
+    })
+}
+
+/// Prints the result (stdout) and the summary (stderr); returns the exit code.
+fn report(outcome: &Outcome, args: &RunArgs) -> u8 {
+    if let Some(result) = &outcome.result {
+        let text = if args.compact {
+            serde_json::to_string(result)
+        } else {
+            serde_json::to_string_pretty(result)
+        };
+        println!("{}", text.unwrap_or_else(|_| "null".into()));
+    }
+    if let Some(err) = &outcome.error {
+        match &err.site {
+            Some(site) if !err.message.starts_with(&site.to_string()) => {
+                eprintln!("error: {site}: {}", err.message)
+            }
+            _ => eprintln!("error: {}", err.message),
+        }
+        if let (Some(tb), false) = (&err.traceback, args.quiet) {
+            eprintln!("{tb}");
+        }
+    }
+    if !args.quiet {
+        eprintln!("{}", summary(outcome.status, &outcome.metrics));
+    }
+    match outcome.status {
+        Status::Completed => EXIT_OK,
+        Status::Failed | Status::Cancelled => EXIT_STRATEGY,
+    }
+}
+
+/// One line: status, calls, tokens, time.
+pub fn summary(status: Status, m: &Metrics) -> String {
+    let person = if m.human_ms > 0 {
+        format!(" (+{:.1} s yours)", m.human_ms as f64 / 1000.0)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} · {} call{} · {} tokens ({}) · {:.2} s{person}",
+        status.label(),
+        m.llm_calls,
+        if m.llm_calls == 1 { "" } else { "s" },
+        human_count(m.tokens()),
+        m.token_basis(),
+        m.elapsed_ms as f64 / 1000.0,
+    )
+}
+
+fn human_count(n: u64) -> String {
+    if n >= 10_000 {
+        format!("{:.1}k", n as f64 / 1000.0)
+    } else {
+        n.to_string()
+    }
+}
