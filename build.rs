@@ -38,9 +38,16 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
             println!("cargo:rerun-if-changed={}", path.display());
             collect(root, &path, out);
         } else if path.extension().is_some_and(|e| e == "lua") {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             let module = rel.trim_end_matches(".lua");
-            let module = module.strip_suffix("/init").unwrap_or(module).replace('/', ".");
+            let module = module
+                .strip_suffix("/init")
+                .unwrap_or(module)
+                .replace('/', ".");
             out.push((module, rel));
         }
     }

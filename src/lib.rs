@@ -4,6 +4,6 @@
 //! (the `run` command's driver), `cli` (argument parsing and the process edge).
 
 pub mod answer;
+pub mod cli;
 pub mod engine;
 pub mod headless;
-pub mod cli;

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use alc_workbench::engine::{SessionEvent, Session, Status};
+use alc_workbench::engine::{Session, SessionEvent, Status};
 use serde_json::json;
 use support::*;
 
@@ -15,7 +15,10 @@ fn llm_round_trip_returns_answers_and_orders_events() {
         |q| Ok(format!("re: {}", q.prompt)),
     );
     assert_eq!(out.status, Status::Completed, "{:?}", out.error);
-    assert_eq!(out.result.unwrap(), json!({"a": "re: first?", "b": "re: second?"}));
+    assert_eq!(
+        out.result.unwrap(),
+        json!({"a": "re: first?", "b": "re: second?"})
+    );
     let kinds: Vec<_> = events.iter().map(|e| e.event.kind()).collect();
     assert_eq!(
         kinds,
@@ -80,7 +83,10 @@ fn budget_is_checked_before_each_call_and_errors_are_plain_strings() {
     let r = out.result.unwrap();
     assert_eq!(r["ok"], json!(false));
     assert_eq!(r["t"], json!("string"));
-    assert!(r["err"].as_str().unwrap().starts_with("budget_exceeded:"), "{r}");
+    assert!(
+        r["err"].as_str().unwrap().starts_with("budget_exceeded:"),
+        "{r}"
+    );
     assert_eq!(r["left"]["llm_calls"], json!(0));
     assert!(r["left"]["tokens"].as_u64().unwrap() > 0);
     assert!(r["left"].get("elapsed_ms").is_none());
@@ -94,13 +100,20 @@ fn uncaught_budget_error_fails_the_session_at_the_call_line() {
     let (out, _) = run_config(cfg, |_| Ok("x".into()));
     assert_eq!(out.status, Status::Failed);
     let err = out.error.unwrap();
-    assert!(err.message.starts_with("budget_exceeded: llm_calls 1/1"), "{}", err.message);
+    assert!(
+        err.message.starts_with("budget_exceeded: llm_calls 1/1"),
+        "{}",
+        err.message
+    );
     assert_eq!(err.site.unwrap().line, 2);
 }
 
 #[test]
 fn no_budget_means_budget_remaining_is_nil() {
-    assert_eq!(eval("return alc.budget_remaining() == nil").result, Some(json!(true)));
+    assert_eq!(
+        eval("return alc.budget_remaining() == nil").result,
+        Some(json!(true))
+    );
 }
 
 #[test]
@@ -109,7 +122,10 @@ fn failed_query_raises_in_lua_and_can_be_caught() {
         "local ok, err = pcall(alc.llm, 'q')\nreturn {ok = ok, err = err}",
         |_| Err("model unavailable".into()),
     );
-    assert_eq!(out.result.unwrap(), json!({"ok": false, "err": "model unavailable"}));
+    assert_eq!(
+        out.result.unwrap(),
+        json!({"ok": false, "err": "model unavailable"})
+    );
     assert!(events.iter().any(|e| e.event.kind() == "query_failed"));
     assert_eq!(out.metrics.llm_calls, 0);
     assert_eq!(out.metrics.failed_calls, 1);
@@ -122,7 +138,13 @@ fn answering_an_unknown_query_is_an_error() {
         let ev = events.blocking_recv().unwrap();
         if let SessionEvent::Paused { queries, .. } = ev.event {
             let err = session
-                .answer("q-99", alc_workbench::engine::Answer::new("x", alc_workbench::engine::AnswerOrigin::Human))
+                .answer(
+                    "q-99",
+                    alc_workbench::engine::Answer::new(
+                        "x",
+                        alc_workbench::engine::AnswerOrigin::Human,
+                    ),
+                )
                 .unwrap_err();
             assert!(err.to_string().contains("q-99"));
             session.cancel();
@@ -155,13 +177,20 @@ fn runtime_error_has_site_and_traceback() {
 fn unknown_alc_name_is_a_clear_error() {
     let out = eval("local x = 1\nlocal c = alc.card.get('x')\nreturn c");
     let err = out.error.unwrap();
-    assert!(err.message.contains("alc.card.get is not available"), "{}", err.message);
+    assert!(
+        err.message.contains("alc.card.get is not available"),
+        "{}",
+        err.message
+    );
     assert_eq!(err.site.unwrap().line, 2);
 }
 
 #[test]
 fn print_is_captured_as_a_log() {
-    let (_, events) = run("print('hello', 42)\nalc.log('warn', 'careful')\nreturn nil", |_| Ok(String::new()));
+    let (_, events) = run(
+        "print('hello', 42)\nalc.log('warn', 'careful')\nreturn nil",
+        |_| Ok(String::new()),
+    );
     let l = logs(&events);
     assert!(l.contains(&("info".into(), "hello\t42".into())), "{l:?}");
     assert!(l.contains(&("warn".into(), "careful".into())));
@@ -227,7 +256,10 @@ fn cancel_wakes_a_strategy_waiting_for_an_answer() {
 
 #[test]
 fn concurrent_sessions_do_not_share_globals() {
-    let a = Session::start(config("shared = 'a'\nlocal r = alc.llm('a')\nreturn {mine = shared, r = r}")).unwrap();
+    let a = Session::start(config(
+        "shared = 'a'\nlocal r = alc.llm('a')\nreturn {mine = shared, r = r}",
+    ))
+    .unwrap();
     let b = Session::start(config("local before = shared\nshared = 'b'\nlocal r = alc.llm('b')\nreturn {before = before, mine = shared}")).unwrap();
     // Both are paused at the same time before either is answered.
     let (sa, mut ea) = a;
@@ -238,8 +270,16 @@ fn concurrent_sessions_do_not_share_globals() {
         }
     };
     let (qa, qb) = (wait_pause(&mut ea), wait_pause(&mut eb));
-    sa.answer(&qa, alc_workbench::engine::Answer::new("x", alc_workbench::engine::AnswerOrigin::Script)).unwrap();
-    sb.answer(&qb, alc_workbench::engine::Answer::new("y", alc_workbench::engine::AnswerOrigin::Script)).unwrap();
+    sa.answer(
+        &qa,
+        alc_workbench::engine::Answer::new("x", alc_workbench::engine::AnswerOrigin::Script),
+    )
+    .unwrap();
+    sb.answer(
+        &qb,
+        alc_workbench::engine::Answer::new("y", alc_workbench::engine::AnswerOrigin::Script),
+    )
+    .unwrap();
     let (oa, _) = drive(&sa, ea, |_| Ok(String::new()));
     let (ob, _) = drive(&sb, eb, |_| Ok(String::new()));
     assert_eq!(oa.result.unwrap()["mine"], json!("a"));
@@ -250,7 +290,8 @@ fn concurrent_sessions_do_not_share_globals() {
 
 #[test]
 fn memory_limit_is_a_clear_error() {
-    let mut cfg = config("local t = {}\nfor i = 1, 1e8 do t[i] = string.rep('x', 100) .. i end\nreturn #t");
+    let mut cfg =
+        config("local t = {}\nfor i = 1, 1e8 do t[i] = string.rep('x', 100) .. i end\nreturn #t");
     cfg.memory_limit = 16 * 1024 * 1024;
     let (out, _) = run_config(cfg, |_| Ok(String::new()));
     assert_eq!(out.status, Status::Failed);
@@ -281,7 +322,10 @@ fn person_time_is_not_charged_to_elapsed() {
     // not a synchronisation.
     std::thread::sleep(Duration::from_millis(120));
     session
-        .answer(&id, alc_workbench::engine::Answer::new("done", alc_workbench::engine::AnswerOrigin::Human))
+        .answer(
+            &id,
+            alc_workbench::engine::Answer::new("done", alc_workbench::engine::AnswerOrigin::Human),
+        )
         .unwrap();
     let (out, _) = drive(&session, events, |_| Ok(String::new()));
     assert!(out.metrics.human_ms >= 100, "{:?}", out.metrics);

@@ -69,8 +69,9 @@ impl CtxArgs {
             Some(arg) => {
                 let (text, origin) = match arg.strip_prefix('@') {
                     Some(path) => (
-                        std::fs::read_to_string(path)
-                            .map_err(|e| InputError(format!("cannot read --ctx file {path}: {e}")))?,
+                        std::fs::read_to_string(path).map_err(|e| {
+                            InputError(format!("cannot read --ctx file {path}: {e}"))
+                        })?,
                         path.to_string(),
                     ),
                     None => (arg.to_string(), "--ctx".to_string()),
@@ -85,7 +86,9 @@ impl CtxArgs {
             }
         };
         let Some(obj) = ctx.as_object_mut() else {
-            return Err(InputError("--ctx must be a JSON object, like {\"task\": \"…\"}".into()));
+            return Err(InputError(
+                "--ctx must be a JSON object, like {\"task\": \"…\"}".into(),
+            ));
         };
         if let Some(t) = &self.task {
             obj.insert("task".into(), t.clone().into());
@@ -127,6 +130,8 @@ pub fn data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("alc-workbench");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     home.join(".local/share/alc-workbench")
 }

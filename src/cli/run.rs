@@ -1,6 +1,5 @@
 //! `alc-workbench run SCRIPT`: a session driven by an answer source, no screen.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,11 +68,8 @@ fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
             .map_err(|e| InputError(format!("--answer-proc: {e}")))?;
         return Ok(Arc::new(s));
     }
-    if !std::io::stdin().is_terminal() {
-        // Piped answers work too (each ends with a line "."); a closed stdin fails the
-        // first query with a message that says so.
-        eprintln!("note: no answer source given; reading answers from stdin");
-    }
+    // A person at a terminal answers on stdin; piped answers work too (each ends with
+    // a line "."), and a closed stdin fails the first query with a message saying so.
     Ok(Arc::new(StdinSource::new()))
 }
 

@@ -62,10 +62,7 @@ impl Budget {
     pub fn exceeded(&self, m: &Metrics) -> Option<String> {
         if let Some(max) = self.max_llm_calls {
             if m.llm_calls >= max {
-                return Some(format!(
-                    "budget_exceeded: llm_calls {}/{max}",
-                    m.llm_calls
-                ));
+                return Some(format!("budget_exceeded: llm_calls {}/{max}", m.llm_calls));
             }
         }
         if let Some(max) = self.max_elapsed_ms {
@@ -178,7 +175,9 @@ mod tests {
         assert_eq!(b.max_llm_calls, Some(3));
         assert_eq!(b.max_tokens, None);
         assert!(Budget::from_ctx(&json!({})).unwrap().is_unlimited());
-        assert!(Budget::from_ctx(&json!({"budget": null})).unwrap().is_unlimited());
+        assert!(Budget::from_ctx(&json!({"budget": null}))
+            .unwrap()
+            .is_unlimited());
     }
 
     #[test]

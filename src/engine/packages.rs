@@ -58,7 +58,10 @@ pub fn search_dirs(script_dir: Option<&Path>, alc_home: &Path) -> Vec<PathBuf> {
 
 fn candidates(dir: &Path, name: &str) -> [PathBuf; 2] {
     let rel = name.replace('.', "/");
-    [dir.join(&rel).join("init.lua"), dir.join(format!("{rel}.lua"))]
+    [
+        dir.join(&rel).join("init.lua"),
+        dir.join(format!("{rel}.lua")),
+    ]
 }
 
 fn display_path(p: &Path) -> String {

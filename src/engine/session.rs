@@ -77,7 +77,9 @@ pub fn default_alc_home() -> PathBuf {
     if let Some(h) = std::env::var_os("ALC_HOME").filter(|h| !h.is_empty()) {
         return PathBuf::from(h);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     home.join(".algocline")
 }
 
@@ -119,7 +121,10 @@ fn fresh_seed() -> u64 {
     (t ^ ((std::process::id() as u64) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11
 }
 
-fn resolve(spec: &ScriptSpec, alc_home: &Path) -> Result<(ScriptInfo, Chunk, Vec<PathBuf>), EngineError> {
+fn resolve(
+    spec: &ScriptSpec,
+    alc_home: &Path,
+) -> Result<(ScriptInfo, Chunk, Vec<PathBuf>), EngineError> {
     match spec {
         ScriptSpec::File(path) => {
             if !path.is_file() {
@@ -130,28 +135,41 @@ fn resolve(spec: &ScriptSpec, alc_home: &Path) -> Result<(ScriptInfo, Chunk, Vec
                 source,
             })?;
             let display = path.display().to_string();
-            let dirs = packages::search_dirs(path.parent().filter(|p| !p.as_os_str().is_empty()).or(Some(Path::new("."))), alc_home);
+            let dirs = packages::search_dirs(
+                path.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .or(Some(Path::new("."))),
+                alc_home,
+            );
             let info = ScriptInfo {
                 display: display.clone(),
                 path: Some(path.clone()),
                 text: String::from_utf8_lossy(&code).into_owned(),
             };
-            Ok((info, Chunk::File { name: display, code }, dirs))
+            Ok((
+                info,
+                Chunk::File {
+                    name: display,
+                    code,
+                },
+                dirs,
+            ))
         }
         ScriptSpec::Package(name) => {
             if !packages::is_valid_name(name) {
                 return Err(EngineError::InvalidPackageName(name.clone()));
             }
             let dirs = packages::search_dirs(None, alc_home);
-            let found = packages::find(name, &dirs).ok_or_else(|| EngineError::PackageNotFound {
-                name: name.clone(),
-                searched: dirs
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .chain(["bundled".to_string()])
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+            let found =
+                packages::find(name, &dirs).ok_or_else(|| EngineError::PackageNotFound {
+                    name: name.clone(),
+                    searched: dirs
+                        .iter()
+                        .map(|d| d.display().to_string())
+                        .chain(["bundled".to_string()])
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
             let info = ScriptInfo {
                 display: found.display,
                 path: found.path,
@@ -166,7 +184,14 @@ fn resolve(spec: &ScriptSpec, alc_home: &Path) -> Result<(ScriptInfo, Chunk, Vec
                 path: None,
                 text: code.clone(),
             };
-            Ok((info, Chunk::Inline { name: name.clone(), code: code.clone() }, dirs))
+            Ok((
+                info,
+                Chunk::Inline {
+                    name: name.clone(),
+                    code: code.clone(),
+                },
+                dirs,
+            ))
         }
     }
 }
@@ -187,10 +212,14 @@ impl Session {
         let budget = Budget::from_ctx(&ctx)?;
         let (info, chunk, package_dirs) = resolve(&script, &alc_home)?;
         let writer = match &transcript {
-            Some(p) => Some(TranscriptWriter::create(p).map_err(|source| EngineError::Transcript {
-                path: p.clone(),
-                source,
-            })?),
+            Some(p) => {
+                Some(
+                    TranscriptWriter::create(p).map_err(|source| EngineError::Transcript {
+                        path: p.clone(),
+                        source,
+                    })?,
+                )
+            }
             None => None,
         };
         let seed = seed.unwrap_or_else(fresh_seed);

@@ -28,7 +28,9 @@ pub fn drive(
             SessionEvent::Paused { queries, .. } => {
                 for q in queries {
                     match answer(q) {
-                        Ok(text) => session.answer(&q.id, Answer::new(text, AnswerOrigin::Script)).unwrap(),
+                        Ok(text) => session
+                            .answer(&q.id, Answer::new(text, AnswerOrigin::Script))
+                            .unwrap(),
                         Err(e) => session.fail(&q.id, &e).unwrap(),
                     }
                 }
@@ -45,7 +47,10 @@ pub fn drive(
     panic!("event stream closed without Finished");
 }
 
-pub fn run(code: &str, answer: impl FnMut(&Query) -> Result<String, String>) -> (Outcome, Vec<Stamped>) {
+pub fn run(
+    code: &str,
+    answer: impl FnMut(&Query) -> Result<String, String>,
+) -> (Outcome, Vec<Stamped>) {
     run_config(config(code), answer)
 }
 

@@ -14,11 +14,11 @@ use super::{errors, from_json, raw_fn, setup, to_json, PrimError, VmContext};
 use crate::engine::event::{LogLevel, SessionEvent};
 use crate::engine::packages::is_valid_name;
 
-/// Runs `require(name).run(ctx)` in a child VM and returns its result as JSON text.
-/// `run` may return the ctx (result in `.result`) or the result itself.
+/// Runs `require(name).run(ctx)` in a child VM and returns what `run` returned (the
+/// ctx with `.result`, or a result table, as the package chose) as JSON text.
 fn run_child(lua: &Lua, vm: &VmContext, name: &str) -> Result<String, IsleError> {
     super::install_hook(lua, vm).map_err(|e| IsleError::Lua(e.to_string()))?;
-    let code = format!("local r = require({name:?}).run(ctx)\nif type(r) == 'table' and r.result ~= nil then return r.result end\nreturn r");
+    let code = format!("return require({name:?}).run(ctx)");
     let out = lua
         .load(code)
         .set_name("=alc:fork")
@@ -49,8 +49,14 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                 Some(Value::Table(t)) => t
                     .sequence_values::<String>()
                     .collect::<Result<_, _>>()
-                    .map_err(|_| PrimError::arg("alc.fork: names must be an array of package names"))?,
-                _ => return Err(PrimError::arg("alc.fork: names must be an array of package names")),
+                    .map_err(|_| {
+                        PrimError::arg("alc.fork: names must be an array of package names")
+                    })?,
+                _ => {
+                    return Err(PrimError::arg(
+                        "alc.fork: names must be an array of package names",
+                    ))
+                }
             };
             if names.is_empty() {
                 return Err(PrimError::arg("alc.fork: names is empty"));
@@ -134,7 +140,8 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                             IsleError::Cancelled => "cancelled".into(),
                             other => other.to_string(),
                         };
-                        first_error.get_or_insert_with(|| format!("alc.fork: {name} failed: {msg}"));
+                        first_error
+                            .get_or_insert_with(|| format!("alc.fork: {name} failed: {msg}"));
                         entry.set("ok", false)?;
                         entry.set("error", msg)?;
                     }

@@ -127,7 +127,11 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
             Ok(Reply::Fail(i, err)) => {
                 core.withdraw(pause);
                 core.emit(SessionEvent::Resumed { pause });
-                let err = if batch { format!("alc.llm_batch item {}: {err}", i + 1) } else { err };
+                let err = if batch {
+                    format!("alc.llm_batch item {}: {err}", i + 1)
+                } else {
+                    err
+                };
                 return Err(PrimError::plain(err));
             }
             Ok(Reply::Cancelled) | Err(_) => return Err(PrimError::plain("cancelled")),
@@ -196,7 +200,9 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                 asks.push(ask);
             }
             if asks.is_empty() {
-                return Err(PrimError::arg("alc.llm_batch: empty array (nothing to ask)"));
+                return Err(PrimError::arg(
+                    "alc.llm_batch: empty array (nothing to ask)",
+                ));
             }
             let answers = pause(lua, &v, asks, true)?;
             let t = lua.create_sequence_from(answers)?;

@@ -19,7 +19,10 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use mlua::{DeserializeOptions, Function, IntoLuaMulti, Lua, LuaSerdeExt, MultiValue, SerializeOptions, Value};
+use mlua::{
+    DeserializeOptions, Function, IntoLuaMulti, Lua, LuaSerdeExt, MultiValue, SerializeOptions,
+    Value,
+};
 
 use super::core::SessionCore;
 use super::event::{LogLevel, SessionEvent};
@@ -116,10 +119,12 @@ pub(crate) fn setup(lua: &Lua, vm: Arc<VmContext>) -> mlua::Result<()> {
     let math = mlua_mathlib::module(lua)?;
     let flag = vm.core.cancel_flag();
     let is_cancelled = lua.create_function(move |_, ()| Ok(flag.load(Ordering::Relaxed)))?;
-    let alc: Value = lua
-        .load(CORE_LUA)
-        .set_name("=alc:core")
-        .call((raw, math, is_cancelled, errors::CANCEL_SENTINEL))?;
+    let alc: Value = lua.load(CORE_LUA).set_name("=alc:core").call((
+        raw,
+        math,
+        is_cancelled,
+        errors::CANCEL_SENTINEL,
+    ))?;
     let globals = lua.globals();
     globals.set("alc", alc)?;
     globals.set("ctx", from_json(lua, &vm.ctx)?)?;
@@ -140,7 +145,9 @@ pub(crate) fn setup(lua: &Lua, vm: Arc<VmContext>) -> mlua::Result<()> {
             Ok(())
         })?,
     )?;
-    let seed_fn: Function = lua.load("return function(s) math.randomseed(s) end").eval()?;
+    let seed_fn: Function = lua
+        .load("return function(s) math.randomseed(s) end")
+        .eval()?;
     seed_fn.call::<()>(vm.seed as i64)?;
     lua.load(PRELUDE_LUA).set_name("=alc:prelude").exec()?;
     super::packages::install(lua, &vm.package_dirs)?;

@@ -50,9 +50,16 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
     raw.set(
         "json_encode",
         raw_fn(lua, |lua, args| {
-            let v = to_json(lua, arg(&args, 0))
-                .map_err(|e| PrimError::arg(format!("alc.json_encode: {}", super::errors::message_of(&e))))?;
-            ret(lua, serde_json::to_string(&v).map_err(|e| PrimError::arg(e.to_string()))?)
+            let v = to_json(lua, arg(&args, 0)).map_err(|e| {
+                PrimError::arg(format!(
+                    "alc.json_encode: {}",
+                    super::errors::message_of(&e)
+                ))
+            })?;
+            ret(
+                lua,
+                serde_json::to_string(&v).map_err(|e| PrimError::arg(e.to_string()))?,
+            )
         })?,
     )?;
     raw.set(
@@ -198,7 +205,11 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
         .unwrap_or("default")
         .to_string();
     let dir = vm.core.settings.alc_home.join("state");
-    type Op = fn(&Lua, &mut StateStore, &MultiValue) -> Result<(MultiValue, Option<&'static str>), PrimError>;
+    type Op = fn(
+        &Lua,
+        &mut StateStore,
+        &MultiValue,
+    ) -> Result<(MultiValue, Option<&'static str>), PrimError>;
     let ops: [(&str, Op); 7] = [
         ("get", |lua, s, a| {
             let k = string_arg(a, 0, "alc.state.get: key")?;
@@ -215,7 +226,10 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
             Ok((MultiValue::new(), Some("set")))
         }),
         ("keys", |lua, s, _| {
-            Ok((lua.create_sequence_from(s.keys())?.into_lua_multi(lua)?, None))
+            Ok((
+                lua.create_sequence_from(s.keys())?.into_lua_multi(lua)?,
+                None,
+            ))
         }),
         ("delete", |lua, s, a| {
             let k = string_arg(a, 0, "alc.state.delete: key")?;
