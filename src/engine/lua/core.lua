@@ -61,7 +61,7 @@ local alc = namespace("alc")
 alc.state = namespace("alc.state")
 alc.stats = namespace("alc.stats")
 for name, f in pairs(raw) do
-  local ns, key = name:match("^(%w+)%.(%w+)$")
+  local ns, key = name:match("^([%w_]+)%.([%w_]+)$")
   if ns then
     rawset(alc[ns], key, lift(f))
   else

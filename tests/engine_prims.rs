@@ -1,0 +1,167 @@
+//! Layer 0 bindings seen from Lua: argument handling, defaults and errors of the
+//! primitives whose pure logic is unit-tested in `engine::textops` / `state_store`.
+
+mod support;
+
+use alc_workbench::engine::{SessionEvent, Status};
+use serde_json::json;
+use support::*;
+
+fn ok(code: &str) -> serde_json::Value {
+    let out = eval(code);
+    assert_eq!(out.status, Status::Completed, "{code}: {:?}", out.error);
+    out.result.unwrap()
+}
+
+fn err(code: &str) -> String {
+    let out = eval(code);
+    assert_eq!(out.status, Status::Failed, "{code} should fail");
+    out.error.unwrap().message
+}
+
+#[test]
+fn json_round_trip_and_errors() {
+    assert_eq!(
+        ok("return alc.json_decode(alc.json_encode({a = {1, 2, 3}, b = 'x'}))"),
+        json!({"a": [1, 2, 3], "b": "x"})
+    );
+    assert_eq!(
+        ok("return alc.json_encode(alc.json_decode('[]'))"),
+        json!("[]")
+    );
+    assert_eq!(
+        ok("return alc.json_decode('{\"n\": null, \"k\": 1}').n == nil"),
+        json!(true)
+    );
+    assert!(err("return alc.json_decode('{oops')").contains("invalid JSON"));
+    // Functions cannot be JSON: they are left out rather than failing the strategy.
+    assert_eq!(
+        ok("return alc.json_encode({a = 1, f = print})"),
+        json!("{\"a\":1}")
+    );
+    let e = ok("local ok, e = pcall(alc.json_decode, 'nope'); return type(e)");
+    assert_eq!(e, json!("string"));
+}
+
+#[test]
+fn match_enum_and_match_bool_from_lua() {
+    assert_eq!(
+        ok("return alc.match_enum('I pick B, no wait, A', {'A', 'B'})"),
+        json!("A")
+    );
+    assert_eq!(
+        ok("return alc.match_enum('zzz', {'alpha'}) == nil"),
+        json!(true)
+    );
+    assert_eq!(
+        ok("return alc.match_enum('aplha', {'alpha'}, {threshold = 0.5})"),
+        json!("alpha")
+    );
+    assert_eq!(ok("return alc.match_bool('no wait, yes')"), json!(true));
+    assert_eq!(
+        ok("return alc.match_bool('nothing here') == nil"),
+        json!(true)
+    );
+    assert!(err("return alc.match_enum('x', 5)").contains("candidates"));
+}
+
+#[test]
+fn chunk_defaults_and_modes() {
+    assert_eq!(ok("return #alc.chunk(string.rep('l\\n', 120))"), json!(3));
+    assert_eq!(
+        ok("return alc.chunk('abcdefghij', {mode = 'chars', size = 4, overlap = 1})"),
+        json!(["abcd", "defg", "ghij"])
+    );
+    assert_eq!(ok("return #alc.chunk('')"), json!(0));
+    assert_eq!(ok("return #alc.chunk('abc', {size = 0})"), json!(0));
+    assert!(err("return alc.chunk('x', {mode = 'words'})").contains("mode"));
+}
+
+#[test]
+fn log_progress_stats_and_time_emit_events() {
+    let (out, events) = run(
+        "alc.log('error', 'bad')\nalc.log('shout', 'loud')\nalc.progress(2, 5, 'two')\nalc.stats.record('k', {a = 1})\nreturn {alc.stats.get('k'), alc.stats.get('none') == nil, alc.time() > 1.7e9}",
+        |_| Ok(String::new()),
+    );
+    assert_eq!(out.result.unwrap(), json!([{"a": 1}, true, true]));
+    let l = logs(&events);
+    assert!(l.contains(&("error".into(), "bad".into())));
+    assert!(
+        l.contains(&("info".into(), "loud".into())),
+        "unknown levels count as info"
+    );
+    assert!(events.iter().any(|e| matches!(&e.event, SessionEvent::Progress { step: 2, total: 5, msg: Some(m) } if m == "two")));
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.event, SessionEvent::Stat { key, .. } if key == "k")));
+    assert_eq!(out.metrics.stats["k"], json!({"a": 1}));
+}
+
+#[test]
+fn state_api_from_lua() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cfg = config(
+        "alc.state.set('a', {x = 1})\nlocal first = alc.state.set_nx('b', 1)\nlocal second = alc.state.set_nx('b', 2)\nlocal n = alc.state.incr('c', 5)\nlocal bad = pcall(alc.state.incr, 'a')\nlocal ks = alc.state.keys()\nlocal had = alc.state.delete('b')\nreturn {a = alc.state.get('a'), first = first, second = second, n = n, bad = bad, keys = ks, had = had, has_b = alc.state.has('b'), dflt = alc.state.get('zz', 'd'), upd = alc.state.update('c', function(v) return v * 2 end)}",
+    );
+    cfg.alc_home = home.path().to_path_buf();
+    cfg.ctx = json!({"_ns": "testns"});
+    let (out, events) = run_config(cfg, |_| Ok(String::new()));
+    assert_eq!(out.status, Status::Completed, "{:?}", out.error);
+    assert_eq!(
+        out.result.unwrap(),
+        json!({"a": {"x": 1}, "first": true, "second": false, "n": 5, "bad": false, "keys": ["a", "b", "c"], "had": true, "has_b": false, "dflt": "d", "upd": 10})
+    );
+    assert!(home.path().join("state/testns.json").is_file());
+    assert!(events.iter().any(|e| matches!(&e.event, SessionEvent::State { ns, op, .. } if ns == "testns" && op == "set_nx")));
+}
+
+#[test]
+fn llm_argument_errors_name_the_problem() {
+    assert!(err("alc.llm({})").contains("alc.llm: prompt must be a string, got table"));
+    assert!(err("alc.llm('x', 5)").contains("opts must be a table"));
+    assert!(err("alc.llm('x', {max_tokens = 'many'})").contains("max_tokens"));
+    assert!(err("alc.llm_batch('x')").contains("expected an array"));
+    assert!(err("alc.fork({'../x'}, {})").contains("invalid package name"));
+    assert!(err("alc.fork({'x'}, {}, {on_error = 'maybe'})").contains("on_error"));
+}
+
+#[test]
+fn llm_flags_reach_the_query() {
+    let (_, events) = run(
+        "alc.llm('p', {grounded = true, underspecified = true, max_tokens = 7.0})\nalc.ground('g')\nalc.specify('s')\nreturn 1",
+        |_| Ok("a".into()),
+    );
+    let qs = queries(&events);
+    assert!(qs[0].grounded && qs[0].underspecified && qs[0].max_tokens == 7);
+    assert!(qs[1].grounded && !qs[1].underspecified);
+    assert!(qs[2].underspecified && !qs[2].grounded);
+}
+
+#[test]
+fn fork_on_error_skip_and_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body) in [
+        (
+            "good",
+            "return {run = function(ctx) return {v = ctx.n * 2} end}",
+        ),
+        ("bad", "return {run = function(ctx) error('nope') end}"),
+    ] {
+        std::fs::create_dir_all(dir.path().join(name)).unwrap();
+        std::fs::write(dir.path().join(name).join("init.lua"), body).unwrap();
+    }
+    let script = dir.path().join("main.lua");
+    std::fs::write(&script, "local r = alc.fork({'good', 'bad'}, {n = 21})\nlocal ok, e = pcall(alc.fork, {'bad'}, {}, {on_error = 'fail'})\nreturn {r = r, ok = ok, e = e}").unwrap();
+    let cfg =
+        alc_workbench::engine::SessionConfig::new(alc_workbench::engine::ScriptSpec::File(script));
+    let (out, _) = run_config(cfg, |_| Ok(String::new()));
+    let r = out.result.unwrap();
+    assert_eq!(
+        r["r"][0],
+        json!({"strategy": "good", "ok": true, "result": {"v": 42}})
+    );
+    assert_eq!(r["r"][1]["ok"], json!(false));
+    assert!(r["r"][1]["error"].as_str().unwrap().contains("nope"));
+    assert_eq!(r["ok"], json!(false));
+    assert!(r["e"].as_str().unwrap().contains("bad failed"));
+}
