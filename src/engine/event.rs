@@ -230,18 +230,39 @@ pub enum SessionEvent {
     },
     /// The strategy (or one fork child) waits on these queries; `pause` pairs it with
     /// the matching `Resumed`.
-    Paused { pause: u64, queries: Vec<Query> },
-    Answered { id: QueryId, answer: Answer },
-    QueryFailed { id: QueryId, error: String },
-    Resumed { pause: u64 },
-    Log { level: LogLevel, msg: String },
+    Paused {
+        pause: u64,
+        queries: Vec<Query>,
+    },
+    Answered {
+        id: QueryId,
+        answer: Answer,
+    },
+    QueryFailed {
+        id: QueryId,
+        error: String,
+    },
+    Resumed {
+        pause: u64,
+    },
+    Log {
+        level: LogLevel,
+        msg: String,
+    },
     Progress {
         step: i64,
         total: i64,
         msg: Option<String>,
     },
-    Stat { key: String, value: Value },
-    State { ns: String, key: String, op: String },
+    Stat {
+        key: String,
+        value: Value,
+    },
+    State {
+        ns: String,
+        key: String,
+        op: String,
+    },
     Finished(Outcome),
 }
 
