@@ -322,18 +322,36 @@ impl Keymap {
         &self.bindings
     }
 
-    /// Help overlay rows: (context label, chords joined, description), in table order.
+    /// Help overlay rows: (context label, chords joined, description), grouped by
+    /// context in a fixed order, actions in `Action::ALL` order within a context.
     pub fn help_rows(&self) -> Vec<(&'static str, String, &'static str)> {
+        use KeyContext as K;
+        let contexts = [
+            K::Global,
+            K::Editor,
+            K::Scroll,
+            K::Trace,
+            K::Overlay,
+            K::Picker,
+            K::CtxEditor,
+            K::Confirm,
+        ];
         let mut rows = Vec::new();
-        for action in Action::ALL {
-            for b in self.bindings.iter().filter(|b| b.action == *action) {
-                let keys = b
-                    .chords
+        for ctx in contexts {
+            for action in Action::ALL {
+                for b in self
+                    .bindings
                     .iter()
-                    .map(|c| c.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                rows.push((b.context.label(), keys, action.description()));
+                    .filter(|b| b.context == ctx && b.action == *action)
+                {
+                    let keys = b
+                        .chords
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    rows.push((ctx.label(), keys, action.description()));
+                }
             }
         }
         rows

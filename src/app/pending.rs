@@ -2,7 +2,7 @@
 //! which one is shown ("k of N"), the prompt scroll, and what an answer source is doing
 //! with each query. No I/O.
 
-use ratatui_textarea::TextArea;
+use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::engine::{Query, QueryId};
 
@@ -35,6 +35,7 @@ impl PendingQuery {
     pub fn new(query: Query, status: QueryStatus, asked_at_ms: u64) -> Self {
         let mut editor = TextArea::default();
         editor.set_placeholder_text("type the answer…");
+        editor.set_wrap_mode(WrapMode::WordOrGlyph);
         PendingQuery {
             query,
             editor,

@@ -454,3 +454,18 @@ fn terminate_cancels_and_quits() {
         vec![Effect::Cancel, Effect::Quit]
     );
 }
+
+#[test]
+fn overlay_scroll_stops_at_the_end_and_comes_back_at_once() {
+    let mut app = running(None);
+    update(&mut app, key('?'));
+    update(&mut app, code(KeyCode::End));
+    let Some(Overlay::Help { scroll: bottom }) = app.overlay else {
+        panic!()
+    };
+    assert!(bottom > 0 && bottom < 100, "{bottom}");
+    update(&mut app, code(KeyCode::Up));
+    assert!(matches!(app.overlay, Some(Overlay::Help { scroll }) if scroll == bottom - 1));
+    update(&mut app, code(KeyCode::Home));
+    assert!(matches!(app.overlay, Some(Overlay::Help { scroll: 0 })));
+}

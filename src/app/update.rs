@@ -7,7 +7,9 @@ use ratatui_textarea::TextArea;
 
 use super::budget::Budget;
 use super::pending::QueryStatus;
-use super::{events, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase, StartRequest};
+use super::{
+    events, layout, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase, StartRequest,
+};
 use crate::answer::SourceError;
 use crate::engine::{Answer, AnswerOrigin};
 
@@ -116,6 +118,7 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             let text = serde_json::to_string_pretty(&app.session.ctx).unwrap_or_default();
             let mut editor = TextArea::new(text.lines().map(str::to_string).collect());
             editor.set_placeholder_text("{}");
+            editor.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
             app.overlay = Some(Overlay::Ctx {
                 editor: Box::new(editor),
                 error: None,
@@ -387,6 +390,52 @@ fn scroll_pane(app: &mut App, pane: Focus, delta: isize) {
 fn scroll_prompt(app: &mut App, delta: isize) {
     let p = &mut app.pending;
     p.prompt_scroll = p.prompt_scroll.saturating_add_signed(delta as i16);
+    clamp_scrolls(app);
+}
+
+/// Keeps overlay and prompt scrolls within their content, so scrolling back after
+/// "bottom" responds at once. Row counts are estimates from the text and pane width.
+fn clamp_scrolls(app: &mut App) {
+    let (w, h) = app.size;
+    let width = w.saturating_sub(4).min(88);
+    let content = match &app.overlay {
+        Some(Overlay::Help { .. }) => Some(app.keymap.help_rows().len() + 8),
+        Some(Overlay::Event { index, .. }) => app
+            .trace
+            .get(*index)
+            .map(|e| layout::wrapped_rows(&e.body, width) + 2),
+        Some(Overlay::Result { .. }) => app.session.outcome.as_ref().map(|o| {
+            let text = match &o.error {
+                Some(e) => format!(
+                    "{}\n\n{}",
+                    e.message,
+                    e.traceback.clone().unwrap_or_default()
+                ),
+                None => serde_json::to_string_pretty(&o.result).unwrap_or_default(),
+            };
+            layout::wrapped_rows(&text, width) + 2
+        }),
+        _ => None,
+    };
+    let visible = (h as usize).saturating_sub(6).max(1);
+    if let (
+        Some(rows),
+        Some(Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll }),
+    ) = (content, &mut app.overlay)
+    {
+        *scroll = (*scroll).min(rows.saturating_sub(visible) as u16);
+    }
+    let pane = app.layout().map(|l| l.pending);
+    if let (Some(q), Some(rect)) = (app.pending.current(), pane) {
+        let inner_w = rect.width.saturating_sub(2);
+        let rows = layout::wrapped_rows(&q.query.prompt, inner_w)
+            + q.query.system.as_deref().map_or(0, |s| {
+                layout::wrapped_rows(s, inner_w.saturating_sub(8)) + 1
+            })
+            + usize::from(q.note.is_some());
+        let max = rows.saturating_sub(rect.height.saturating_sub(2) as usize) as u16;
+        app.pending.prompt_scroll = app.pending.prompt_scroll.min(max);
+    }
 }
 
 fn jump(app: &mut App, top: bool) {
@@ -395,13 +444,17 @@ fn jump(app: &mut App, top: bool) {
     ) = &mut app.overlay
     {
         *scroll = if top { 0 } else { u16::MAX / 2 };
+        clamp_scrolls(app);
         return;
     }
     let height = app.pane_height(app.focus);
     match app.focus {
         Focus::Source => app.source.scroll_to(top, height),
         Focus::Trace => app.trace.jump(top, height),
-        Focus::Pending => app.pending.prompt_scroll = if top { 0 } else { u16::MAX / 2 },
+        Focus::Pending => {
+            app.pending.prompt_scroll = if top { 0 } else { u16::MAX / 2 };
+            clamp_scrolls(app);
+        }
         Focus::Budget => {}
     }
 }

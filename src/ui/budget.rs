@@ -41,9 +41,8 @@ fn gauge(
     over: Style,
     width: usize,
 ) -> Line<'static> {
-    let bar_width = width
-        .saturating_sub(LABEL + text.chars().count() + 2)
-        .min(24);
+    // One width for every row so the bars line up; the text after may be clipped.
+    let bar_width = (width.saturating_sub(LABEL) / 2).min(20);
     let mut spans = vec![Span::raw(format!("{label:<LABEL$}"))];
     if let Some(r) = ratio {
         if bar_width >= 4 {

@@ -83,21 +83,7 @@ fn too_small(frame: &mut Frame, area: Rect, view: &View) {
     );
 }
 
-/// Rows `text` takes when wrapped to `width` columns (close to ratatui's word wrap;
-/// used only to stop scrolling past the end).
-pub(crate) fn wrapped_rows(text: &str, width: u16) -> usize {
-    let width = width.max(1) as usize;
-    text.split('\n')
-        .map(|l| {
-            let w = unicode_width(l);
-            w.div_ceil(width).max(1)
-        })
-        .sum()
-}
-
-fn unicode_width(s: &str) -> usize {
-    Span::raw(s).width()
-}
+pub(crate) use crate::app::layout::wrapped_rows;
 
 /// Truncates to `width` columns.
 pub(crate) fn clip(s: &str, width: usize) -> String {

@@ -215,7 +215,13 @@ fn picker(frame: &mut Frame, area: Rect, view: &View, selected: usize) {
 
 fn confirm(frame: &mut Frame, area: Rect, view: &View, question: &str) {
     let rect = overlay_rect(area, (question.chars().count() as u16 + 4).max(30), 5);
-    let block = boxed(view, "Confirm", "y yes · n no");
+    let keys = &view.app.keymap;
+    let footer = format!(
+        "{} yes · {} no",
+        keys.hint(Action::Confirm).unwrap_or_default(),
+        keys.hint(Action::Deny).unwrap_or_default()
+    );
+    let block = boxed(view, "Confirm", &footer);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(vec![Line::raw(question.to_string())])
