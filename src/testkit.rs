@@ -89,6 +89,7 @@ pub enum FakeCall {
 
 struct Play {
     tx: Option<UnboundedSender<Stamped>>,
+    ended: Arc<tokio::sync::Notify>,
     seq: u64,
     steps: VecDeque<Vec<SessionEvent>>,
     waiting: HashSet<String>,
@@ -122,6 +123,7 @@ impl Play {
             self.emit(event);
             if ended {
                 self.tx = None;
+                self.ended.notify_one();
                 return;
             }
         }
@@ -141,6 +143,7 @@ impl Play {
 /// query of the previous pause is answered or failed.
 pub struct ScriptedSession {
     play: Mutex<Play>,
+    ended: Arc<tokio::sync::Notify>,
     calls: Mutex<Vec<FakeCall>>,
 }
 
@@ -149,8 +152,11 @@ impl ScriptedSession {
         steps: Vec<Vec<SessionEvent>>,
     ) -> (Arc<ScriptedSession>, UnboundedReceiver<Stamped>) {
         let (tx, rx) = unbounded_channel();
+        let ended = Arc::new(tokio::sync::Notify::new());
         let session = Arc::new(ScriptedSession {
+            ended: ended.clone(),
             play: Mutex::new(Play {
+                ended,
                 tx: Some(tx),
                 seq: 0,
                 steps: steps.into(),
@@ -165,6 +171,11 @@ impl ScriptedSession {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Play> {
         self.play.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Resolves once the session has emitted its end (also if that already happened).
+    pub async fn ended(&self) {
+        self.ended.notified().await
     }
 
     pub fn calls(&self) -> Vec<FakeCall> {
@@ -219,6 +230,7 @@ impl SessionPort for ScriptedSession {
                 metrics: Metrics::default(),
             }));
             play.tx = None;
+            play.ended.notify_one();
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use futures_util::StreamExt;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use serde_json::json;
@@ -186,4 +187,87 @@ async fn a_start_failure_is_shown_and_input_end_stops_the_loop() {
     .unwrap();
     assert_eq!(app.state(), SessionState::Idle);
     assert!(app.message.as_deref().unwrap().contains("no such package"));
+}
+
+/// Answers every query from a canned list, as an answers file would.
+struct CannedSource;
+
+impl alc_workbench::answer::AnswerSource for CannedSource {
+    fn name(&self) -> &str {
+        "answers file"
+    }
+
+    fn answer<'a>(
+        &'a self,
+        query: &alc_workbench::engine::Query,
+    ) -> alc_workbench::answer::AnswerFuture<'a> {
+        let text = format!("canned for {}", query.id);
+        Box::pin(async move {
+            Ok(alc_workbench::engine::Answer::new(
+                text,
+                AnswerOrigin::Script,
+            ))
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_answer_source_answers_through_the_loop() {
+    let steps = vec![
+        vec![
+            started("s.lua", json!({})),
+            SessionEvent::Paused {
+                pause: 1,
+                queries: batch(vec![
+                    query("q-1", "a", "s.lua", 1),
+                    query("q-2", "b", "s.lua", 1),
+                ]),
+            },
+        ],
+        vec![completed(json!(1), Metrics::default())],
+    ];
+    let (session, events) = ScriptedSession::start(steps);
+    let port = session.clone();
+    let slot = Mutex::new(Some(events));
+    let starter: Starter = Box::new(move |_req: &StartRequest| {
+        let events = slot.lock().unwrap().take().ok_or("started twice")?;
+        Ok((port.clone() as Arc<dyn SessionPort>, events))
+    });
+    // Keys only after the session ended: close the result, then quit.
+    let gate = session.clone();
+    let keys = futures_util::stream::once(async move {
+        gate.ended().await;
+        futures_util::stream::iter(chars("qq"))
+    })
+    .flatten();
+    let (mut app, initial) = App::new(AppOptions {
+        script: Some("s.lua".into()),
+        autostart: true,
+        answer_source: Some("answers file".into()),
+        ..Default::default()
+    });
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let mut event_loop = EventLoop::new(LoopEnv {
+        starter,
+        answer_source: Some(Arc::new(CannedSource)),
+        theme: Theme::built_in("light").unwrap(),
+        package_dirs: vec![],
+        control: Box::new(NoTerminal),
+    });
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        event_loop.run(&mut terminal, Box::pin(keys), &mut app, initial),
+    )
+    .await
+    .expect("the loop ends")
+    .unwrap();
+    assert_eq!(app.state(), SessionState::Finished);
+    let calls = session.calls();
+    assert_eq!(calls.len(), 2);
+    for (call, id) in calls.iter().zip(["q-1", "q-2"]) {
+        assert!(
+            matches!(call, FakeCall::Answer(i, a) if i == id && a.text == format!("canned for {id}") && a.source == AnswerOrigin::Script),
+            "{call:?}"
+        );
+    }
 }

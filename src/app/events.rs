@@ -32,6 +32,14 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
                 PendingQuery::new(query, status, now)
             });
             let new: Vec<_> = new.collect();
+            // A call site in another Lua file (a package's module): show that file.
+            if let Some(site) = new.iter().find_map(|q| q.query.site.as_ref()) {
+                let elsewhere = app.source.file.is_some() && !app.source.shows(&site.file);
+                if elsewhere && site.file.ends_with(".lua") {
+                    app.source.reveal_after_load = Some(site.line);
+                    fx.push(Effect::LoadScript(site.file.clone()));
+                }
+            }
             app.pending.push(new);
             if for_you && app.overlay.is_none() {
                 app.focus = Focus::Pending;

@@ -23,6 +23,8 @@ pub enum KeyContext {
     Picker,
     CtxEditor,
     Confirm,
+    /// Active under every overlay too (suspend).
+    Always,
 }
 
 impl KeyContext {
@@ -36,6 +38,7 @@ impl KeyContext {
             KeyContext::Picker => "picker",
             KeyContext::CtxEditor => "ctx editor",
             KeyContext::Confirm => "questions",
+            KeyContext::Always => "always",
         }
     }
 }
@@ -51,7 +54,7 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Global, Action::ShowResult, &["v"]),
     (KeyContext::Global, Action::FocusNext, &["tab"]),
     (KeyContext::Global, Action::FocusPrev, &["shift-tab"]),
-    (KeyContext::Global, Action::Suspend, &["ctrl-z"]),
+    (KeyContext::Always, Action::Suspend, &["ctrl-z"]),
     (KeyContext::Editor, Action::Submit, &["ctrl-s", "alt-enter"]),
     (KeyContext::Editor, Action::NextQuery, &["ctrl-n"]),
     (KeyContext::Editor, Action::PrevQuery, &["ctrl-p"]),
@@ -335,6 +338,7 @@ impl Keymap {
             K::Picker,
             K::CtxEditor,
             K::Confirm,
+            K::Always,
         ];
         let mut rows = Vec::new();
         for ctx in contexts {

@@ -331,7 +331,7 @@ impl App {
     /// Keymap contexts active now, most specific first.
     pub fn key_contexts(&self) -> Vec<KeyContext> {
         use KeyContext as K;
-        match &self.overlay {
+        let mut contexts = match &self.overlay {
             Some(Overlay::Help { .. } | Overlay::Event { .. } | Overlay::Result { .. }) => {
                 vec![K::Overlay, K::Scroll]
             }
@@ -341,7 +341,9 @@ impl App {
             None if self.editing() => vec![K::Editor, K::Global],
             None if self.focus == Focus::Trace => vec![K::Trace, K::Scroll, K::Global],
             None => vec![K::Scroll, K::Global],
-        }
+        };
+        contexts.push(K::Always);
+        contexts
     }
 }
 

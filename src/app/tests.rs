@@ -469,3 +469,34 @@ fn overlay_scroll_stops_at_the_end_and_comes_back_at_once() {
     update(&mut app, code(KeyCode::Home));
     assert!(matches!(app.overlay, Some(Overlay::Help { scroll: 0 })));
 }
+
+#[test]
+fn a_call_site_in_another_file_loads_that_file() {
+    let mut app = running(None);
+    update(
+        &mut app,
+        Msg::SourceLoaded {
+            file: "demo/cot.lua".into(),
+            lines: vec![ratatui::text::Line::raw("x")],
+        },
+    );
+    let fx = paused(
+        &mut app,
+        2,
+        vec![query("q-1", "p", "packages/cot/init.lua", 40)],
+    );
+    assert_eq!(fx, vec![Effect::LoadScript("packages/cot/init.lua".into())]);
+    let lines = (0..100)
+        .map(|i| ratatui::text::Line::raw(format!("{i}")))
+        .collect();
+    update(
+        &mut app,
+        Msg::SourceLoaded {
+            file: "packages/cot/init.lua".into(),
+            lines,
+        },
+    );
+    assert_eq!(app.source.paused_line, Some(40));
+    let h = app.pane_height(Focus::Source);
+    assert!(app.source.scroll <= 39 && 39 < app.source.scroll + h);
+}

@@ -209,7 +209,12 @@ impl EventLoop {
                 }
                 Effect::Suspend => {
                     self.env.control.suspend().context("suspending")?;
-                    terminal.clear().map_err(|e| anyhow!("redrawing: {e}"))?;
+                    // Repaint everything. Not `Terminal::clear`: it asks the terminal
+                    // for the cursor position, which can hang; `resize` does not.
+                    let size = terminal.size().map_err(|e| anyhow!("terminal size: {e}"))?;
+                    terminal
+                        .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+                        .map_err(|e| anyhow!("redrawing: {e}"))?;
                 }
                 Effect::Quit => app.quitting = true,
             }
