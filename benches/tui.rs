@@ -140,6 +140,17 @@ fn big_app() -> App {
         app.trace.total(),
         t.elapsed()
     );
+    let text: usize = (0..app.trace.len())
+        .filter_map(|i| app.trace.get(i))
+        .map(|e| e.head.len() + e.body.len())
+        .sum();
+    let structs = app.trace.total() * std::mem::size_of::<alc_workbench::app::trace::TraceEntry>();
+    println!(
+        "trace memory: {:.1} MB ({} B entries + {} B text)",
+        (structs + text) as f64 / 1e6,
+        structs,
+        text
+    );
     app
 }
 

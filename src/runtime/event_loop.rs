@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
-use crossterm::event::Event;
+use crossterm::event::{Event, MouseEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
@@ -287,6 +287,13 @@ async fn tick(ticker: &mut Option<Interval>) {
 fn input_msg(event: Event) -> Option<Msg> {
     match event {
         Event::Key(key) => Some(Msg::Key(key)),
+        // Moves and drags change nothing on screen; dropping them here keeps a
+        // wandering mouse from causing redraws.
+        Event::Mouse(mouse)
+            if matches!(mouse.kind, MouseEventKind::Moved | MouseEventKind::Drag(_)) =>
+        {
+            None
+        }
         Event::Mouse(mouse) => Some(Msg::Mouse(mouse)),
         Event::Paste(text) => Some(Msg::Paste(text)),
         Event::Resize(w, h) => Some(Msg::Resize(w, h)),
