@@ -85,17 +85,29 @@ fn too_small(frame: &mut Frame, area: Rect, view: &View) {
 
 pub(crate) use crate::app::layout::wrapped_rows;
 
-/// Truncates to `width` columns.
+/// Truncates to `width` columns (no allocation per character: rows are clipped on
+/// every frame).
 pub(crate) fn clip(s: &str, width: usize) -> String {
-    let mut out = String::new();
     let mut used = 0;
-    for ch in s.chars() {
-        let w = Span::raw(ch.to_string()).width();
+    let mut end = 0;
+    for (i, ch) in s.char_indices() {
+        let next = i + ch.len_utf8();
+        let w = Span::raw(&s[i..next]).width();
         if used + w > width {
             break;
         }
         used += w;
-        out.push(ch);
+        end = next;
     }
-    out
+    s[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clip_counts_columns_not_bytes() {
+        assert_eq!(super::clip("héllo", 3), "hél");
+        assert_eq!(super::clip("日本語", 5), "日本");
+        assert_eq!(super::clip("ab", 10), "ab");
+    }
 }
