@@ -26,11 +26,20 @@ fn inline(code: &str) -> SessionConfig {
 }
 
 fn round_trip(rt: &tokio::runtime::Runtime, calls: usize) -> Duration {
-    let source = Arc::new(ScriptSource::parse("{\"match\": \"\", \"answer\": \"ok\"}", "bench").unwrap());
-    let code = format!("local n = 0\nfor i = 1, {calls} do n = n + #alc.llm('question ' .. i) end\nreturn n");
+    let source =
+        Arc::new(ScriptSource::parse("{\"match\": \"\", \"answer\": \"ok\"}", "bench").unwrap());
+    let code = format!(
+        "local n = 0\nfor i = 1, {calls} do n = n + #alc.llm('question ' .. i) end\nreturn n"
+    );
     let started = Instant::now();
     let (session, events) = Session::start(inline(&code)).unwrap();
-    let outcome = rt.block_on(drive(&session, events, source, Verbosity::Quiet, &mut std::io::sink()));
+    let outcome = rt.block_on(drive(
+        &session,
+        events,
+        source,
+        Verbosity::Quiet,
+        &mut std::io::sink(),
+    ));
     assert_eq!(outcome.status, Status::Completed, "{:?}", outcome.error);
     assert_eq!(outcome.metrics.llm_calls, calls as u64);
     started.elapsed()

@@ -2,8 +2,19 @@
 //!
 //! Rooms: `engine` (Lua sessions, no terminal), `answer` (answer sources), `headless`
 //! (the `run` command's driver), `cli` (argument parsing and the process edge).
+//! The TUI: `app` (the model, pure), `ui` (drawing, pure), `runtime` (terminal and
+//! loop), with `theme`, `config` and `highlight` beside them.
 
 pub mod answer;
 pub mod cli;
 pub mod engine;
 pub mod headless;
+
+pub mod app;
+pub mod config;
+pub mod highlight;
+pub mod runtime;
+#[doc(hidden)]
+pub mod testkit;
+pub mod theme;
+pub mod ui;

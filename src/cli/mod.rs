@@ -1,10 +1,12 @@
 //! The process edge: arguments, exit codes, and turning errors into messages.
+//! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless.
 //!
 //! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled),
 //! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
 //! file…). clap's own usage errors also exit 2.
 
 mod run;
+mod tui;
 
 use std::path::PathBuf;
 
@@ -29,6 +31,8 @@ pub const EXIT_INPUT: u8 = 2;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub tui: tui::TuiArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,10 +122,7 @@ pub fn main() -> u8 {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Run(args)) => run::run(args),
-        None => {
-            eprintln!("the interactive workbench is not built yet; use `alc-workbench run SCRIPT`");
-            EXIT_INPUT
-        }
+        None => tui::run(cli.tui),
     }
 }
 

@@ -1,0 +1,123 @@
+//! How session events change the model: queries join the Pending pane (or go to the
+//! answer source), answers and failures leave it and count in the budget, the end
+//! marks the error line or shows the result. Pure: no I/O.
+
+use super::pending::{PendingQuery, QueryStatus};
+use super::{App, Effect, Focus, Overlay, Phase};
+use crate::engine::{SessionEvent, Stamped, Status};
+
+pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
+    if app.session.phase != Phase::Running {
+        return; // a late event of a session already over
+    }
+    app.session.clock_ms = app.session.clock_ms.max(stamped.t_ms);
+    app.trace.record(&stamped);
+    let now = stamped.t_ms;
+    match stamped.event {
+        SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
+        SessionEvent::State { .. } | SessionEvent::Log { .. } => {}
+        SessionEvent::Paused { queries, .. } => {
+            let mut for_you = false;
+            let new = queries.into_iter().map(|query| {
+                let status = match &app.answer_source {
+                    Some(name) => {
+                        fx.push(Effect::AskSource(query.clone()));
+                        QueryStatus::Asking(name.clone())
+                    }
+                    None => {
+                        for_you = true;
+                        QueryStatus::ForYou
+                    }
+                };
+                PendingQuery::new(query, status, now)
+            });
+            let new: Vec<_> = new.collect();
+            // A call site in another Lua file (a package's module): show that file.
+            if let Some(site) = new.iter().find_map(|q| q.query.site.as_ref()) {
+                let elsewhere = app.source.file.is_some() && !app.source.shows(&site.file);
+                if elsewhere && site.file.ends_with(".lua") {
+                    app.source.reveal_after_load = Some(site.line);
+                    fx.push(Effect::LoadScript(site.file.clone()));
+                }
+            }
+            app.pending.push(new);
+            if for_you && app.overlay.is_none() {
+                app.focus = Focus::Pending;
+            }
+        }
+        SessionEvent::Answered { id, answer } => {
+            let query = app.pending.remove(&id).map(|q| q.query);
+            app.budget.answered(query.as_ref(), &answer);
+        }
+        SessionEvent::QueryFailed { id, .. } => {
+            app.pending.remove(&id);
+            app.budget.failed_call();
+        }
+        SessionEvent::Progress { step, total, msg } => {
+            app.budget.progress = Some(super::budget::Progress { step, total, msg });
+        }
+        SessionEvent::Stat { key, value } => app.budget.stat(&key, value),
+        SessionEvent::Finished(outcome) => {
+            app.session.phase = Phase::Ended(outcome.status);
+            app.budget.finish(outcome.metrics.clone());
+            app.pending.clear();
+            app.source.paused_line = None;
+            if let Some(site) = outcome.error.as_ref().and_then(|e| e.site.as_ref()) {
+                app.source.error_line = Some(site.line);
+                if app.source.shows(&site.file) {
+                    let height = app.pane_height(Focus::Source);
+                    app.source.reveal(site.line, height);
+                } else {
+                    app.source.reveal_after_load = Some(site.line);
+                    fx.push(Effect::LoadScript(site.file.clone()));
+                }
+            }
+            app.message = Some(match (&outcome.status, &outcome.error) {
+                (Status::Failed, Some(e)) => format!("failed: {}", e.message),
+                (Status::Cancelled, _) => "cancelled".to_string(),
+                _ => "finished; v shows the result".to_string(),
+            });
+            if outcome.status == Status::Completed && app.overlay.is_none() {
+                app.overlay = Some(Overlay::Result { scroll: 0 });
+            }
+            app.session.outcome = Some(outcome);
+        }
+    }
+}
+
+/// The event stream closed; if no `Finished` came, the session is over anyway.
+pub(super) fn on_stream_closed(app: &mut App) {
+    if app.session.phase == Phase::Running {
+        let status = if app.session.cancel_requested {
+            Status::Cancelled
+        } else {
+            Status::Failed
+        };
+        app.session.phase = Phase::Ended(status);
+        app.pending.clear();
+        app.source.paused_line = None;
+        app.message = Some("the session ended without a result".into());
+    }
+}
+
+/// Keeps derived state in step after any message: the paused-line marker follows the
+/// query shown, and the person's clock runs while a query waits for them.
+pub(super) fn sync_after(app: &mut App) {
+    let site = app.pending.current().and_then(|q| q.query.site.clone());
+    match site {
+        Some(site) => {
+            if app.source.paused_line != Some(site.line) {
+                app.source.paused_line = Some(site.line);
+                if app.source.shows(&site.file) {
+                    let height = app.pane_height(Focus::Source);
+                    app.source.reveal(site.line, height);
+                } else if app.source.lines.is_empty() {
+                    app.source.reveal_after_load = Some(site.line);
+                }
+            }
+        }
+        None => app.source.paused_line = None,
+    }
+    let waiting = app.is_running() && app.pending.person_busy();
+    app.budget.person_waiting(waiting, app.session.clock_ms);
+}

@@ -1,0 +1,367 @@
+//! The keymap as data: a table of (context, action, key chords) with built-in defaults
+//! and user overrides from config `[keys]`. Resolving a key is a lookup; the help
+//! overlay and the status-bar hints are generated from this table. No I/O.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::action::Action;
+
+/// Where a binding applies. The model decides which contexts are active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyContext {
+    Global,
+    /// The answer editor (Pending focused with a query waiting for the person).
+    Editor,
+    /// Any scrollable pane or overlay.
+    Scroll,
+    Trace,
+    /// Help, event detail and result overlays.
+    Overlay,
+    Picker,
+    CtxEditor,
+    Confirm,
+    /// Active under every overlay too (suspend).
+    Always,
+}
+
+impl KeyContext {
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyContext::Global => "anywhere",
+            KeyContext::Editor => "answer editor",
+            KeyContext::Scroll => "panes and overlays",
+            KeyContext::Trace => "trace",
+            KeyContext::Overlay => "overlays",
+            KeyContext::Picker => "picker",
+            KeyContext::CtxEditor => "ctx editor",
+            KeyContext::Confirm => "questions",
+            KeyContext::Always => "always",
+        }
+    }
+}
+
+/// Built-in bindings: (context, action, chords).
+const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
+    (KeyContext::Global, Action::Help, &["?", "f1"]),
+    (KeyContext::Global, Action::Quit, &["q", "ctrl-c"]),
+    (KeyContext::Global, Action::Run, &["r", "f5"]),
+    (KeyContext::Global, Action::Cancel, &["c"]),
+    (KeyContext::Global, Action::EditCtx, &["e"]),
+    (KeyContext::Global, Action::Open, &["o"]),
+    (KeyContext::Global, Action::ShowResult, &["v"]),
+    (KeyContext::Global, Action::FocusNext, &["tab"]),
+    (KeyContext::Global, Action::FocusPrev, &["shift-tab"]),
+    (KeyContext::Always, Action::Suspend, &["ctrl-z"]),
+    (KeyContext::Editor, Action::Submit, &["ctrl-s", "alt-enter"]),
+    (KeyContext::Editor, Action::NextQuery, &["ctrl-n"]),
+    (KeyContext::Editor, Action::PrevQuery, &["ctrl-p"]),
+    (KeyContext::Editor, Action::PromptUp, &["pageup"]),
+    (KeyContext::Editor, Action::PromptDown, &["pagedown"]),
+    (KeyContext::Scroll, Action::ScrollUp, &["up", "k"]),
+    (KeyContext::Scroll, Action::ScrollDown, &["down", "j"]),
+    (KeyContext::Scroll, Action::PageUp, &["pageup"]),
+    (KeyContext::Scroll, Action::PageDown, &["pagedown"]),
+    (KeyContext::Scroll, Action::Top, &["home", "g"]),
+    (KeyContext::Scroll, Action::Bottom, &["end", "G"]),
+    (KeyContext::Trace, Action::TraceFilter, &["f"]),
+    (KeyContext::Trace, Action::OpenEvent, &["enter"]),
+    (KeyContext::Overlay, Action::Close, &["esc", "q"]),
+    (KeyContext::Picker, Action::ScrollUp, &["up"]),
+    (KeyContext::Picker, Action::ScrollDown, &["down"]),
+    (KeyContext::Picker, Action::Select, &["enter"]),
+    (KeyContext::Picker, Action::Close, &["esc"]),
+    (
+        KeyContext::CtxEditor,
+        Action::ApplyCtx,
+        &["ctrl-s", "alt-enter"],
+    ),
+    (KeyContext::CtxEditor, Action::Close, &["esc"]),
+    (KeyContext::Confirm, Action::Confirm, &["y", "enter"]),
+    (KeyContext::Confirm, Action::Deny, &["n", "esc"]),
+];
+
+/// A key with its modifiers, normalised so that `shift-tab`, `G` and `?` match what
+/// terminals report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyChord {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+/// A chord that could not be parsed from config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown key chord {0:?} (examples: \"q\", \"ctrl-s\", \"alt-enter\", \"f5\", \"shift-tab\")"
+)]
+pub struct BadChord(pub String);
+
+impl KeyChord {
+    pub fn new(code: KeyCode, mods: KeyModifiers) -> Self {
+        Self::normalise(code, mods)
+    }
+
+    /// Shift is part of the character for printable keys, and shift-tab arrives as
+    /// BackTab; strip what would make equal keys compare unequal.
+    fn normalise(code: KeyCode, mods: KeyModifiers) -> Self {
+        let mut mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match code {
+            KeyCode::Char(c) => {
+                mods.remove(KeyModifiers::SHIFT);
+                if mods.contains(KeyModifiers::CONTROL) {
+                    KeyCode::Char(c.to_ascii_lowercase())
+                } else {
+                    KeyCode::Char(c)
+                }
+            }
+            KeyCode::BackTab => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            KeyCode::Tab if mods.contains(KeyModifiers::SHIFT) => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            other => other,
+        };
+        KeyChord { code, mods }
+    }
+
+    /// The chord of a key event; `None` for key releases.
+    pub fn from_event(ev: &KeyEvent) -> Option<Self> {
+        if ev.kind == KeyEventKind::Release {
+            return None;
+        }
+        Some(Self::normalise(ev.code, ev.modifiers))
+    }
+
+    /// Parses `ctrl-s`, `alt-enter`, `shift-tab`, `q`, `?`, `f5`, `pageup`, `space`, `-`.
+    pub fn parse(text: &str) -> Result<Self, BadChord> {
+        let bad = || BadChord(text.to_string());
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = text;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let (prefix, flag) = if lower.starts_with("ctrl-") {
+                ("ctrl-", KeyModifiers::CONTROL)
+            } else if lower.starts_with("alt-") {
+                ("alt-", KeyModifiers::ALT)
+            } else if lower.starts_with("shift-") {
+                ("shift-", KeyModifiers::SHIFT)
+            } else {
+                break;
+            };
+            if rest.len() == prefix.len() {
+                break; // a lone "ctrl-" names nothing; caught below
+            }
+            mods |= flag;
+            rest = &rest[prefix.len()..];
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (None, _) => return Err(bad()),
+            (Some(c), None) => KeyCode::Char(c),
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" => KeyCode::Tab,
+                "backtab" => KeyCode::BackTab,
+                "space" => KeyCode::Char(' '),
+                "backspace" => KeyCode::Backspace,
+                "delete" | "del" => KeyCode::Delete,
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "pageup" | "pgup" => KeyCode::PageUp,
+                "pagedown" | "pgdn" => KeyCode::PageDown,
+                "insert" => KeyCode::Insert,
+                f if f.starts_with('f') => match f[1..].parse::<u8>() {
+                    Ok(n) if (1..=24).contains(&n) => KeyCode::F(n),
+                    _ => return Err(bad()),
+                },
+                _ => return Err(bad()),
+            },
+        };
+        Ok(Self::normalise(code, mods))
+    }
+
+    /// True for keys that type text (no ctrl or alt): these must reach the answer editor.
+    pub fn is_typing(&self) -> bool {
+        matches!(self.code, KeyCode::Char(_))
+            && !self
+                .mods
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    }
+}
+
+impl fmt::Display for KeyChord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            f.write_str("ctrl-")?;
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            f.write_str("alt-")?;
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            f.write_str("shift-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("enter"),
+            KeyCode::Esc => f.write_str("esc"),
+            KeyCode::Tab => f.write_str("tab"),
+            KeyCode::BackTab => f.write_str("shift-tab"),
+            KeyCode::Backspace => f.write_str("backspace"),
+            KeyCode::Delete => f.write_str("delete"),
+            KeyCode::Up => f.write_str("up"),
+            KeyCode::Down => f.write_str("down"),
+            KeyCode::Left => f.write_str("left"),
+            KeyCode::Right => f.write_str("right"),
+            KeyCode::Home => f.write_str("home"),
+            KeyCode::End => f.write_str("end"),
+            KeyCode::PageUp => f.write_str("pageup"),
+            KeyCode::PageDown => f.write_str("pagedown"),
+            KeyCode::Insert => f.write_str("insert"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// One binding row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub context: KeyContext,
+    pub action: Action,
+    pub chords: Vec<KeyChord>,
+}
+
+/// A config `[keys]` problem: which action, what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapError {
+    #[error("[keys] {0:?} is not an action (see the help overlay for names)")]
+    UnknownAction(String),
+    #[error("[keys] {action}: {source}")]
+    BadChord { action: String, source: BadChord },
+}
+
+/// The resolved table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let bindings = DEFAULTS
+            .iter()
+            .map(|(context, action, chords)| Binding {
+                context: *context,
+                action: *action,
+                chords: chords
+                    .iter()
+                    .map(|c| KeyChord::parse(c).expect("built-in chords parse"))
+                    .collect(),
+            })
+            .collect();
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// Defaults with `[keys]` overrides applied: an override replaces every chord of
+    /// that action, in each context the action is bound in.
+    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Self, KeymapError> {
+        let mut map = Keymap::default();
+        for (name, chords) in overrides {
+            let action =
+                Action::from_name(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
+            let parsed = chords
+                .iter()
+                .map(|c| KeyChord::parse(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|source| KeymapError::BadChord {
+                    action: name.clone(),
+                    source,
+                })?;
+            for binding in map.bindings.iter_mut().filter(|b| b.action == action) {
+                binding.chords = parsed.clone();
+            }
+        }
+        Ok(map)
+    }
+
+    /// The action bound to `chord`, trying `contexts` in order. In the answer editor,
+    /// typing keys of the global context are skipped so letters reach the editor.
+    pub fn resolve(&self, chord: KeyChord, contexts: &[KeyContext]) -> Option<Action> {
+        let editing = contexts.contains(&KeyContext::Editor);
+        contexts.iter().find_map(|ctx| {
+            if editing && *ctx == KeyContext::Global && chord.is_typing() {
+                return None;
+            }
+            self.bindings
+                .iter()
+                .find(|b| b.context == *ctx && b.chords.contains(&chord))
+                .map(|b| b.action)
+        })
+    }
+
+    /// The first chord bound to `action` (for hints), as text.
+    pub fn hint(&self, action: Action) -> Option<String> {
+        self.bindings
+            .iter()
+            .find(|b| b.action == action)
+            .and_then(|b| b.chords.first())
+            .map(|c| c.to_string())
+    }
+
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// Help overlay rows: (context label, chords joined, description), grouped by
+    /// context in a fixed order, actions in `Action::ALL` order within a context.
+    pub fn help_rows(&self) -> Vec<(&'static str, String, &'static str)> {
+        use KeyContext as K;
+        let contexts = [
+            K::Global,
+            K::Editor,
+            K::Scroll,
+            K::Trace,
+            K::Overlay,
+            K::Picker,
+            K::CtxEditor,
+            K::Confirm,
+            K::Always,
+        ];
+        let mut rows = Vec::new();
+        for ctx in contexts {
+            for action in Action::ALL {
+                for b in self
+                    .bindings
+                    .iter()
+                    .filter(|b| b.context == ctx && b.action == *action)
+                {
+                    let keys = b
+                        .chords
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    rows.push((ctx.label(), keys, action.description()));
+                }
+            }
+        }
+        rows
+    }
+}
+
+#[cfg(test)]
+#[path = "keymap_tests.rs"]
+mod tests;

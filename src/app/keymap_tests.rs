@@ -1,0 +1,139 @@
+//! Unit tests of the keymap: chord parsing, normalisation, context resolution, overrides.
+
+use super::*;
+
+fn key(code: KeyCode, mods: KeyModifiers) -> KeyChord {
+    KeyChord::from_event(&KeyEvent::new(code, mods)).unwrap()
+}
+
+#[test]
+fn parses_and_prints_chords() {
+    for text in [
+        "q",
+        "ctrl-s",
+        "alt-enter",
+        "f5",
+        "shift-tab",
+        "pageup",
+        "?",
+        "G",
+        "space",
+    ] {
+        let chord = KeyChord::parse(text).unwrap();
+        assert_eq!(chord.to_string(), text, "{text}");
+    }
+    assert_eq!(
+        KeyChord::parse("Ctrl-S").unwrap(),
+        key(KeyCode::Char('s'), KeyModifiers::CONTROL)
+    );
+    assert!(KeyChord::parse("ctrl-").is_err());
+    assert!(KeyChord::parse("hyper-x").is_err());
+    assert!(KeyChord::parse("f99").is_err());
+    assert!(KeyChord::parse("").is_err());
+}
+
+#[test]
+fn terminal_reports_match_config_names() {
+    // Terminals report '?' and 'G' with SHIFT, shift-tab as BackTab+SHIFT.
+    assert_eq!(
+        key(KeyCode::Char('?'), KeyModifiers::SHIFT),
+        KeyChord::parse("?").unwrap()
+    );
+    assert_eq!(
+        key(KeyCode::Char('G'), KeyModifiers::SHIFT),
+        KeyChord::parse("G").unwrap()
+    );
+    assert_eq!(
+        key(KeyCode::BackTab, KeyModifiers::SHIFT),
+        KeyChord::parse("shift-tab").unwrap()
+    );
+    let release = KeyEvent {
+        kind: KeyEventKind::Release,
+        ..KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)
+    };
+    assert_eq!(KeyChord::from_event(&release), None);
+}
+
+#[test]
+fn resolves_by_context_order() {
+    let map = Keymap::default();
+    let q = KeyChord::parse("q").unwrap();
+    assert_eq!(map.resolve(q, &[KeyContext::Global]), Some(Action::Quit));
+    assert_eq!(
+        map.resolve(q, &[KeyContext::Overlay, KeyContext::Scroll]),
+        Some(Action::Close)
+    );
+    // In the editor a plain letter types; ctrl-c still quits.
+    assert_eq!(
+        map.resolve(q, &[KeyContext::Editor, KeyContext::Global]),
+        None
+    );
+    let ctrl_c = KeyChord::parse("ctrl-c").unwrap();
+    assert_eq!(
+        map.resolve(ctrl_c, &[KeyContext::Editor, KeyContext::Global]),
+        Some(Action::Quit)
+    );
+    let pgup = KeyChord::parse("pageup").unwrap();
+    assert_eq!(
+        map.resolve(pgup, &[KeyContext::Editor, KeyContext::Global]),
+        Some(Action::PromptUp)
+    );
+    assert_eq!(
+        map.resolve(pgup, &[KeyContext::Trace, KeyContext::Scroll]),
+        Some(Action::PageUp)
+    );
+}
+
+#[test]
+fn overrides_replace_chords_of_an_action() {
+    let mut keys = BTreeMap::new();
+    keys.insert("quit".to_string(), vec!["x".to_string()]);
+    keys.insert(
+        "submit".to_string(),
+        vec!["ctrl-d".to_string(), "f2".to_string()],
+    );
+    let map = Keymap::with_overrides(&keys).unwrap();
+    let g = [KeyContext::Global];
+    assert_eq!(map.resolve(KeyChord::parse("q").unwrap(), &g), None);
+    assert_eq!(
+        map.resolve(KeyChord::parse("x").unwrap(), &g),
+        Some(Action::Quit)
+    );
+    let e = [KeyContext::Editor];
+    assert_eq!(
+        map.resolve(KeyChord::parse("f2").unwrap(), &e),
+        Some(Action::Submit)
+    );
+    assert_eq!(map.resolve(KeyChord::parse("ctrl-s").unwrap(), &e), None);
+    assert_eq!(map.hint(Action::Submit).as_deref(), Some("ctrl-d"));
+}
+
+#[test]
+fn bad_overrides_are_errors() {
+    let mut keys = BTreeMap::new();
+    keys.insert("fly".to_string(), vec!["x".to_string()]);
+    assert_eq!(
+        Keymap::with_overrides(&keys),
+        Err(KeymapError::UnknownAction("fly".into()))
+    );
+    let mut keys = BTreeMap::new();
+    keys.insert("quit".to_string(), vec!["meta-x".to_string()]);
+    assert!(matches!(
+        Keymap::with_overrides(&keys),
+        Err(KeymapError::BadChord { .. })
+    ));
+}
+
+#[test]
+fn help_lists_every_action_with_a_binding() {
+    let rows = Keymap::default().help_rows();
+    for action in Action::ALL {
+        assert!(
+            rows.iter().any(|(_, _, d)| *d == action.description()),
+            "{action:?} missing from help"
+        );
+    }
+    assert!(rows
+        .iter()
+        .any(|(_, keys, d)| keys == "ctrl-s alt-enter" && *d == "send the answer"));
+}

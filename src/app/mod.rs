@@ -1,0 +1,351 @@
+//! The model of the TUI: pane states, the messages that change them, and the effects
+//! they ask for. `update(&mut App, Msg) -> Vec<Effect>` is pure: no terminal, no files,
+//! no session calls (those are the runtime's job), so all of it is unit-tested.
+
+use std::path::PathBuf;
+
+use ratatui_textarea::TextArea;
+use serde_json::Value;
+
+use crate::answer::SourceError;
+use crate::engine::{Answer, Outcome, Query, QueryId, Stamped, Status};
+
+pub mod action;
+pub mod budget;
+mod events;
+pub mod keymap;
+pub mod layout;
+pub mod pending;
+pub mod port;
+pub mod source;
+pub mod trace;
+mod update;
+
+pub use action::Action;
+pub use keymap::{KeyChord, KeyContext, Keymap};
+pub use port::{SessionPort, StartRequest, StartedSession, Starter};
+pub use update::update;
+
+use budget::{Budget, BudgetPane};
+use layout::ScreenLayout;
+use pending::PendingPane;
+use source::SourcePane;
+use trace::TracePane;
+
+/// Everything that happens, as the model sees it.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(crossterm::event::KeyEvent),
+    Mouse(crossterm::event::MouseEvent),
+    Paste(String),
+    Resize(u16, u16),
+    /// An event of the running session.
+    Session(Stamped),
+    /// The session's event stream closed.
+    SessionEnded,
+    /// The starter refused to start a session.
+    StartFailed(String),
+    /// A non-person answer source replied to a query.
+    SourceReply {
+        id: QueryId,
+        result: Result<Answer, SourceError>,
+    },
+    /// The session refused an answer or failure we sent for `id`.
+    AnswerRejected {
+        id: QueryId,
+        error: String,
+    },
+    /// A script file was read and highlighted.
+    SourceLoaded {
+        file: String,
+        lines: Vec<ratatui::text::Line<'static>>,
+    },
+    SourceLoadFailed {
+        file: String,
+        error: String,
+    },
+    /// Text streaming in from a provider for a query (`None` when it stops).
+    Streaming {
+        id: QueryId,
+        text: Option<String>,
+    },
+    /// The clock, in ms since the session started; only while a session runs.
+    Tick {
+        now_ms: u64,
+    },
+    /// SIGTERM or similar: leave now.
+    Terminate,
+}
+
+/// What the model asks the runtime to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    AnswerQuery {
+        id: QueryId,
+        answer: Answer,
+    },
+    FailQuery {
+        id: QueryId,
+        error: String,
+    },
+    Cancel,
+    StartSession(StartRequest),
+    /// Read and highlight a script (a path or a package name).
+    LoadScript(String),
+    /// Hand a query to the non-person answer source.
+    AskSource(Query),
+    Suspend,
+    Quit,
+}
+
+/// The four panes, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Source,
+    Pending,
+    Trace,
+    Budget,
+}
+
+impl Focus {
+    const ORDER: [Focus; 4] = [Focus::Source, Focus::Pending, Focus::Trace, Focus::Budget];
+
+    pub fn step(self, forward: bool) -> Focus {
+        let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        let n = Self::ORDER.len();
+        Self::ORDER[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+}
+
+/// The answering mode (only manual exists so far; auto and review come with providers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Manual,
+    Auto,
+    Review,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s.to_ascii_lowercase().as_str() {
+            "manual" => Some(Mode::Manual),
+            "auto" => Some(Mode::Auto),
+            "review" => Some(Mode::Review),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Manual => "MANUAL",
+            Mode::Auto => "AUTO",
+            Mode::Review => "REVIEW",
+        }
+    }
+}
+
+/// Where the session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Phase {
+    #[default]
+    Idle,
+    Running,
+    Ended(Status),
+}
+
+/// What the status bar says about the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    Idle,
+    Running,
+    Waiting,
+    Finished,
+    Failed,
+    Cancelled,
+}
+
+impl SessionState {
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionState::Idle => "idle",
+            SessionState::Running => "running",
+            SessionState::Waiting => "waiting for you",
+            SessionState::Finished => "finished",
+            SessionState::Failed => "failed",
+            SessionState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A box over the panes; at most one at a time.
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help {
+        scroll: u16,
+    },
+    /// A trace entry (index into the filtered view) in full.
+    Event {
+        index: usize,
+        scroll: u16,
+    },
+    Result {
+        scroll: u16,
+    },
+    Ctx {
+        editor: Box<TextArea<'static>>,
+        error: Option<String>,
+    },
+    Picker {
+        selected: usize,
+    },
+    ConfirmQuit,
+    ConfirmEmpty {
+        id: QueryId,
+    },
+}
+
+/// The session being shown.
+#[derive(Debug, Clone, Default)]
+pub struct SessionInfo {
+    pub phase: Phase,
+    pub script: Option<String>,
+    pub ctx: Value,
+    pub outcome: Option<Outcome>,
+    pub cancel_requested: bool,
+    /// Latest known session time (ms), from events and ticks.
+    pub clock_ms: u64,
+}
+
+/// How the App starts; the runtime builds it from CLI options and config.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    pub script: Option<String>,
+    pub ctx: Value,
+    /// Scripts and packages the picker offers (computed by the CLI).
+    pub choices: Vec<String>,
+    pub mode: Mode,
+    pub keymap: Keymap,
+    /// Name of the non-person answer source, if one answers queries.
+    pub answer_source: Option<String>,
+    pub transcript: Option<PathBuf>,
+    /// Start the script at once (else wait for `run`).
+    pub autostart: bool,
+    pub size: (u16, u16),
+}
+
+/// The whole model: pane states composed, plus what is shared between them.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub session: SessionInfo,
+    pub source: SourcePane,
+    pub pending: PendingPane,
+    pub trace: TracePane,
+    pub budget: BudgetPane,
+    pub focus: Focus,
+    pub overlay: Option<Overlay>,
+    pub keymap: Keymap,
+    pub mode: Mode,
+    pub choices: Vec<String>,
+    pub answer_source: Option<String>,
+    pub transcript: Option<PathBuf>,
+    /// A one-line note for the status bar (errors, hints).
+    pub message: Option<String>,
+    pub size: (u16, u16),
+    pub quitting: bool,
+}
+
+impl App {
+    /// A new model and the effects to run first (load and maybe start the script, or
+    /// open the picker when there is none).
+    pub fn new(opts: AppOptions) -> (App, Vec<Effect>) {
+        let mut app = App {
+            session: SessionInfo {
+                script: opts.script.clone(),
+                ctx: opts.ctx,
+                ..Default::default()
+            },
+            source: SourcePane::default(),
+            pending: PendingPane::default(),
+            trace: TracePane::new(),
+            budget: BudgetPane::default(),
+            focus: Focus::Source,
+            overlay: None,
+            keymap: opts.keymap,
+            mode: opts.mode,
+            choices: opts.choices,
+            answer_source: opts.answer_source,
+            transcript: opts.transcript,
+            message: None,
+            size: opts.size,
+            quitting: false,
+        };
+        app.budget.reset(Budget::from_ctx(&app.session.ctx));
+        let mut effects = Vec::new();
+        match opts.script {
+            Some(script) => {
+                effects.push(Effect::LoadScript(script));
+                if opts.autostart {
+                    update::start(&mut app, &mut effects);
+                }
+            }
+            None => app.overlay = Some(Overlay::Picker { selected: 0 }),
+        }
+        (app, effects)
+    }
+
+    pub fn state(&self) -> SessionState {
+        match self.session.phase {
+            Phase::Idle => SessionState::Idle,
+            Phase::Running if self.pending.any_for_you() => SessionState::Waiting,
+            Phase::Running => SessionState::Running,
+            Phase::Ended(Status::Completed) => SessionState::Finished,
+            Phase::Ended(Status::Failed) => SessionState::Failed,
+            Phase::Ended(Status::Cancelled) => SessionState::Cancelled,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.session.phase == Phase::Running
+    }
+
+    pub fn layout(&self) -> Option<ScreenLayout> {
+        let (w, h) = self.size;
+        ScreenLayout::of(ratatui::layout::Rect::new(0, 0, w, h))
+    }
+
+    /// Inner height of a pane at the current size (0 when too small).
+    pub fn pane_height(&self, focus: Focus) -> usize {
+        self.layout().map_or(0, |l| l.inner_height(focus))
+    }
+
+    /// Is the answer editor taking keys?
+    pub fn editing(&self) -> bool {
+        self.overlay.is_none() && self.focus == Focus::Pending && self.pending.editing()
+    }
+
+    /// Keymap contexts active now, most specific first.
+    pub fn key_contexts(&self) -> Vec<KeyContext> {
+        use KeyContext as K;
+        let mut contexts = match &self.overlay {
+            Some(Overlay::Help { .. } | Overlay::Event { .. } | Overlay::Result { .. }) => {
+                vec![K::Overlay, K::Scroll]
+            }
+            Some(Overlay::Picker { .. }) => vec![K::Picker],
+            Some(Overlay::Ctx { .. }) => vec![K::CtxEditor],
+            Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => vec![K::Confirm],
+            None if self.editing() => vec![K::Editor, K::Global],
+            None if self.focus == Focus::Trace => vec![K::Trace, K::Scroll, K::Global],
+            None => vec![K::Scroll, K::Global],
+        };
+        contexts.push(K::Always);
+        contexts
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,171 @@
+//! `alc-workbench [SCRIPT]`: the interactive workbench. Glue between the engine's
+//! `Session` and the TUI's `SessionPort`, kept here so neither room knows the other.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
+use crate::answer::command::CommandSource;
+use crate::answer::script::ScriptSource;
+use crate::answer::AnswerSource;
+use crate::app::port::{SessionPort, StartRequest, StartedSession, Starter};
+use crate::engine::packages;
+use crate::engine::session::default_alc_home;
+use crate::engine::{Answer, ScriptSpec, Session, SessionConfig};
+use crate::runtime::{run_tui, TuiOptions};
+
+#[derive(Debug, Clone, Args)]
+pub struct TuiArgs {
+    /// A .lua file or a package name; without one, a picker opens.
+    #[arg(value_name = "SCRIPT")]
+    pub script: Option<String>,
+    #[command(flatten)]
+    pub ctx: CtxArgs,
+    /// Answer queries from an answers file instead of by hand.
+    #[arg(long, value_name = "FILE", group = "tui_source")]
+    pub answers: Option<PathBuf>,
+    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
+    #[arg(long, value_name = "CMD", group = "tui_source")]
+    pub answer_cmd: Option<String>,
+    /// Seconds an answer command may take per query.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub answer_timeout: u64,
+    /// Transcript file (default: a new file per run under the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+    /// Theme name: dark, light, high-contrast, or a user theme.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl SessionPort for Session {
+    fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
+        Session::answer(self, id, answer).map_err(|e| e.to_string())
+    }
+    fn fail(&self, id: &str, error: &str) -> Result<(), String> {
+        Session::fail(self, id, error).map_err(|e| e.to_string())
+    }
+    fn cancel(&self) {
+        Session::cancel(self)
+    }
+}
+
+/// A fresh transcript path per run, so a re-run never overwrites the last one.
+fn default_transcript(script: &str) -> PathBuf {
+    let stem: String = std::path::Path::new(script)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "session".into())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    data_dir()
+        .join("transcripts")
+        .join(format!("{ms}-{stem}.jsonl"))
+}
+
+fn starter(fixed_transcript: Option<PathBuf>) -> Starter {
+    Box::new(move |req: &StartRequest| {
+        let mut config = SessionConfig::new(ScriptSpec::parse(&req.script));
+        config.ctx = req.ctx.clone();
+        config.transcript = Some(
+            fixed_transcript
+                .clone()
+                .or_else(|| req.transcript.clone())
+                .unwrap_or_else(|| default_transcript(&req.script)),
+        );
+        let (session, events) = Session::start(config).map_err(|e| e.to_string())?;
+        let port: Arc<dyn SessionPort> = Arc::new(session);
+        let started: StartedSession = (port, events);
+        Ok(started)
+    })
+}
+
+/// The picker's offer: `demo/*.lua` here, then every resolvable package.
+fn choices(dirs: &[PathBuf]) -> Vec<String> {
+    let mut demos: Vec<String> = std::fs::read_dir("demo")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+        .map(|p| p.display().to_string())
+        .collect();
+    demos.sort();
+    demos.extend(packages::list(dirs));
+    demos
+}
+
+pub(super) fn run(args: TuiArgs) -> u8 {
+    let built = (|| -> Result<TuiOptions, InputError> {
+        let ctx = args.ctx.build()?;
+        let timeout = Duration::from_secs(args.answer_timeout.max(1));
+        let answer_source: Option<Arc<dyn AnswerSource>> = match (&args.answers, &args.answer_cmd) {
+            (Some(path), _) => Some(Arc::new(
+                ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?,
+            )),
+            (None, Some(cmd)) => Some(Arc::new(CommandSource::new(cmd, timeout))),
+            (None, None) => None,
+        };
+        if let Some(s) = &args.script {
+            if let ScriptSpec::File(p) = ScriptSpec::parse(s) {
+                if !p.is_file() {
+                    return Err(InputError(format!("script not found: {}", p.display())));
+                }
+            }
+        }
+        let package_dirs = packages::search_dirs(None, &default_alc_home());
+        Ok(TuiOptions {
+            script: args.script.clone(),
+            ctx,
+            choices: choices(&package_dirs),
+            theme: args.theme.clone(),
+            config: args.config.clone(),
+            transcript: args.transcript.clone(),
+            answer_source,
+            package_dirs,
+        })
+    })();
+    let opts = match built {
+        Ok(o) => o,
+        Err(InputError(msg)) => {
+            eprintln!("error: {msg}");
+            return EXIT_INPUT;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_INPUT;
+        }
+    };
+    let fixed = args.transcript.clone();
+    match rt.block_on(run_tui(opts, starter(fixed))) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_INPUT
+        }
+    }
+}

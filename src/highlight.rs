@@ -1,0 +1,102 @@
+//! Lua syntax highlighting with syntect (pure-Rust regex engine, no C build), computed
+//! once per file load and kept per line as styled spans, so drawing never highlights.
+//! Pure computation; the runtime calls it off the loop task.
+
+use std::sync::OnceLock;
+
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use syntect::easy::HighlightLines;
+use syntect::highlighting::{FontStyle, ThemeSet};
+use syntect::parsing::SyntaxSet;
+use syntect::util::LinesWithEndings;
+
+fn syntaxes() -> &'static SyntaxSet {
+    static SET: OnceLock<SyntaxSet> = OnceLock::new();
+    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+}
+
+fn themes() -> &'static ThemeSet {
+    static SET: OnceLock<ThemeSet> = OnceLock::new();
+    SET.get_or_init(ThemeSet::load_defaults)
+}
+
+/// Tabs have no width in a terminal cell grid; expand them so columns line up.
+fn detab(s: &str) -> String {
+    s.trim_end_matches(['\n', '\r']).replace('\t', "    ")
+}
+
+/// Lines without colours (no theme, or `NO_COLOR`).
+pub fn plain(text: &str) -> Vec<Line<'static>> {
+    text.lines().map(|l| Line::raw(detab(l))).collect()
+}
+
+/// Highlights Lua source with the named syntect theme; unknown names fall back to
+/// plain lines rather than failing the load.
+pub fn highlight_lua(text: &str, theme: Option<&str>) -> Vec<Line<'static>> {
+    let (Some(theme), Some(syntax)) = (
+        theme.and_then(|t| themes().themes.get(t)),
+        syntaxes().find_syntax_by_extension("lua"),
+    ) else {
+        return plain(text);
+    };
+    let mut h = HighlightLines::new(syntax, theme);
+    let mut out = Vec::new();
+    for line in LinesWithEndings::from(text) {
+        let spans = match h.highlight_line(line, syntaxes()) {
+            Ok(regions) => regions
+                .into_iter()
+                .map(|(style, piece)| Span::styled(detab(piece), convert(style)))
+                .filter(|s| !s.content.is_empty())
+                .collect(),
+            Err(_) => vec![Span::raw(detab(line))],
+        };
+        out.push(Line::from(spans));
+    }
+    out
+}
+
+fn convert(s: syntect::highlighting::Style) -> Style {
+    let mut style = Style::default().fg(Color::Rgb(s.foreground.r, s.foreground.g, s.foreground.b));
+    if s.font_style.contains(FontStyle::BOLD) {
+        style = style.add_modifier(Modifier::BOLD);
+    }
+    if s.font_style.contains(FontStyle::ITALIC) {
+        style = style.add_modifier(Modifier::ITALIC);
+    }
+    style
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlights_lua_keywords_in_colour_and_keeps_text() {
+        let src = "local x = alc.llm(\"hi\")\n\tif x then return x end\n";
+        let lines = highlight_lua(src, Some("base16-ocean.dark"));
+        assert_eq!(lines.len(), 2);
+        let text: String = lines[1].spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(text, "    if x then return x end");
+        let local = lines[0]
+            .spans
+            .iter()
+            .find(|s| s.content == "local")
+            .unwrap();
+        let plain_colour = lines[0]
+            .spans
+            .iter()
+            .find(|s| s.content.contains('x'))
+            .unwrap();
+        assert_ne!(
+            local.style.fg, plain_colour.style.fg,
+            "keywords are coloured"
+        );
+    }
+
+    #[test]
+    fn unknown_theme_is_plain() {
+        let lines = highlight_lua("local x\n", Some("no such theme"));
+        assert_eq!(lines, vec![Line::raw("local x")]);
+    }
+}

@@ -1,0 +1,302 @@
+//! The loop: `tokio::select!` over session events, internal messages (answer-source
+//! replies, loaded files, signals), terminal input and a tick; feeds each through
+//! `update` and carries out the effects. Redraws only when something changed, at most
+//! 60 times a second; the 4 Hz tick runs only while a session does, so an idle screen
+//! costs nothing. Generic over the backend and the input stream so tests drive the real
+//! loop on a `TestBackend` with scripted keys.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use crossterm::event::{Event, MouseEventKind};
+use futures_util::{Stream, StreamExt};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::time::{interval, sleep_until, Interval, MissedTickBehavior};
+
+use super::terminal::TerminalControl;
+use crate::answer::AnswerSource;
+use crate::app::{update, App, Effect, Msg, SessionPort, Starter};
+use crate::engine::Stamped;
+use crate::theme::Theme;
+use crate::ui::{self, View};
+
+/// Shortest time between two frames (60 fps).
+const FRAME: Duration = Duration::from_millis(16);
+/// The clock tick while a session runs.
+const TICK: Duration = Duration::from_millis(250);
+
+/// What the loop needs besides the terminal and the input.
+pub struct LoopEnv {
+    pub starter: Starter,
+    pub answer_source: Option<Arc<dyn AnswerSource>>,
+    pub theme: Theme,
+    /// Where package sources live (`NAME.lua` or `NAME/init.lua`), for the Source pane.
+    pub package_dirs: Vec<PathBuf>,
+    pub control: Box<dyn TerminalControl>,
+}
+
+/// Internal messages carry the session generation they belong to (0: any), so a reply
+/// for a session that was replaced is dropped.
+type Tagged = (u64, Msg);
+
+/// The running loop's state.
+pub struct EventLoop {
+    env: LoopEnv,
+    tx: UnboundedSender<Tagged>,
+    rx: UnboundedReceiver<Tagged>,
+    session: Option<Arc<dyn SessionPort>>,
+    events: Option<UnboundedReceiver<Stamped>>,
+    generation: u64,
+    started_at: Option<Instant>,
+}
+
+impl EventLoop {
+    pub fn new(env: LoopEnv) -> Self {
+        let (tx, rx) = unbounded_channel();
+        EventLoop {
+            env,
+            tx,
+            rx,
+            session: None,
+            events: None,
+            generation: 0,
+            started_at: None,
+        }
+    }
+
+    /// A way to inject messages from outside (signal handlers).
+    pub fn sender(&self) -> impl Fn(Msg) + Send + Sync + 'static {
+        let tx = self.tx.clone();
+        move |msg| {
+            let _ = tx.send((0, msg));
+        }
+    }
+
+    /// Runs until the model quits or the input ends; `initial` are `App::new`'s effects.
+    pub async fn run<B, S>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        mut input: S,
+        app: &mut App,
+        initial: Vec<Effect>,
+    ) -> anyhow::Result<()>
+    where
+        B: Backend,
+        S: Stream<Item = io::Result<Event>> + Unpin,
+    {
+        let size = terminal.size().map_err(|e| anyhow!("terminal size: {e}"))?;
+        let resize_effects = update(app, Msg::Resize(size.width, size.height));
+        self.apply(resize_effects, app, terminal)?;
+        self.apply(initial, app, terminal)?;
+        let mut dirty = true;
+        let mut last_draw: Option<Instant> = None;
+        let mut ticker: Option<Interval> = None;
+        while !app.quitting {
+            match (app.is_running(), ticker.is_some()) {
+                (true, false) => {
+                    let mut t = interval(TICK);
+                    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
+                    ticker = Some(t);
+                }
+                (false, true) => ticker = None,
+                _ => {}
+            }
+            let now = Instant::now();
+            if dirty && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME) {
+                terminal
+                    .draw(|f| ui::draw(f, &View::new(app, &self.env.theme)))
+                    .map_err(|e| anyhow!("drawing: {e}"))?;
+                dirty = false;
+                last_draw = Some(now);
+            }
+            let next_frame = last_draw.map_or(now, |t| t + FRAME);
+            let msg = tokio::select! {
+                biased;
+                event = next_event(&mut self.events) => match event {
+                    Some(stamped) => Msg::Session(stamped),
+                    None => {
+                        self.events = None;
+                        Msg::SessionEnded
+                    }
+                },
+                Some((generation, msg)) = self.rx.recv() => {
+                    if generation != 0 && generation != self.generation {
+                        continue;
+                    }
+                    msg
+                }
+                item = input.next() => match item {
+                    Some(Ok(event)) => match input_msg(event) {
+                        Some(msg) => msg,
+                        None => continue,
+                    },
+                    Some(Err(e)) => return Err(e).context("reading terminal input"),
+                    None => break,
+                },
+                _ = tick(&mut ticker) => Msg::Tick {
+                    now_ms: self.started_at.map_or(0, |t| t.elapsed().as_millis() as u64),
+                },
+                _ = sleep_until(next_frame.into()), if dirty => continue,
+            };
+            let effects = update(app, msg);
+            self.apply(effects, app, terminal)?;
+            dirty = true;
+        }
+        Ok(())
+    }
+
+    fn apply<B: Backend>(
+        &mut self,
+        effects: Vec<Effect>,
+        app: &mut App,
+        terminal: &mut Terminal<B>,
+    ) -> anyhow::Result<()> {
+        for effect in effects {
+            match effect {
+                Effect::AnswerQuery { id, answer } => {
+                    if let Some(s) = &self.session {
+                        if let Err(error) = s.answer(&id, answer) {
+                            self.send_now(Msg::AnswerRejected { id, error });
+                        }
+                    }
+                }
+                Effect::FailQuery { id, error } => {
+                    if let Some(s) = &self.session {
+                        if let Err(error) = s.fail(&id, &error) {
+                            self.send_now(Msg::AnswerRejected { id, error });
+                        }
+                    }
+                }
+                Effect::Cancel => {
+                    if let Some(s) = &self.session {
+                        s.cancel();
+                    }
+                }
+                Effect::StartSession(request) => {
+                    self.generation += 1;
+                    self.session = None;
+                    self.events = None;
+                    match (self.env.starter)(&request) {
+                        Ok((port, events)) => {
+                            self.session = Some(port);
+                            self.events = Some(events);
+                            self.started_at = Some(Instant::now());
+                        }
+                        Err(error) => self.send_now(Msg::StartFailed(error)),
+                    }
+                }
+                Effect::LoadScript(name) => self.load_script(name),
+                Effect::AskSource(query) => {
+                    if let Some(source) = self.env.answer_source.clone() {
+                        let tx = self.tx.clone();
+                        let generation = self.generation;
+                        tokio::spawn(async move {
+                            let result = source.answer(&query).await;
+                            let _ = tx.send((
+                                generation,
+                                Msg::SourceReply {
+                                    id: query.id,
+                                    result,
+                                },
+                            ));
+                        });
+                    }
+                }
+                Effect::Suspend => {
+                    self.env.control.suspend().context("suspending")?;
+                    // Repaint everything. Not `Terminal::clear`: it asks the terminal
+                    // for the cursor position, which can hang; `resize` does not.
+                    let size = terminal.size().map_err(|e| anyhow!("terminal size: {e}"))?;
+                    terminal
+                        .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+                        .map_err(|e| anyhow!("redrawing: {e}"))?;
+                }
+                Effect::Quit => app.quitting = true,
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a message for this session generation.
+    fn send_now(&self, msg: Msg) {
+        let _ = self.tx.send((self.generation, msg));
+    }
+
+    /// Reads and highlights a script off the loop task.
+    fn load_script(&self, name: String) {
+        let tx = self.tx.clone();
+        let syntect = self.env.theme.syntect.clone();
+        let path = resolve_script(&name, &self.env.package_dirs);
+        tokio::task::spawn_blocking(move || {
+            let msg = match path
+                .map(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())))
+            {
+                Some(Ok(text)) => Msg::SourceLoaded {
+                    file: name,
+                    lines: crate::highlight::highlight_lua(&text, syntect.as_deref()),
+                },
+                Some(Err(error)) => Msg::SourceLoadFailed { file: name, error },
+                None => Msg::SourceLoadFailed {
+                    error: format!("cannot find the source of {name}"),
+                    file: name,
+                },
+            };
+            let _ = tx.send((0, msg));
+        });
+    }
+}
+
+/// A script's file: the path itself, or a package's `NAME.lua` / `NAME/init.lua`.
+pub fn resolve_script(name: &str, package_dirs: &[PathBuf]) -> Option<PathBuf> {
+    let direct = Path::new(name.trim_start_matches('@'));
+    if direct.is_file() {
+        return Some(direct.to_path_buf());
+    }
+    let rel = name.replace('.', "/");
+    package_dirs.iter().find_map(|dir| {
+        [
+            dir.join(format!("{rel}.lua")),
+            dir.join(&rel).join("init.lua"),
+        ]
+        .into_iter()
+        .find(|p| p.is_file())
+    })
+}
+
+async fn next_event(events: &mut Option<UnboundedReceiver<Stamped>>) -> Option<Stamped> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn tick(ticker: &mut Option<Interval>) {
+    match ticker {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn input_msg(event: Event) -> Option<Msg> {
+    match event {
+        Event::Key(key) => Some(Msg::Key(key)),
+        // Moves and drags change nothing on screen; dropping them here keeps a
+        // wandering mouse from causing redraws.
+        Event::Mouse(mouse)
+            if matches!(mouse.kind, MouseEventKind::Moved | MouseEventKind::Drag(_)) =>
+        {
+            None
+        }
+        Event::Mouse(mouse) => Some(Msg::Mouse(mouse)),
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        Event::FocusGained | Event::FocusLost => None,
+    }
+}

@@ -1,0 +1,152 @@
+//! Draws the Pending pane (the query: id, "k of N", options, system prompt and the
+//! wrapped, scrollable prompt) and the Answer box below it (the editor, streaming
+//! text, or what an answer source is doing).
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{wrapped_rows, View};
+use crate::app::pending::QueryStatus;
+use crate::app::{Action, Focus, SessionState};
+
+pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &View) {
+    let app = view.app;
+    let slots = &view.theme.slots;
+    let pending = &app.pending;
+    let Some(q) = pending.current() else {
+        let block = view.pane_block(Focus::Pending, vec![view.title("Pending")]);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let text = match app.state() {
+            SessionState::Idle => "no session running",
+            SessionState::Running => "the strategy is running…",
+            SessionState::Finished => "finished",
+            SessionState::Failed => "the strategy failed",
+            SessionState::Cancelled => "cancelled",
+            SessionState::Waiting => "",
+        };
+        frame.render_widget(Paragraph::new(view.dim(text)), inner);
+        render_answer_box(frame, editor_area, view, vec![view.title("Answer")], None);
+        return;
+    };
+    let query = &q.query;
+    let mut title = vec![
+        view.title("Pending"),
+        Span::styled(query.id.clone(), slots.title),
+    ];
+    let mut facts = Vec::new();
+    if pending.queries.len() > 1 {
+        facts.push(format!(
+            "{} of {}",
+            pending.selected + 1,
+            pending.queries.len()
+        ));
+    }
+    if let Some(b) = query.batch {
+        facts.push(format!("batch {}/{}", b.index + 1, b.size));
+    }
+    facts.push(format!("max {} tok", query.max_tokens));
+    if query.grounded {
+        facts.push("grounded".into());
+    }
+    if query.underspecified {
+        facts.push("underspecified".into());
+    }
+    if let Some(fork) = &query.fork {
+        facts.push(format!("fork {fork}"));
+    }
+    title.push(view.dim(format!(" · {} ", facts.join(" · "))));
+    let block = view.pane_block(Focus::Pending, title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let mut lines = Vec::new();
+    if let Some(note) = &q.note {
+        lines.push(Line::styled(note.clone(), slots.note));
+    }
+    if let Some(system) = &query.system {
+        for (i, l) in system.lines().enumerate() {
+            let label = if i == 0 { "system  " } else { "        " };
+            lines.push(Line::from(vec![
+                Span::styled(label, slots.dim),
+                Span::styled(l.to_string(), slots.system_prompt),
+            ]));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.extend(query.prompt.lines().map(|l| Line::raw(l.to_string())));
+    let total = q.note.as_ref().map_or(0, |n| wrapped_rows(n, inner.width))
+        + query
+            .system
+            .as_ref()
+            .map_or(0, |s| wrapped_rows(s, inner.width.saturating_sub(8)) + 1)
+        + wrapped_rows(&query.prompt, inner.width);
+    let max_scroll = total.saturating_sub(inner.height as usize) as u16;
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((pending.prompt_scroll.min(max_scroll), 0)),
+        inner,
+    );
+
+    let hint = app
+        .keymap
+        .hint(Action::Submit)
+        .map(|k| view.dim(format!("{k} send ")));
+    let mut answer_title = vec![view.title("Answer")];
+    let body: Option<Paragraph> = match (&pending.streaming, &q.status) {
+        (Some(text), _) => {
+            answer_title.push(view.dim("streaming… "));
+            Some(
+                Paragraph::new(text.clone())
+                    .style(slots.dim)
+                    .wrap(Wrap { trim: false }),
+            )
+        }
+        (None, QueryStatus::ForYou) => {
+            answer_title.extend(hint);
+            let block = answer_block(view, answer_title);
+            let inner = block.inner(editor_area);
+            frame.render_widget(block, editor_area);
+            frame.render_widget(&q.editor, inner);
+            return;
+        }
+        (None, QueryStatus::Asking(source)) => {
+            Some(Paragraph::new(view.dim(format!("asking {source}…"))))
+        }
+        (None, QueryStatus::Answered { source, text }) => Some(
+            Paragraph::new(vec![
+                Line::styled(format!("{source} answered:"), slots.dim),
+                Line::raw(text.clone()),
+            ])
+            .wrap(Wrap { trim: false }),
+        ),
+        (None, QueryStatus::Sent) => Some(Paragraph::new(view.dim("sent; the strategy goes on…"))),
+    };
+    render_answer_box(frame, editor_area, view, answer_title, body);
+}
+
+fn answer_block(view: &View, title: Vec<Span<'static>>) -> Block<'static> {
+    let editing = view.app.editing();
+    Block::bordered()
+        .border_style(view.theme.border(editing))
+        .title(Line::from(title))
+        .style(view.theme.slots.text)
+}
+
+fn render_answer_box(
+    frame: &mut Frame,
+    area: Rect,
+    view: &View,
+    title: Vec<Span<'static>>,
+    body: Option<Paragraph>,
+) {
+    let block = answer_block(view, title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if let Some(body) = body {
+        frame.render_widget(body, inner);
+    }
+}
