@@ -36,6 +36,12 @@ fn assert_room_avoids(room: &str, forbidden: &[&str]) {
 
 #[test]
 fn engine_and_answer_sources_have_no_terminal_dependency() {
-    assert_room_avoids("engine", &["ratatui", "crossterm"]);
-    assert_room_avoids("answer", &["ratatui", "crossterm"]);
+    assert_room_avoids(
+        "engine",
+        &["ratatui::", "crossterm::", "use ratatui", "use crossterm"],
+    );
+    assert_room_avoids(
+        "answer",
+        &["ratatui::", "crossterm::", "use ratatui", "use crossterm"],
+    );
 }
