@@ -41,7 +41,9 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
                 }
             }
             app.pending.push(new);
-            if for_you && app.overlay.is_none() {
+            // Focus the question even under an overlay (the overlay keeps the keys
+            // while it is open): whoever closes help next types the answer.
+            if for_you {
                 app.focus = Focus::Pending;
             }
         }

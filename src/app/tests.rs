@@ -500,3 +500,28 @@ fn a_call_site_in_another_file_loads_that_file() {
     let h = app.pane_height(Focus::Source);
     assert!(app.source.scroll <= 39 && 39 < app.source.scroll + h);
 }
+
+#[test]
+fn a_query_arriving_under_an_overlay_gets_focus_once_it_closes() {
+    let mut app = running(None);
+    app.overlay = Some(Overlay::Help { scroll: 0 });
+    app.focus = Focus::Source;
+    let file = "demo/cot.lua";
+    update(
+        &mut app,
+        event(
+            2,
+            SessionEvent::Paused {
+                pause: 1,
+                queries: vec![query("q-1", "Why?", file, 3)],
+            },
+        ),
+    );
+    assert_eq!(app.focus, Focus::Pending);
+    update(&mut app, code(KeyCode::Esc));
+    typed(&mut app, "hi");
+    assert_eq!(
+        app.pending.current().unwrap().editor.lines().join("\n"),
+        "hi"
+    );
+}
