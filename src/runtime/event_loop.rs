@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
+
+use crate::engine::packages;
 use crossterm::event::{Event, MouseEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::backend::Backend;
@@ -231,11 +233,9 @@ impl EventLoop {
     fn load_script(&self, name: String) {
         let tx = self.tx.clone();
         let syntect = self.env.theme.syntect.clone();
-        let path = resolve_script(&name, &self.env.package_dirs);
+        let dirs = self.env.package_dirs.clone();
         tokio::task::spawn_blocking(move || {
-            let msg = match path
-                .map(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())))
-            {
+            let msg = match script_text(&name, &dirs) {
                 Some(Ok(text)) => Msg::SourceLoaded {
                     file: name,
                     lines: crate::highlight::highlight_lua(&text, syntect.as_deref()),
@@ -251,21 +251,22 @@ impl EventLoop {
     }
 }
 
-/// A script's file: the path itself, or a package's `NAME.lua` / `NAME/init.lua`.
-pub fn resolve_script(name: &str, package_dirs: &[PathBuf]) -> Option<PathBuf> {
+/// A script's text: the file itself, a package found the way `require` finds it, or a
+/// package bundled into the binary (call sites in those read `bundled/NAME/init.lua`).
+pub fn script_text(name: &str, package_dirs: &[PathBuf]) -> Option<Result<String, String>> {
     let direct = Path::new(name.trim_start_matches('@'));
     if direct.is_file() {
-        return Some(direct.to_path_buf());
+        return Some(
+            std::fs::read_to_string(direct).map_err(|e| format!("{}: {e}", direct.display())),
+        );
     }
-    let rel = name.replace('.', "/");
-    package_dirs.iter().find_map(|dir| {
-        [
-            dir.join(format!("{rel}.lua")),
-            dir.join(&rel).join("init.lua"),
-        ]
-        .into_iter()
-        .find(|p| p.is_file())
-    })
+    if let Some(rel) = name.strip_prefix("bundled/") {
+        return packages::BUNDLED
+            .iter()
+            .find(|(_, r, _)| *r == rel)
+            .map(|(_, _, text)| Ok((*text).to_string()));
+    }
+    packages::find(name, package_dirs).map(|p| Ok(p.text))
 }
 
 async fn next_event(events: &mut Option<UnboundedReceiver<Stamped>>) -> Option<Stamped> {
@@ -298,5 +299,19 @@ fn input_msg(event: Event) -> Option<Msg> {
         Event::Paste(text) => Some(Msg::Paste(text)),
         Event::Resize(w, h) => Some(Msg::Resize(w, h)),
         Event::FocusGained | Event::FocusLost => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_text;
+
+    #[test]
+    fn bundled_packages_have_source_text_anywhere() {
+        let by_name = script_text("cot", &[]).unwrap().unwrap();
+        assert!(by_name.contains("run"));
+        let by_site = script_text("bundled/cot/init.lua", &[]).unwrap().unwrap();
+        assert_eq!(by_name, by_site);
+        assert!(script_text("no_such_thing_here", &[]).is_none());
     }
 }

@@ -18,7 +18,7 @@ use crate::theme::Theme;
 mod event_loop;
 pub mod terminal;
 
-pub use event_loop::{resolve_script, EventLoop, LoopEnv};
+pub use event_loop::{script_text, EventLoop, LoopEnv};
 
 /// What the CLI tells the TUI.
 #[derive(Default)]
