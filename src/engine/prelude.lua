@@ -19,8 +19,8 @@
 --- * map/filter walk `items` with ipairs (stop at the first nil); reduce uses #items.
 --- * vote: answers are tostring'd then trimmed; empty input gives
 ---   {winner = nil, count = 0, total = 0}.
---- * parallel: an empty `items` returns {} without calling llm_batch (which would
----   raise on an empty batch). Table prompts are shallow-copied, never mutated.
+--- * parallel: an empty `items` is an error (as in algocline). Table prompts are
+---   shallow-copied, never mutated.
 --- * cache: key = fingerprint(prompt .. "\0" .. (system or "") .. "\0" ..
 ---   (max_tokens or 1024)); since fingerprint normalises, prompts that differ only in
 ---   case or whitespace share an entry. `cache_skip` neither reads, writes nor counts.
@@ -36,7 +36,7 @@
 ---   does not decode moves the scan to the next opener (worst case O(n^2)).
 --- * llm_json's repair call keeps the caller's opts but replaces `system` with a
 ---   JSON-only instruction; it logs a warning before repairing and when it fails.
---- * parse_score: the first integer may carry a minus sign ("-3" clamps to 1);
+--- * parse_score: the first run of digits, unsigned as in algocline ("-3" gives 3);
 ---   numbers are accepted (tostring'd); any other non-string gives the default.
 --- * parse_number: "[-+]?%d*%.?%d+" (so ".5" is 0.5); no exponents, no thousands
 ---   separators. With `pattern`, tonumber of the first capture (nil if it is not
@@ -60,12 +60,13 @@
 ---   returns that copy. Per stage i: (i > 1) the previous result is handed off as
 ---   ctx.task — tables via alc.json_encode, other non-nil values via tostring, nil
 ---   leaves ctx.task alone; ctx.result is NOT cleared (a stage may read the
----   structured previous result there). Then opts.on_stage(i, name, ctx) is called,
----   BEFORE the stage runs. A stage's return value ret gives its result:
+---   structured previous result there). opts.on_stage(i, name, ctx) is called AFTER
+---   each stage (as in algocline), once the hand-off is done. A stage's return value
+---   ret gives its result:
 ---   ret == nil or ret == ctx -> ctx.result; a table with ret.result ~= nil ->
 ---   ret.result; anything else -> ret itself. That result is stored in ctx.result and
 ---   appended to ctx.pipe_history as {strategy = name, result = result}; function
----   stages are named "fn#<i>". Unknown packages / missing run() raise.
+---   stages are named "(inline-<i>)". Unknown packages / missing run() raise.
 
 local alc = rawget(_G, "alc")
 if type(alc) ~= "table" then
@@ -180,7 +181,8 @@ define("fingerprint", fingerprint)
 define("parse_score", function(s, default)
     if default == nil then default = 5 end
     if type(s) == "number" then s = tostring(s) end
-    local digits = type(s) == "string" and s:match("%-?%d+")
+    -- The first run of digits, unsigned, as algocline reads it ("-3" scores 3).
+    local digits = type(s) == "string" and s:match("%d+")
     if not digits then return default end
     -- tonumber gives a float when the digits overflow an integer; clamping fixes that.
     local n = math.min(math.max(tonumber(digits), 1), 10)
@@ -381,6 +383,9 @@ end)
 define("parallel", function(items, prompt_fn, opts)
     expect_type("parallel", "items", items, "table")
     expect_type("parallel", "prompt_fn", prompt_fn, "function")
+    if #items == 0 then
+        error("alc.parallel: items must be a non-empty array", 2)
+    end
     opts = opts or {}
     local batch = {}
     for i, item in ipairs(items) do
@@ -485,7 +490,7 @@ local function hand_off(pipe_ctx)
 end
 
 local function resolve_stage(stage, i)
-    if type(stage) == "function" then return "fn#" .. i, stage end
+    if type(stage) == "function" then return "(inline-" .. i .. ")", stage end
     if type(stage) ~= "string" then
         error(string.format("alc.pipe: stage %d must be a package name or a function, got %s", i, type(stage)), 3)
     end
@@ -511,8 +516,6 @@ define("pipe", function(stages, ctx, opts)
     pipe_ctx.pipe_history = history
     for i, stage in ipairs(stages) do
         local name, run = resolve_stage(stage, i)
-        if i > 1 then hand_off(pipe_ctx) end
-        if opts.on_stage then opts.on_stage(i, name, pipe_ctx) end
         local ret = run(pipe_ctx)
         local result
         if ret == nil or ret == pipe_ctx then
@@ -524,6 +527,10 @@ define("pipe", function(stages, ctx, opts)
         end
         pipe_ctx.result = result
         history[#history + 1] = { strategy = name, result = result }
+        if i < #stages then hand_off(pipe_ctx) end
+        -- After the stage, as algocline does: the callback sees its result and the
+        -- task handed to the next stage.
+        if opts.on_stage then opts.on_stage(i, name, pipe_ctx) end
     end
     return pipe_ctx
 end)

@@ -45,8 +45,10 @@ describe("alc:prelude (llm)", function()
             expect(out).to.equal({ "a1=7", "b2=5" })
         end)
 
-        it("returns {} for no items without calling llm_batch", function()
-            expect(alc.parallel({}, function() return "p" end)).to.equal({})
+        it("rejects an empty items array without calling llm_batch", function()
+            local ok, err = pcall(alc.parallel, {}, function() return "p" end)
+            expect(ok).to.equal(false)
+            expect(err:match("non%-empty") ~= nil).to.equal(true)
             expect(#stub.batches).to.equal(0)
         end)
 
@@ -204,8 +206,8 @@ describe("alc:prelude (llm)", function()
             expect(tasks).to.equal({ "start", "draft" })
             expect(out.result).to.equal("final")
             expect(out.pipe_history).to.equal({
-                { strategy = "fn#1", result = "draft" },
-                { strategy = "fn#2", result = "final" },
+                { strategy = "(inline-1)", result = "draft" },
+                { strategy = "(inline-2)", result = "final" },
             })
         end)
 
@@ -231,10 +233,10 @@ describe("alc:prelude (llm)", function()
             local out = alc.pipe({ "spec_upper", function(c) return c.task .. "!" end }, { task = "hi" })
             expect(out.result).to.equal("HI!")
             expect(out.pipe_history[1].strategy).to.equal("spec_upper")
-            expect(out.pipe_history[2].strategy).to.equal("fn#2")
+            expect(out.pipe_history[2].strategy).to.equal("(inline-2)")
         end)
 
-        it("calls on_stage(i, name, ctx) before each stage", function()
+        it("calls on_stage(i, name, ctx) after each stage, with the next task set", function()
             local events = {}
             alc.pipe({
                 function() return 5 end,
@@ -242,7 +244,7 @@ describe("alc:prelude (llm)", function()
             }, { task = "t" }, {
                 on_stage = function(i, name, c) events[#events + 1] = i .. ":" .. name .. ":" .. tostring(c.task) end,
             })
-            expect(events).to.equal({ "1:fn#1:t", "2:fn#2:5", "ran 2" })
+            expect(events).to.equal({ "1:(inline-1):5", "ran 2", "2:(inline-2):5" })
         end)
 
         it("keeps the previous result when a stage returns nothing", function()

