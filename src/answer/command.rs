@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{ChildStdin, Command};
 
+use super::query_json_line;
 use super::{elapsed_ms, format_duration, AnswerFuture, AnswerSource, OutputTail, SourceError};
 use crate::engine::{Answer, AnswerOrigin, Query};
 
@@ -126,12 +127,7 @@ impl AnswerSource for CommandSource {
     }
 
     fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a> {
-        let request = serde_json::to_string(query)
-            .map(|mut json| {
-                json.push('\n');
-                json
-            })
-            .map_err(|err| format!("could not encode {} as JSON: {err}", query.id));
+        let request = query_json_line(query);
         Box::pin(self.run(query.id.clone(), request))
     }
 }

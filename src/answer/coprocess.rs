@@ -34,6 +34,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use super::command::{describe_exit, stderr_suffix};
+use super::query_json_line;
 use super::{
     answer_text_from_json, elapsed_ms, format_duration, text_preview, AnswerFuture, AnswerSource,
     OutputTail, SourceError,
@@ -286,12 +287,7 @@ impl AnswerSource for CoprocessSource {
     }
 
     fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a> {
-        let request = serde_json::to_string(query)
-            .map(|mut json| {
-                json.push('\n');
-                json
-            })
-            .map_err(|err| format!("could not encode {} as JSON: {err}", query.id));
+        let request = query_json_line(query);
         Box::pin(self.exchange(query.id.clone(), request))
     }
 }

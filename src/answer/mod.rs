@@ -55,6 +55,13 @@ pub trait AnswerSource: Send + Sync {
     fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a>;
 }
 
+/// The query as one line of JSON (with its newline), as commands and coprocesses read it.
+pub(crate) fn query_json_line(query: &Query) -> Result<String, String> {
+    serde_json::to_string(query)
+        .map(|json| json + "\n")
+        .map_err(|err| format!("could not encode {} as JSON: {err}", query.id))
+}
+
 /// A one-line description of a query for headers and messages:
 /// `q-3 · demo/cot.lua:13 · max 200 tokens · batch 2 of 5 · fork child_pkg`.
 ///
