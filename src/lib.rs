@@ -1,6 +1,7 @@
 //! alc-workbench: a terminal workbench for algocline-style reasoning strategies.
 //!
-//! Rooms: `engine` (Lua sessions, no terminal), `answer` (answer sources), `headless`
+//! Rooms: `engine` (Lua sessions, no terminal), `answer` (answer sources), `provider`
+//! (answer sources that call a model over HTTP, or a command by name), `headless`
 //! (the `run` command's driver), `cli` (argument parsing and the process edge).
 //! The TUI: `app` (the model, pure), `ui` (drawing, pure), `runtime` (terminal and
 //! loop), with `theme`, `config` and `highlight` beside them.
@@ -9,6 +10,7 @@ pub mod answer;
 pub mod cli;
 pub mod engine;
 pub mod headless;
+pub mod provider;
 
 pub mod app;
 pub mod config;

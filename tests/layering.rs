@@ -44,4 +44,8 @@ fn engine_and_answer_sources_have_no_terminal_dependency() {
         "answer",
         &["ratatui::", "crossterm::", "use ratatui", "use crossterm"],
     );
+    assert_room_avoids(
+        "provider",
+        &["ratatui::", "crossterm::", "use ratatui", "use crossterm"],
+    );
 }

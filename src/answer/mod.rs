@@ -53,7 +53,17 @@ pub trait AnswerSource: Send + Sync {
     fn name(&self) -> &str;
 
     fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a>;
+
+    /// Like `answer`, but reports text as it arrives (`on_text` receives each new piece,
+    /// in order). Sources that cannot stream answer whole; providers override this.
+    fn answer_streaming<'a>(&'a self, query: &Query, on_text: TextSink) -> AnswerFuture<'a> {
+        let _ = on_text;
+        self.answer(query)
+    }
 }
+
+/// Receives streamed answer text, piece by piece.
+pub type TextSink = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The query as one line of JSON (with its newline), as commands and coprocesses read it.
 pub(crate) fn query_json_line(query: &Query) -> Result<String, String> {

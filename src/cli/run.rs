@@ -1,10 +1,19 @@
 //! `alc-workbench run SCRIPT`: a session driven by an answer source, no screen.
+//!
+//! With `--provider NAME` a configured model answers every query at once: headless
+//! `run` has no editor, so providers always answer automatically (`--mode auto` is
+//! accepted; `manual` and `review` need the workbench and are usage errors). When the
+//! provider fails after its retries, `--on-provider-error` decides: `fail` fails the
+//! query (the Lua call raises, `alc.llm_safe` can catch it); `ask` (the default) asks
+//! the person on the terminal — but only when stdin **is** a terminal, since in a
+//! pipe or CI nobody could answer, so there it fails like `fail`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
 use crate::answer::command::CommandSource;
@@ -14,6 +23,16 @@ use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
 use crate::engine::{Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status};
 use crate::headless::{drive, Verbosity};
+use crate::provider::FallbackSource;
+
+/// What `run` does when the provider still fails after its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnProviderError {
+    /// Fail the query: the strategy's `alc.llm` raises.
+    Fail,
+    /// Ask on the terminal when stdin is one; otherwise fail.
+    Ask,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -31,6 +50,19 @@ pub struct RunArgs {
     /// Answer queries through one long-lived process speaking JSON lines.
     #[arg(long, value_name = "CMD", group = "source")]
     pub answer_proc: Option<String>,
+    /// Answer with the provider NAME ([providers.NAME] in the config).
+    #[arg(long, value_name = "NAME", group = "source")]
+    pub provider: Option<String>,
+    /// Routing of queries; `run` has no editor, so only `auto` (the provider answers).
+    #[arg(long, value_name = "MODE", value_parser = ["manual", "auto", "review"])]
+    pub mode: Option<String>,
+    /// When the provider fails after retries: fail the query, or ask on the terminal
+    /// (only when stdin is a terminal; otherwise the query fails).
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = OnProviderError::Ask)]
+    pub on_provider_error: OnProviderError,
+    /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Seconds an answer command or process may take per query.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub answer_timeout: u64,
@@ -54,8 +86,46 @@ pub struct RunArgs {
     pub verbose: bool,
 }
 
+/// Rejects `--mode` values that need a person at an editor.
+fn check_mode(args: &RunArgs) -> Result<(), InputError> {
+    match (args.mode.as_deref(), &args.provider) {
+        (None, _) | (Some("auto"), Some(_)) => Ok(()),
+        (Some("auto"), None) => Err(InputError(
+            "--mode auto needs --provider NAME (the model that answers)".into(),
+        )),
+        (Some(mode), _) => Err(InputError(format!(
+            "--mode {mode} needs the workbench: `run` has no screen to review or type \
+             answers in, so a provider always answers automatically there. Use \
+             --mode auto, or open the workbench: alc-workbench SCRIPT --provider NAME"
+        ))),
+    }
+}
+
+/// The configured provider, wrapped with the `--on-provider-error` policy.
+fn provider_source(args: &RunArgs, name: &str) -> Result<Arc<dyn AnswerSource>, InputError> {
+    let provider = crate::provider::load_from_config_file(args.config.as_deref(), name)
+        .map_err(|e| InputError(e.to_string()))?;
+    let person: Option<Arc<dyn AnswerSource>> = match args.on_provider_error {
+        OnProviderError::Ask if std::io::stdin().is_terminal() => {
+            Some(Arc::new(StdinSource::new()))
+        }
+        OnProviderError::Ask | OnProviderError::Fail => None,
+    };
+    let source =
+        FallbackSource::new(provider.source, person).with_notice(Arc::new(|query, error| {
+            eprintln!(
+                "[warn] {} failed: {error}\n[warn] answer {} yourself:",
+                query.id, query.id
+            )
+        }));
+    Ok(Arc::new(source))
+}
+
 fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
     let timeout = Duration::from_secs(args.answer_timeout.max(1));
+    if let Some(name) = &args.provider {
+        return provider_source(args, name);
+    }
     if let Some(path) = &args.answers {
         let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
         return Ok(Arc::new(s));
@@ -84,6 +154,7 @@ pub(super) fn run(args: RunArgs) -> u8 {
 }
 
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
+    check_mode(args)?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;

@@ -30,6 +30,9 @@ pub struct TuiArgs {
     /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
     #[arg(long, value_name = "CMD", group = "tui_source")]
     pub answer_cmd: Option<String>,
+    /// Forward queries to the provider NAME ([providers.NAME] in the config).
+    #[arg(long, value_name = "NAME", group = "tui_source")]
+    pub provider: Option<String>,
     /// Seconds an answer command may take per query.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub answer_timeout: u64,
@@ -121,7 +124,14 @@ pub(super) fn run(args: TuiArgs) -> u8 {
                 ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?,
             )),
             (None, Some(cmd)) => Some(Arc::new(CommandSource::new(cmd, timeout))),
-            (None, None) => None,
+            (None, None) => match &args.provider {
+                Some(name) => Some(
+                    crate::provider::load_from_config_file(args.config.as_deref(), name)
+                        .map_err(|e| InputError(e.to_string()))?
+                        .source,
+                ),
+                None => None,
+            },
         };
         if let Some(s) = &args.script {
             if let ScriptSpec::File(p) = ScriptSpec::parse(s) {

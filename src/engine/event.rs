@@ -97,6 +97,9 @@ pub struct Answer {
     pub model: Option<String>,
     pub usage: Option<Usage>,
     pub latency_ms: u64,
+    /// The configured provider (`[providers.NAME]`) that produced it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 impl Answer {
@@ -108,6 +111,7 @@ impl Answer {
             model: None,
             usage: None,
             latency_ms: 0,
+            provider: None,
         }
     }
 }

@@ -147,6 +147,7 @@ fn line_fields(event: &SessionEvent) -> Vec<(&'static str, Fields)> {
             ("model", json!(answer.model)),
             ("usage", to_json(&answer.usage)),
             ("latency_ms", json!(answer.latency_ms)),
+            ("provider", json!(answer.provider)),
         ]),
         SessionEvent::QueryFailed { id, error } => {
             single(vec![("id", json!(id)), ("error", json!(error))])

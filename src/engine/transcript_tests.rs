@@ -71,6 +71,7 @@ fn full_session() -> Vec<Stamped> {
                     completion_tokens: 5,
                 }),
                 latency_ms: 321,
+                provider: Some("local".into()),
             },
         },
         SessionEvent::Answered {

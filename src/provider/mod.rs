@@ -1,0 +1,271 @@
+//! Providers: answer sources that forward a query to a model.
+//!
+//! A provider is configured as `[providers.NAME]` in `config.toml` ([`config`]) and
+//! built with [`build`] (or [`load`], which also returns the parsed settings). Kinds:
+//! `openai` (any OpenAI-compatible `/chat/completions` server), `anthropic` (the
+//! Messages API), `ollama` (native `/api/chat`) and `command` (the engine's command
+//! source under a provider name). Every kind is an [`AnswerSource`]; HTTP kinds
+//! override `answer_streaming` and report text as it arrives.
+//!
+//! What maps onto each API: the query's `system` (plus the [`GROUNDED_INSTRUCTION`] /
+//! [`UNDERSPECIFIED_INSTRUCTION`] sentences when those flags are set) becomes the
+//! system prompt, `prompt` the one user message, `max_tokens` the API's output limit.
+//! Answers carry `source = provider`, the configured `model`, the API's token `usage`
+//! and the measured latency.
+//!
+//! Secrets: keys are read from the environment variable named in config each time a
+//! request is built, live only in an [`http::ApiKey`] (whose `Debug` prints nothing),
+//! and are scrubbed from every error message.
+//!
+//! This room does HTTP and spawns commands; it never touches the terminal.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::answer::AnswerSource;
+use crate::engine::{Query, Usage};
+
+mod anthropic;
+mod command;
+pub mod config;
+pub mod fallback;
+pub mod http;
+mod ollama;
+mod openai;
+mod source;
+pub mod stream;
+
+pub use command::CommandProvider;
+pub use config::{process_env, EnvLookup, Prices, ProviderConfig, ProviderKind};
+pub use fallback::FallbackSource;
+pub use source::HttpProvider;
+
+/// Added to the system prompt when a query is `grounded`.
+pub const GROUNDED_INSTRUCTION: &str =
+    "Answer only from facts you are confident are true; say \"I don't know\" rather than guess.";
+
+/// Added to the system prompt when a query is `underspecified`.
+pub const UNDERSPECIFIED_INSTRUCTION: &str =
+    "The request may be missing details: state the assumptions you make, or ask for what is missing.";
+
+/// Why a provider could not be built. (Request failures are `SourceError`s.)
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("no provider named \"{name}\" in the config (known: {known})")]
+    Unknown { name: String, known: String },
+    #[error("provider \"{name}\": {message}")]
+    Invalid { name: String, message: String },
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("provider \"{name}\": cannot set up HTTP: {message}")]
+    Http { name: String, message: String },
+}
+
+/// A built provider: its settings (model, prices, limits) and the source to ask.
+#[derive(Clone)]
+pub struct Provider {
+    pub config: ProviderConfig,
+    pub source: Arc<dyn AnswerSource>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds provider `name` from the raw `providers` table of the config. Build it
+/// once and share the `Arc`: the `max_concurrency` limit is per built provider.
+pub fn build(name: &str, providers: &toml::Table) -> Result<Arc<dyn AnswerSource>, ProviderError> {
+    Ok(load(name, providers)?.source)
+}
+
+/// Like [`build`], also returning the parsed settings (model, prices, limits).
+pub fn load(name: &str, providers: &toml::Table) -> Result<Provider, ProviderError> {
+    load_with_env(name, providers, process_env())
+}
+
+/// Like [`load`], reading environment variables (defaults and API keys) through
+/// `env`; the key is looked up at request time, not here.
+pub fn load_with_env(
+    name: &str,
+    providers: &toml::Table,
+    env: EnvLookup,
+) -> Result<Provider, ProviderError> {
+    let config = ProviderConfig::from_table_with_env(name, providers, &env)?;
+    from_config(config, env)
+}
+
+/// Builds the source for already-parsed settings.
+pub fn from_config(config: ProviderConfig, env: EnvLookup) -> Result<Provider, ProviderError> {
+    let source: Arc<dyn AnswerSource> = match config.kind {
+        ProviderKind::Command => Arc::new(CommandProvider::new(&config)?),
+        ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Ollama => {
+            Arc::new(HttpProvider::new(config.clone(), env)?)
+        }
+    };
+    Ok(Provider { config, source })
+}
+
+/// Loads the config file (`path`, or `$XDG_CONFIG_HOME/alc-workbench/config.toml`)
+/// and builds provider `name` from it.
+pub fn load_from_config_file(path: Option<&Path>, name: &str) -> Result<Provider, ProviderError> {
+    let config = crate::config::Config::load(path)?;
+    if config.providers.is_empty() {
+        let file = config
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .or_else(|| {
+                crate::config::config_dir().map(|d| d.join("config.toml").display().to_string())
+            })
+            .unwrap_or_else(|| "config.toml".into());
+        return Err(ProviderError::Unknown {
+            name: name.to_string(),
+            known: format!("none; add [providers.{name}] to {file}"),
+        });
+    }
+    load(name, &config.providers)
+}
+
+/// The system prompt sent for `query`: its own system prompt, then one sentence per
+/// flag ([`GROUNDED_INSTRUCTION`], [`UNDERSPECIFIED_INSTRUCTION`]), separated by a
+/// blank line. `None` when there is nothing to say.
+pub fn system_prompt(query: &Query) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    if let Some(system) = query.system.as_deref().filter(|s| !s.trim().is_empty()) {
+        parts.push(system);
+    }
+    if query.grounded {
+        parts.push(GROUNDED_INSTRUCTION);
+    }
+    if query.underspecified {
+        parts.push(UNDERSPECIFIED_INSTRUCTION);
+    }
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
+}
+
+/// The cost of one call in USD, or `None` without prices (then no money is shown).
+pub fn cost_usd(prices: Option<&Prices>, usage: &Usage) -> Option<f64> {
+    let prices = prices?;
+    let per_token = |price_per_mtok: f64, tokens: u64| price_per_mtok * tokens as f64 / 1e6;
+    Some(
+        per_token(prices.prompt_per_mtok, usage.prompt_tokens)
+            + per_token(prices.completion_per_mtok, usage.completion_tokens),
+    )
+}
+
+/// Merges `extra` into `body`: objects merge key by key (so `extra.options.temperature`
+/// keeps Ollama's `options.num_predict`), anything else is replaced by `extra`'s value.
+/// `stream` and `stream_options` are never overridden: the reply parser depends on them.
+pub(crate) fn merge_extra(
+    body: &mut serde_json::Value,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) {
+    fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
+        match (target, patch) {
+            (serde_json::Value::Object(target), serde_json::Value::Object(patch)) => {
+                for (key, value) in patch {
+                    match target.get_mut(key) {
+                        Some(existing) => merge(existing, value),
+                        None => {
+                            target.insert(key.clone(), value.clone());
+                        }
+                    }
+                }
+            }
+            (target, patch) => *target = patch.clone(),
+        }
+    }
+    if let serde_json::Value::Object(body) = body {
+        for (key, value) in extra {
+            if key == "stream" || key == "stream_options" {
+                continue;
+            }
+            match body.get_mut(key) {
+                Some(existing) => merge(existing, value),
+                None => {
+                    body.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn query() -> Query {
+        Query {
+            id: "q-1".into(),
+            prompt: "p".into(),
+            system: Some("Be brief.".into()),
+            max_tokens: 10,
+            grounded: false,
+            underspecified: false,
+            site: None,
+            batch: None,
+            fork: None,
+        }
+    }
+
+    #[test]
+    fn system_prompt_adds_flag_sentences() {
+        let mut q = query();
+        assert_eq!(system_prompt(&q).as_deref(), Some("Be brief."));
+        q.grounded = true;
+        q.underspecified = true;
+        assert_eq!(
+            system_prompt(&q).unwrap(),
+            format!("Be brief.\n\n{GROUNDED_INSTRUCTION}\n\n{UNDERSPECIFIED_INSTRUCTION}")
+        );
+        q.system = None;
+        q.underspecified = false;
+        assert_eq!(system_prompt(&q).unwrap(), GROUNDED_INSTRUCTION);
+        q.grounded = false;
+        q.system = Some("  ".into());
+        assert_eq!(system_prompt(&q), None);
+    }
+
+    #[test]
+    fn cost_needs_prices() {
+        let usage = Usage {
+            prompt_tokens: 1_000_000,
+            completion_tokens: 500_000,
+        };
+        assert_eq!(cost_usd(None, &usage), None);
+        let prices = Prices {
+            prompt_per_mtok: 0.15,
+            completion_per_mtok: 0.6,
+        };
+        let cost = cost_usd(Some(&prices), &usage).unwrap();
+        assert!((cost - 0.45).abs() < 1e-12, "{cost}");
+    }
+
+    #[test]
+    fn extra_merges_deeply_but_never_touches_stream() {
+        let mut body = json!({"model": "m", "stream": true, "options": {"num_predict": 5}});
+        let extra = json!({"temperature": 0.2, "stream": false, "options": {"top_k": 3}});
+        merge_extra(&mut body, extra.as_object().unwrap());
+        assert_eq!(
+            body,
+            json!({"model": "m", "stream": true, "temperature": 0.2,
+                   "options": {"num_predict": 5, "top_k": 3}})
+        );
+    }
+
+    #[test]
+    fn unknown_provider_lists_known_ones() {
+        let providers: toml::Table = toml::from_str(
+            "[a]\nkind = \"ollama\"\nmodel = \"m\"\n[b]\nkind = \"command\"\ncommand = \"x\"\n",
+        )
+        .unwrap();
+        let e = build("c", &providers).err().unwrap().to_string();
+        assert_eq!(e, "no provider named \"c\" in the config (known: a, b)");
+        assert_eq!(build("b", &providers).unwrap().name(), "b");
+    }
+}

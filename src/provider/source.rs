@@ -1,0 +1,349 @@
+//! [`HttpProvider`]: the answer source behind the `openai`, `anthropic` and `ollama`
+//! kinds. One request per query, at most `max_concurrency` at once (a semaphore held
+//! from the first attempt to the last byte, retries included), streamed or whole as
+//! `stream` says. The API-specific shaping lives in `openai.rs`, `anthropic.rs` and
+//! `ollama.rs`; this file is the part they share.
+//!
+//! Streaming contract for drivers (the TUI's Pending pane): `answer_streaming` calls
+//! `on_text` with each new piece of text, in order, on the task polling the future,
+//! as soon as a piece is decoded; the final `Answer::text` is exactly the pieces
+//! joined. With `stream = false` the whole text is passed to `on_text` once. A failure
+//! after some pieces were delivered is still a failure (the pieces are not an answer).
+//!
+//! Does HTTP through `http.rs`; no files, no terminal.
+
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::config::{EnvLookup, ProviderConfig, ProviderKind};
+use super::http::{self, ApiKey, RetryPolicy, Target};
+use super::stream::{Frame, FrameDecoder, Framing};
+use super::{anthropic, ollama, openai, ProviderError};
+use crate::answer::{elapsed_ms, text_preview, AnswerFuture, AnswerSource, SourceError, TextSink};
+use crate::engine::{Answer, AnswerOrigin, Query, Usage};
+
+/// Characters of an unparsable body quoted in the error.
+const BAD_BODY_PREVIEW_CHARS: usize = 200;
+
+/// What a whole response or a finished stream yields.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reply {
+    pub text: String,
+    pub usage: Option<Usage>,
+}
+
+/// Why a response could not be read as an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FrameError {
+    /// Not the shape the API documents (not JSON, fields missing).
+    Malformed(String),
+    /// The API said something went wrong (an `error` object or event).
+    Api(String),
+}
+
+/// What a stream has told so far, beyond its text.
+#[derive(Debug, Default)]
+pub(crate) struct StreamState {
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    /// The API's end marker arrived (`[DONE]`, `message_stop`, `done: true`).
+    pub complete: bool,
+    /// OpenAI: a choice reported its `finish_reason`.
+    pub finish_seen: bool,
+}
+
+impl StreamState {
+    /// Usage when the stream reported both counts; otherwise the engine estimates.
+    pub(crate) fn usage(&self) -> Option<Usage> {
+        Some(Usage {
+            prompt_tokens: self.prompt_tokens?,
+            completion_tokens: self.completion_tokens?,
+        })
+    }
+}
+
+/// The API a provider speaks; dispatches to the module shaping it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    OpenAi,
+    Anthropic,
+    Ollama,
+}
+
+impl Wire {
+    fn url(self, base_url: &str) -> String {
+        match self {
+            Wire::OpenAi => openai::url(base_url),
+            Wire::Anthropic => anthropic::url(base_url),
+            Wire::Ollama => ollama::url(base_url),
+        }
+    }
+
+    fn headers(
+        self,
+        config: &ProviderConfig,
+        key: Option<&ApiKey>,
+    ) -> Result<reqwest::header::HeaderMap, SourceError> {
+        match self {
+            Wire::OpenAi => openai::headers(key),
+            Wire::Anthropic => anthropic::headers(config, key),
+            Wire::Ollama => ollama::headers(key),
+        }
+    }
+
+    fn body(self, config: &ProviderConfig, query: &Query, stream: bool) -> Value {
+        match self {
+            Wire::OpenAi => openai::body(config, query, stream),
+            Wire::Anthropic => anthropic::body(config, query, stream),
+            Wire::Ollama => ollama::body(config, query, stream),
+        }
+    }
+
+    fn framing(self) -> Framing {
+        match self {
+            Wire::OpenAi | Wire::Anthropic => Framing::Sse,
+            Wire::Ollama => Framing::Ndjson,
+        }
+    }
+
+    fn parse_whole(self, value: &Value) -> Result<Reply, FrameError> {
+        match self {
+            Wire::OpenAi => openai::parse_whole(value),
+            Wire::Anthropic => anthropic::parse_whole(value),
+            Wire::Ollama => ollama::parse_whole(value),
+        }
+    }
+
+    fn frame(self, frame: &Frame, state: &mut StreamState) -> Result<Option<String>, FrameError> {
+        match self {
+            Wire::OpenAi => openai::frame(frame, state),
+            Wire::Anthropic => anthropic::frame(frame, state),
+            Wire::Ollama => ollama::frame(frame, state),
+        }
+    }
+
+    fn stream_complete(self, state: &StreamState) -> bool {
+        match self {
+            Wire::OpenAi => openai::stream_complete(state),
+            Wire::Anthropic => anthropic::stream_complete(state),
+            Wire::Ollama => ollama::stream_complete(state),
+        }
+    }
+}
+
+/// A provider reached over HTTP (see the module docs).
+pub struct HttpProvider {
+    config: ProviderConfig,
+    wire: Wire,
+    url: String,
+    env: EnvLookup,
+    client: reqwest::Client,
+    permits: Semaphore,
+}
+
+impl std::fmt::Debug for HttpProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpProvider")
+            .field("name", &self.config.name)
+            .field("kind", &self.config.kind)
+            .field("url", &self.url)
+            .field("model", &self.config.model)
+            .field("api_key_env", &self.config.api_key_env)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpProvider {
+    /// A provider for `config` (an `openai`, `anthropic` or `ollama` kind). `env`
+    /// supplies the API key at request time.
+    pub fn new(config: ProviderConfig, env: EnvLookup) -> Result<Self, ProviderError> {
+        let wire = match config.kind {
+            ProviderKind::OpenAi => Wire::OpenAi,
+            ProviderKind::Anthropic => Wire::Anthropic,
+            ProviderKind::Ollama => Wire::Ollama,
+            ProviderKind::Command => {
+                return Err(ProviderError::Invalid {
+                    name: config.name.clone(),
+                    message: "a command provider is not an HTTP provider".into(),
+                })
+            }
+        };
+        let client = http::client(&config).map_err(|message| ProviderError::Http {
+            name: config.name.clone(),
+            message,
+        })?;
+        Ok(HttpProvider {
+            url: wire.url(&config.base_url),
+            permits: Semaphore::new(config.max_concurrency),
+            wire,
+            env,
+            client,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    /// The endpoint requests go to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn run(&self, query: Query, sink: Option<TextSink>) -> Result<Answer, SourceError> {
+        // The semaphore is never closed, so acquiring only fails if that changes.
+        let _permit = self.permits.acquire().await.map_err(|_| {
+            SourceError::Failed(format!("provider {} was shut down", self.config.name))
+        })?;
+        let start = Instant::now();
+        let key = http::read_key(&self.config, &self.env)?;
+        let reply = self
+            .exchange(&query, key.as_ref(), sink)
+            .await
+            .map_err(|error| scrub_error(error, key.as_ref()))?;
+        Ok(Answer {
+            text: reply.text,
+            source: AnswerOrigin::Provider,
+            model: self.config.model.clone(),
+            usage: reply.usage,
+            latency_ms: elapsed_ms(start),
+            provider: Some(self.config.name.clone()),
+        })
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            provider: &self.config.name,
+            url: &self.url,
+            model: self.config.model_name(),
+            key_env: self.config.api_key_env.as_deref(),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        query: &Query,
+        key: Option<&ApiKey>,
+        sink: Option<TextSink>,
+    ) -> Result<Reply, SourceError> {
+        let stream = self.config.stream;
+        let headers = self.wire.headers(&self.config, key)?;
+        let body =
+            serde_json::to_vec(&self.wire.body(&self.config, query, stream)).map_err(|e| {
+                SourceError::Failed(format!(
+                    "provider {}: cannot encode the request: {e}",
+                    self.config.name
+                ))
+            })?;
+        let target = self.target();
+        let policy = RetryPolicy::of(&self.config);
+        let mut response = http::send(&self.client, target, &headers, &body, policy).await?;
+        if stream {
+            return self.read_stream(&mut response, sink).await;
+        }
+        let bytes = http::read_body(&mut response, target, self.config.read_timeout).await?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            SourceError::Failed(format!(
+                "provider {}: malformed response from {}: not JSON ({e}); it starts: {:?}",
+                self.config.name,
+                self.url,
+                text_preview(&String::from_utf8_lossy(&bytes), BAD_BODY_PREVIEW_CHARS)
+            ))
+        })?;
+        let reply = self
+            .wire
+            .parse_whole(&value)
+            .map_err(|e| self.frame_error(e))?;
+        if let Some(sink) = sink.filter(|_| !reply.text.is_empty()) {
+            sink(&reply.text);
+        }
+        Ok(reply)
+    }
+
+    /// Reads a streamed body to the API's end marker, passing text pieces on.
+    async fn read_stream(
+        &self,
+        response: &mut reqwest::Response,
+        sink: Option<TextSink>,
+    ) -> Result<Reply, SourceError> {
+        let target = self.target();
+        let mut decoder = FrameDecoder::new(self.wire.framing());
+        let mut state = StreamState::default();
+        let mut text = String::new();
+        loop {
+            let chunk = http::next_chunk(response, target, self.config.read_timeout).await?;
+            let ended = chunk.is_none();
+            let frames = match &chunk {
+                Some(bytes) => decoder.push(bytes),
+                None => decoder.finish(),
+            };
+            for frame in &frames {
+                let piece = self
+                    .wire
+                    .frame(frame, &mut state)
+                    .map_err(|e| self.frame_error(e))?;
+                if let Some(piece) = piece {
+                    text.push_str(&piece);
+                    if let Some(sink) = &sink {
+                        sink(&piece);
+                    }
+                }
+            }
+            // Stop at the end marker rather than waiting for the server to close.
+            if state.complete || ended {
+                break;
+            }
+        }
+        if !self.wire.stream_complete(&state) {
+            return Err(SourceError::Failed(format!(
+                "provider {}: the stream from {} ended before the answer was complete \
+                 ({} characters received)",
+                self.config.name,
+                self.url,
+                text.chars().count()
+            )));
+        }
+        Ok(Reply {
+            text,
+            usage: state.usage(),
+        })
+    }
+
+    fn frame_error(&self, error: FrameError) -> SourceError {
+        SourceError::Failed(match error {
+            FrameError::Malformed(m) => format!(
+                "provider {}: malformed response from {}: {m}",
+                self.config.name, self.url
+            ),
+            FrameError::Api(m) => format!(
+                "provider {}: the API reported an error: {m}",
+                self.config.name
+            ),
+        })
+    }
+}
+
+fn scrub_error(error: SourceError, key: Option<&ApiKey>) -> SourceError {
+    match error {
+        SourceError::Failed(m) => SourceError::Failed(http::scrub(m, key)),
+        SourceError::Timeout(m) => SourceError::Timeout(http::scrub(m, key)),
+        SourceError::Exhausted(m) => SourceError::Exhausted(http::scrub(m, key)),
+    }
+}
+
+impl AnswerSource for HttpProvider {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a> {
+        Box::pin(self.run(query.clone(), None))
+    }
+
+    fn answer_streaming<'a>(&'a self, query: &Query, on_text: TextSink) -> AnswerFuture<'a> {
+        Box::pin(self.run(query.clone(), Some(on_text)))
+    }
+}

@@ -1,0 +1,257 @@
+//! `alc-workbench run --provider NAME` end to end: the real binary, a config file, a
+//! mock OpenAI-compatible server on 127.0.0.1. Checks the result, the transcript
+//! (source, model, usage, latency; never the key), `--mode` and
+//! `--on-provider-error` handling, and exit codes.
+
+#[path = "support/mock_http.rs"]
+mod mock_http;
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use mock_http::{handler, Incoming, MockServer, Reply};
+use serde_json::{json, Value};
+
+const KEY_VAR: &str = "ALC_TEST_CLI_KEY";
+const KEY: &str = "sk-cli-test-key-never-shown-42";
+
+/// Answers capital-city questions the way the batch fixture expects.
+fn capitals(incoming: Incoming) -> std::future::Ready<Reply> {
+    let body = incoming.request.json();
+    let prompt = body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let city = ["France:Paris", "Germany:Berlin", "Italy:Rome"]
+        .iter()
+        .filter_map(|pair| pair.split_once(':'))
+        .find(|(country, _)| prompt.contains(country))
+        .map(|(_, city)| city)
+        .unwrap_or("unknown");
+    std::future::ready(Reply::json(
+        200,
+        json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": city},
+                "finish_reason": "stop"}],
+               "usage": {"prompt_tokens": 11, "completion_tokens": 2}}),
+    ))
+}
+
+fn write_config(dir: &Path, server: &MockServer, more: &str) -> std::path::PathBuf {
+    let path = dir.join("config.toml");
+    let text = format!(
+        "[providers.mock]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nmodel = \"mock-model\"\n\
+         api_key_env = \"{KEY_VAR}\"\nretry_base_ms = 1\nstream = false\n{more}\n",
+        server.url
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+async fn run(dir: &Path, args: &[&str], key: Option<&str>) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_alc-workbench"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("run")
+        .args(args)
+        .env("ALC_HOME", dir.join("alc-home"))
+        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+        .env_remove("ALC_PACKAGES_PATH")
+        .env_remove(KEY_VAR)
+        .stdin(Stdio::null());
+    if let Some(key) = key {
+        command.env(KEY_VAR, key);
+    }
+    command.output().await.expect("binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn run_with_a_provider_answers_and_records_model_and_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start(handler(capitals)).await;
+    let config = write_config(dir.path(), &server, "");
+    let transcript = dir.path().join("t.jsonl");
+    let out = run(
+        dir.path(),
+        &[
+            "tests/fixtures/batch.lua",
+            "--provider",
+            "mock",
+            "--mode",
+            "auto",
+            "--config",
+            config.to_str().unwrap(),
+            "--transcript",
+            transcript.to_str().unwrap(),
+        ],
+        Some(KEY),
+    )
+    .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    let result: Value = serde_json::from_str(&stdout).expect("result JSON");
+    assert_eq!(result["answers"], json!(["Paris", "Berlin", "Rome"]));
+    assert!(
+        stderr.contains("(provided)"),
+        "usage replaces the estimate: {stderr}"
+    );
+    assert_eq!(server.requests().len(), 3);
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+
+    let recorded = std::fs::read_to_string(&transcript).expect("transcript");
+    assert!(!recorded.contains(KEY), "the key is in the transcript");
+    assert!(!stdout.contains(KEY) && !stderr.contains(KEY));
+    let answers: Vec<Value> = recorded
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
+        .filter(|e| e["event"] == "answer")
+        .collect();
+    assert_eq!(answers.len(), 3);
+    for answer in answers {
+        assert_eq!(answer["source"], "provider");
+        assert_eq!(answer["model"], "mock-model");
+        assert!(
+            answer["provider"].is_string(),
+            "the provider's name is recorded"
+        );
+        assert_eq!(
+            answer["usage"],
+            json!({"prompt_tokens": 11, "completion_tokens": 2})
+        );
+        assert!(answer["latency_ms"].is_u64());
+    }
+}
+
+#[tokio::test]
+async fn modes_that_need_a_person_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start(handler(capitals)).await;
+    let config = write_config(dir.path(), &server, "");
+    for mode in ["review", "manual"] {
+        let out = run(
+            dir.path(),
+            &[
+                "tests/fixtures/echo.lua",
+                "--provider",
+                "mock",
+                "--mode",
+                mode,
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            Some(KEY),
+        )
+        .await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("--mode {mode} needs the workbench")),
+            "{stderr}"
+        );
+    }
+    let out = run(
+        dir.path(),
+        &["tests/fixtures/echo.lua", "--mode", "auto"],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--mode auto needs --provider"));
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_provider_is_an_input_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start(handler(capitals)).await;
+    let config = write_config(dir.path(), &server, "");
+    let out = run(
+        dir.path(),
+        &[
+            "tests/fixtures/echo.lua",
+            "--provider",
+            "nope",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        Some(KEY),
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no provider named \"nope\"") && stderr.contains("mock"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn provider_failure_fails_the_query_when_nobody_can_be_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start(handler(|_| async {
+        Reply::json(503, json!({"error": {"message": "overloaded"}}))
+    }))
+    .await;
+    let config = write_config(dir.path(), &server, "max_retries = 1");
+    // `ask` (the default) with stdin not a terminal, and `fail`: both fail the query.
+    for policy in [None, Some("fail")] {
+        let mut args = vec![
+            "tests/fixtures/echo.lua",
+            "--provider",
+            "mock",
+            "--config",
+            config.to_str().unwrap(),
+        ];
+        if let Some(policy) = policy {
+            args.extend(["--on-provider-error", policy]);
+        }
+        let out = run(dir.path(), &args, Some(KEY)).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("HTTP 503") && stderr.contains("overloaded"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("gave up after 2 attempts"), "{stderr}");
+        assert!(!stderr.contains(KEY));
+    }
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn missing_key_fails_the_query_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start(handler(capitals)).await;
+    let config = write_config(dir.path(), &server, "");
+    let out = run(
+        dir.path(),
+        &[
+            "tests/fixtures/echo.lua",
+            "--provider",
+            "mock",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        None,
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("${KEY_VAR} is not set")),
+        "{stderr}"
+    );
+    assert!(server.requests().is_empty());
+}
