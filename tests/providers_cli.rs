@@ -122,8 +122,8 @@ async fn run_with_a_provider_answers_and_records_model_and_usage() {
     for answer in answers {
         assert_eq!(answer["source"], "provider");
         assert_eq!(answer["model"], "mock-model");
-        assert!(
-            answer["provider"].is_string(),
+        assert_eq!(
+            answer["provider"], "mock",
             "the provider's name is recorded"
         );
         assert_eq!(
