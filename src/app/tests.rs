@@ -35,6 +35,12 @@ fn running(answer_source: Option<&str>) -> App {
         script: Some("demo/cot.lua".into()),
         ctx: json!({"budget": {"max_llm_calls": 4}}),
         autostart: true,
+        // A source given without a mode answers at once, as `--answers` does.
+        mode: if answer_source.is_some() {
+            Mode::Auto
+        } else {
+            Mode::Manual
+        },
         answer_source: answer_source.map(str::to_string),
         size: (100, 30),
         ..Default::default()
@@ -415,28 +421,6 @@ fn paste_goes_to_the_answer_editor() {
 }
 
 #[test]
-fn streaming_text_is_kept_for_the_query_shown() {
-    let mut app = running(None);
-    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
-    update(
-        &mut app,
-        Msg::Streaming {
-            id: "q-9".into(),
-            text: Some("x".into()),
-        },
-    );
-    assert_eq!(app.pending.streaming, None);
-    update(
-        &mut app,
-        Msg::Streaming {
-            id: "q-1".into(),
-            text: Some("Rayl".into()),
-        },
-    );
-    assert_eq!(app.pending.streaming.as_deref(), Some("Rayl"));
-}
-
-#[test]
 fn cancel_then_stream_end_is_cancelled() {
     let mut app = running(None);
     update(&mut app, code(KeyCode::Tab));
@@ -499,4 +483,20 @@ fn a_call_site_in_another_file_loads_that_file() {
     assert_eq!(app.source.paused_line, Some(40));
     let h = app.pane_height(Focus::Source);
     assert!(app.source.scroll <= 39 && 39 < app.source.scroll + h);
+}
+
+#[test]
+fn a_query_arriving_under_an_overlay_is_focused_once_it_closes() {
+    let mut app = running(None);
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
+    );
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
+    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
+    assert!(!app.editing(), "the help keeps the keys");
+    update(&mut app, code(KeyCode::Esc));
+    assert!(app.editing());
+    typed(&mut app, "x");
+    assert_eq!(app.pending.current().unwrap().answer_text(), "x");
 }

@@ -140,6 +140,8 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             transcript: args.transcript.clone(),
             answer_source,
             package_dirs,
+            // provider_name, mode, on_provider_error: set once `--provider` is wired.
+            ..Default::default()
         })
     })();
     let opts = match built {
