@@ -1,7 +1,9 @@
 //! Test helpers shared by unit tests, integration tests and benchmarks: builders for
 //! queries and events, and [`ScriptedSession`], a fake [`SessionPort`] that plays a
 //! script of pauses as the engine would (answers echoed as `Answered`, `Resumed` once a
-//! pause is fully answered, then the next step). No terminal, no Lua.
+//! pause is fully answered, then the next step); [`FakeProvider`], a streaming answer
+//! source tests control; [`WatchedBackend`], a test backend reporting its frames. No
+//! real terminal, no Lua, no network.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -10,9 +12,15 @@ use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::app::SessionPort;
+
+mod provider;
+mod screen;
+
 use crate::engine::{
     Answer, BatchPos, Metrics, Outcome, Query, ScriptError, SessionEvent, Site, Stamped, Status,
 };
+pub use provider::{Drip, FakePlan, FakeProvider, HeldQuery, FAKE_MODEL};
+pub use screen::{wait_for_screen, WatchedBackend};
 
 /// A query asked at `file:line`.
 pub fn query(id: &str, prompt: &str, file: &str, line: u32) -> Query {

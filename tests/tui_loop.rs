@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use serde_json::json;
 
-use alc_workbench::app::{App, AppOptions, SessionPort, SessionState, StartRequest, Starter};
+use alc_workbench::app::{App, AppOptions, Mode, SessionPort, SessionState, StartRequest, Starter};
 use alc_workbench::engine::{AnswerOrigin, Metrics, SessionEvent};
 use alc_workbench::runtime::terminal::NoTerminal;
 use alc_workbench::runtime::{EventLoop, LoopEnv};
@@ -244,6 +244,8 @@ async fn an_answer_source_answers_through_the_loop() {
         script: Some("s.lua".into()),
         autostart: true,
         answer_source: Some("answers file".into()),
+        // What `prepare` picks for an answers file given without a mode.
+        mode: Mode::Auto,
         ..Default::default()
     });
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();

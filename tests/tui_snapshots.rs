@@ -1,5 +1,5 @@
 //! Snapshots of the screen (characters only) in the main states: waiting for an
-//! answer, a batch "k of N", a streaming answer, a failure with its error line, a
+//! answer, a batch "k of N", a failure with its error line, a
 //! finished session's result, overlays, and a terminal too small. Built by feeding
 //! messages to `update`, drawn on a `TestBackend`.
 
@@ -190,30 +190,6 @@ fn batch_k_of_n() {
         Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
     );
     typed(&mut app, "B wins");
-    assert_snapshot!(screen(&app));
-}
-
-#[test]
-fn streaming_answer_placeholder() {
-    let mut app = app(100, 30);
-    update(
-        &mut app,
-        at(
-            4,
-            1_200,
-            SessionEvent::Paused {
-                pause: 1,
-                queries: vec![cot_query("q-1")],
-            },
-        ),
-    );
-    update(
-        &mut app,
-        Msg::Streaming {
-            id: "q-1".into(),
-            text: Some("Rayleigh scattering makes shorter (blue) wavelen".into()),
-        },
-    );
     assert_snapshot!(screen(&app));
 }
 

@@ -1,8 +1,9 @@
-//! How session events change the model: queries join the Pending pane (or go to the
-//! answer source), answers and failures leave it and count in the budget, the end
-//! marks the error line or shows the result. Pure: no I/O.
+//! How session events change the model: queries join the Pending pane (routed by their
+//! mode: for the person, or handed to the answer source), answers and failures leave
+//! it and count in the budget, the end marks the error line or shows the result.
+//! Pure: no I/O.
 
-use super::pending::{PendingQuery, QueryStatus};
+use super::pending::QueryStatus;
 use super::{App, Effect, Focus, Overlay, Phase};
 use crate::engine::{SessionEvent, Stamped, Status};
 
@@ -17,21 +18,11 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
         SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
         SessionEvent::State { .. } | SessionEvent::Log { .. } => {}
         SessionEvent::Paused { queries, .. } => {
-            let mut for_you = false;
-            let new = queries.into_iter().map(|query| {
-                let status = match &app.answer_source {
-                    Some(name) => {
-                        fx.push(Effect::AskSource(query.clone()));
-                        QueryStatus::Asking(name.clone())
-                    }
-                    None => {
-                        for_you = true;
-                        QueryStatus::ForYou
-                    }
-                };
-                PendingQuery::new(query, status, now)
-            });
-            let new: Vec<_> = new.collect();
+            let new: Vec<_> = queries
+                .into_iter()
+                .map(|query| super::modes::route(app, query, now, fx))
+                .collect();
+            let for_you = new.iter().any(|q| q.status == QueryStatus::ForYou);
             // A call site in another Lua file (a package's module): show that file.
             if let Some(site) = new.iter().find_map(|q| q.query.site.as_ref()) {
                 let elsewhere = app.source.file.is_some() && !app.source.shows(&site.file);
@@ -41,8 +32,8 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
                 }
             }
             app.pending.push(new);
-            // Focus the question even under an overlay (the overlay keeps the keys
-            // while it is open): whoever closes help next types the answer.
+            // Also under an overlay (it keeps the keys until closed): closing it then
+            // lands in the answer editor.
             if for_you {
                 app.focus = Focus::Pending;
             }

@@ -15,6 +15,8 @@ pub enum KeyContext {
     Global,
     /// The answer editor (Pending focused with a query waiting for the person).
     Editor,
+    /// The Pending pane focused, editing or not (forward, site mode, reject, batch).
+    Pending,
     /// Any scrollable pane or overlay.
     Scroll,
     Trace,
@@ -32,6 +34,7 @@ impl KeyContext {
         match self {
             KeyContext::Global => "anywhere",
             KeyContext::Editor => "answer editor",
+            KeyContext::Pending => "pending pane",
             KeyContext::Scroll => "panes and overlays",
             KeyContext::Trace => "trace",
             KeyContext::Overlay => "overlays",
@@ -47,7 +50,8 @@ impl KeyContext {
 const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Global, Action::Help, &["?", "f1"]),
     (KeyContext::Global, Action::Quit, &["q", "ctrl-c"]),
-    (KeyContext::Global, Action::Run, &["r", "f5"]),
+    (KeyContext::Global, Action::Run, &["r"]),
+    (KeyContext::Global, Action::CycleMode, &["a"]),
     (KeyContext::Global, Action::Cancel, &["c"]),
     (KeyContext::Global, Action::EditCtx, &["e"]),
     (KeyContext::Global, Action::Open, &["o"]),
@@ -56,8 +60,11 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Global, Action::FocusPrev, &["shift-tab"]),
     (KeyContext::Always, Action::Suspend, &["ctrl-z"]),
     (KeyContext::Editor, Action::Submit, &["ctrl-s", "alt-enter"]),
-    (KeyContext::Editor, Action::NextQuery, &["ctrl-n"]),
-    (KeyContext::Editor, Action::PrevQuery, &["ctrl-p"]),
+    (KeyContext::Pending, Action::Forward, &["f5"]),
+    (KeyContext::Pending, Action::RejectDraft, &["ctrl-r"]),
+    (KeyContext::Pending, Action::SiteMode, &["m", "alt-m"]),
+    (KeyContext::Pending, Action::NextQuery, &["ctrl-n"]),
+    (KeyContext::Pending, Action::PrevQuery, &["ctrl-p"]),
     (KeyContext::Editor, Action::PromptUp, &["pageup"]),
     (KeyContext::Editor, Action::PromptDown, &["pagedown"]),
     (KeyContext::Scroll, Action::ScrollUp, &["up", "k"]),
@@ -298,11 +305,12 @@ impl Keymap {
     }
 
     /// The action bound to `chord`, trying `contexts` in order. In the answer editor,
-    /// typing keys of the global context are skipped so letters reach the editor.
+    /// typing keys bound outside the editor's own context are skipped so letters reach
+    /// the editor (`m` types an m there; `alt-m` still sets the site mode).
     pub fn resolve(&self, chord: KeyChord, contexts: &[KeyContext]) -> Option<Action> {
         let editing = contexts.contains(&KeyContext::Editor);
         contexts.iter().find_map(|ctx| {
-            if editing && *ctx == KeyContext::Global && chord.is_typing() {
+            if editing && *ctx != KeyContext::Editor && chord.is_typing() {
                 return None;
             }
             self.bindings
@@ -321,6 +329,20 @@ impl Keymap {
             .map(|c| c.to_string())
     }
 
+    /// Like `hint`, but in the answer editor a typing key would type, so the first
+    /// chord that is not one.
+    pub fn hint_while(&self, action: Action, editing: bool) -> Option<String> {
+        if !editing {
+            return self.hint(action);
+        }
+        self.bindings
+            .iter()
+            .filter(|b| b.action == action)
+            .flat_map(|b| b.chords.iter())
+            .find(|c| !c.is_typing())
+            .map(|c| c.to_string())
+    }
+
     pub fn bindings(&self) -> &[Binding] {
         &self.bindings
     }
@@ -332,6 +354,7 @@ impl Keymap {
         let contexts = [
             K::Global,
             K::Editor,
+            K::Pending,
             K::Scroll,
             K::Trace,
             K::Overlay,

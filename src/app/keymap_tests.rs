@@ -135,5 +135,50 @@ fn help_lists_every_action_with_a_binding() {
     }
     assert!(rows
         .iter()
-        .any(|(_, keys, d)| keys == "ctrl-s alt-enter" && *d == "send the answer"));
+        .any(|(_, keys, d)| keys == "ctrl-s alt-enter" && *d == Action::Submit.description()));
+}
+
+#[test]
+fn mode_keys_resolve_in_their_contexts() {
+    use KeyContext as K;
+    let map = Keymap::default();
+    let chord = |s: &str| KeyChord::parse(s).unwrap();
+    let editing = [K::Editor, K::Pending, K::Global, K::Always];
+    let pending = [K::Pending, K::Scroll, K::Global, K::Always];
+    let elsewhere = [K::Scroll, K::Global, K::Always];
+    // f5 forwards where a query is shown, and no longer runs anywhere; r runs.
+    assert_eq!(map.resolve(chord("f5"), &editing), Some(Action::Forward));
+    assert_eq!(map.resolve(chord("f5"), &pending), Some(Action::Forward));
+    assert_eq!(map.resolve(chord("f5"), &elsewhere), None);
+    assert_eq!(map.resolve(chord("r"), &elsewhere), Some(Action::Run));
+    assert_eq!(map.resolve(chord("a"), &elsewhere), Some(Action::CycleMode));
+    // Letters type in the editor: m and a are text there; alt-m is the site mode.
+    assert_eq!(map.resolve(chord("m"), &editing), None);
+    assert_eq!(map.resolve(chord("a"), &editing), None);
+    assert_eq!(
+        map.resolve(chord("alt-m"), &editing),
+        Some(Action::SiteMode)
+    );
+    assert_eq!(map.resolve(chord("m"), &pending), Some(Action::SiteMode));
+    assert_eq!(
+        map.resolve(chord("ctrl-r"), &editing),
+        Some(Action::RejectDraft)
+    );
+    assert_eq!(
+        map.resolve(chord("ctrl-n"), &pending),
+        Some(Action::NextQuery)
+    );
+    // Hints in the editor skip typing chords.
+    assert_eq!(map.hint(Action::SiteMode).as_deref(), Some("m"));
+    assert_eq!(
+        map.hint_while(Action::SiteMode, true).as_deref(),
+        Some("alt-m")
+    );
+    let rows = map.help_rows();
+    assert!(rows
+        .iter()
+        .any(|(ctx, keys, _)| *ctx == "pending pane" && keys == "f5"));
+    assert!(rows
+        .iter()
+        .any(|(_, keys, d)| keys == "r" && *d == Action::Run.description()));
 }

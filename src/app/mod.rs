@@ -2,6 +2,7 @@
 //! they ask for. `update(&mut App, Msg) -> Vec<Effect>` is pure: no terminal, no files,
 //! no session calls (those are the runtime's job), so all of it is unit-tested.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ratatui_textarea::TextArea;
@@ -15,6 +16,7 @@ pub mod budget;
 mod events;
 pub mod keymap;
 pub mod layout;
+pub mod modes;
 pub mod pending;
 pub mod port;
 pub mod source;
@@ -23,6 +25,7 @@ mod update;
 
 pub use action::Action;
 pub use keymap::{KeyChord, KeyContext, Keymap};
+pub use modes::{Mode, OnProviderError, SiteKey};
 pub use port::{SessionPort, StartRequest, StartedSession, Starter};
 pub use update::update;
 
@@ -64,10 +67,11 @@ pub enum Msg {
         file: String,
         error: String,
     },
-    /// Text streaming in from a provider for a query (`None` when it stops).
-    Streaming {
+    /// A piece of answer text streaming in from the source for a query, appended to
+    /// what came before.
+    StreamText {
         id: QueryId,
-        text: Option<String>,
+        text: String,
     },
     /// The clock, in ms since the session started; only while a session runs.
     Tick {
@@ -92,7 +96,8 @@ pub enum Effect {
     StartSession(StartRequest),
     /// Read and highlight a script (a path or a package name).
     LoadScript(String),
-    /// Hand a query to the non-person answer source.
+    /// Hand a query to the non-person answer source; its text streams back as
+    /// `Msg::StreamText`, its result as `Msg::SourceReply`.
     AskSource(Query),
     Suspend,
     Quit,
@@ -118,34 +123,6 @@ impl Focus {
         } else {
             (i + n - 1) % n
         }]
-    }
-}
-
-/// The answering mode (only manual exists so far; auto and review come with providers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    #[default]
-    Manual,
-    Auto,
-    Review,
-}
-
-impl Mode {
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s.to_ascii_lowercase().as_str() {
-            "manual" => Some(Mode::Manual),
-            "auto" => Some(Mode::Auto),
-            "review" => Some(Mode::Review),
-            _ => None,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Mode::Manual => "MANUAL",
-            Mode::Auto => "AUTO",
-            Mode::Review => "REVIEW",
-        }
     }
 }
 
@@ -228,10 +205,17 @@ pub struct AppOptions {
     pub ctx: Value,
     /// Scripts and packages the picker offers (computed by the CLI).
     pub choices: Vec<String>,
+    /// The starting mode (auto and review fall back to manual without a source).
     pub mode: Mode,
     pub keymap: Keymap,
-    /// Name of the non-person answer source, if one answers queries.
+    /// Name of the non-person answer source (a provider's name, "answers file"…), if
+    /// there is one.
     pub answer_source: Option<String>,
+    /// The source is a model provider: all its errors are provider failures. Otherwise
+    /// (answers file, command) a `Failed` reply is a scripted failure and fails the query.
+    pub source_is_provider: bool,
+    /// What a provider failure in auto mode does.
+    pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
     /// Start the script at once (else wait for `run`).
     pub autostart: bool,
@@ -249,9 +233,14 @@ pub struct App {
     pub focus: Focus,
     pub overlay: Option<Overlay>,
     pub keymap: Keymap,
+    /// The global mode.
     pub mode: Mode,
+    /// Per call site overrides of the mode (absent: inherit the global one).
+    pub site_modes: BTreeMap<SiteKey, Mode>,
     pub choices: Vec<String>,
     pub answer_source: Option<String>,
+    pub source_is_provider: bool,
+    pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
     /// A one-line note for the status bar (errors, hints).
     pub message: Option<String>,
@@ -277,14 +266,21 @@ impl App {
             overlay: None,
             keymap: opts.keymap,
             mode: opts.mode,
+            site_modes: BTreeMap::new(),
             choices: opts.choices,
             answer_source: opts.answer_source,
+            source_is_provider: opts.source_is_provider,
+            on_provider_error: opts.on_provider_error,
             transcript: opts.transcript,
             message: None,
             size: opts.size,
             quitting: false,
         };
         app.budget.reset(Budget::from_ctx(&app.session.ctx));
+        if app.mode != Mode::Manual && app.answer_source.is_none() {
+            app.mode = Mode::Manual;
+            app.message = Some(modes::NO_PROVIDER.into());
+        }
         let mut effects = Vec::new();
         match opts.script {
             Some(script) => {
@@ -307,6 +303,17 @@ impl App {
             Phase::Ended(Status::Failed) => SessionState::Failed,
             Phase::Ended(Status::Cancelled) => SessionState::Cancelled,
         }
+    }
+
+    /// The mode a query is routed by: its call site's override, else the global mode.
+    pub fn mode_for(&self, query: &Query) -> Mode {
+        self.site_mode(query).unwrap_or(self.mode)
+    }
+
+    /// The override set for the query's call site, if any.
+    pub fn site_mode(&self, query: &Query) -> Option<Mode> {
+        let site = query.site.as_ref()?;
+        self.site_modes.get(&SiteKey::from(site)).copied()
     }
 
     pub fn is_running(&self) -> bool {
@@ -338,7 +345,8 @@ impl App {
             Some(Overlay::Picker { .. }) => vec![K::Picker],
             Some(Overlay::Ctx { .. }) => vec![K::CtxEditor],
             Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => vec![K::Confirm],
-            None if self.editing() => vec![K::Editor, K::Global],
+            None if self.editing() => vec![K::Editor, K::Pending, K::Global],
+            None if self.focus == Focus::Pending => vec![K::Pending, K::Scroll, K::Global],
             None if self.focus == Focus::Trace => vec![K::Trace, K::Scroll, K::Global],
             None => vec![K::Scroll, K::Global],
         };
@@ -349,3 +357,5 @@ impl App {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_modes;

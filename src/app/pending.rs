@@ -1,10 +1,11 @@
 //! Pending pane state: the queries the strategy waits on, one answer editor per query,
 //! which one is shown ("k of N"), the prompt scroll, and what an answer source is doing
-//! with each query. No I/O.
+//! with each query (why it has it, the text streamed so far, a review draft, a
+//! failure). No I/O.
 
-use ratatui_textarea::{TextArea, WrapMode};
+use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 
-use crate::engine::{Query, QueryId};
+use crate::engine::{Answer, Query, QueryId};
 
 /// Who is dealing with a query right now.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +20,56 @@ pub enum QueryStatus {
     Sent,
 }
 
+/// Why a query was handed to the answer source: decides what its reply does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// Auto mode: the reply is sent at once; a failure follows `on_provider_error`.
+    Auto,
+    /// Review mode: the reply becomes a draft in the editor.
+    Review,
+    /// A one-off `forward` by the person: the reply is sent at once; a failure comes
+    /// back to the person (they are there).
+    Forward,
+}
+
+/// A query's state as the batch markers show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryPhase {
+    /// Waiting for the person, no source involved.
+    You,
+    /// Handed to the source, nothing arrived yet.
+    Waiting,
+    /// Text is arriving.
+    Streaming,
+    /// Answered, sent, or drafted for review.
+    Done,
+    /// The source failed it.
+    Failed,
+}
+
+impl QueryPhase {
+    pub fn label(self) -> &'static str {
+        match self {
+            QueryPhase::You => "for you",
+            QueryPhase::Waiting => "waiting",
+            QueryPhase::Streaming => "streaming",
+            QueryPhase::Done => "done",
+            QueryPhase::Failed => "failed",
+        }
+    }
+
+    /// One narrow character for the compact row of a batch's markers.
+    pub fn marker(self) -> char {
+        match self {
+            QueryPhase::You => '·',
+            QueryPhase::Waiting => '○',
+            QueryPhase::Streaming => '◐',
+            QueryPhase::Done => '●',
+            QueryPhase::Failed => '✗',
+        }
+    }
+}
+
 /// One waiting query and its answer editor.
 #[derive(Debug, Clone)]
 pub struct PendingQuery {
@@ -29,6 +80,15 @@ pub struct PendingQuery {
     pub note: Option<String>,
     /// Session time (ms) the query was asked at, for the answer's latency.
     pub asked_at_ms: u64,
+    /// Why the source has it (while `Asking`).
+    pub handoff: Option<Handoff>,
+    /// Text streamed in so far for the current request.
+    pub streamed: String,
+    /// The source's answer put in the editor for review; kept to tell "accepted as is"
+    /// from "edited" and to carry model, usage and latency.
+    pub draft: Option<Answer>,
+    /// The source's error, when it gave up on this query.
+    pub failed: Option<String>,
 }
 
 impl PendingQuery {
@@ -42,11 +102,42 @@ impl PendingQuery {
             status,
             note: None,
             asked_at_ms,
+            handoff: None,
+            streamed: String::new(),
+            draft: None,
+            failed: None,
         }
     }
 
     pub fn answer_text(&self) -> String {
         self.editor.lines().join("\n")
+    }
+
+    /// Puts `text` in the editor, cursor at its end (so typing appends). Split on `\n`
+    /// only, so `answer_text` gives back exactly `text`.
+    pub fn set_editor_text(&mut self, text: &str) {
+        let mut editor = TextArea::new(text.split('\n').map(str::to_string).collect());
+        editor.set_placeholder_text(self.editor.placeholder_text().to_string());
+        editor.set_wrap_mode(WrapMode::WordOrGlyph);
+        editor.move_cursor(CursorMove::Bottom);
+        editor.move_cursor(CursorMove::End);
+        self.editor = editor;
+    }
+
+    /// Is the source working on it right now (and has not failed it)?
+    pub fn is_asking(&self) -> bool {
+        matches!(self.status, QueryStatus::Asking(_)) && self.failed.is_none()
+    }
+
+    pub fn phase(&self) -> QueryPhase {
+        match &self.status {
+            _ if self.failed.is_some() && self.status != QueryStatus::Sent => QueryPhase::Failed,
+            QueryStatus::Asking(_) if self.streamed.is_empty() => QueryPhase::Waiting,
+            QueryStatus::Asking(_) => QueryPhase::Streaming,
+            QueryStatus::Answered { .. } | QueryStatus::Sent => QueryPhase::Done,
+            QueryStatus::ForYou if self.draft.is_some() => QueryPhase::Done,
+            QueryStatus::ForYou => QueryPhase::You,
+        }
     }
 }
 
@@ -58,8 +149,6 @@ pub struct PendingPane {
     pub selected: usize,
     /// First visible line of the wrapped prompt.
     pub prompt_scroll: u16,
-    /// Text arriving from a streaming provider for the shown query, if any.
-    pub streaming: Option<String>,
 }
 
 impl PendingPane {
@@ -94,13 +183,17 @@ impl PendingPane {
             .is_some_and(|q| q.status == QueryStatus::ForYou)
     }
 
-    /// Adds queries of a new pause; shows the first one if nothing was waiting.
+    /// Adds queries of a new pause; if nothing was waiting for the person, shows the
+    /// first new one that is (else the first new one).
     pub fn push(&mut self, queries: impl IntoIterator<Item = PendingQuery>) {
         let was_empty = !self.any_for_you();
         let first_new = self.queries.len();
         self.queries.extend(queries);
         if was_empty && first_new < self.queries.len() {
-            self.select(first_new);
+            let shown = (first_new..self.queries.len())
+                .find(|&i| self.queries[i].status == QueryStatus::ForYou)
+                .unwrap_or(first_new);
+            self.select(shown);
         }
     }
 
@@ -147,7 +240,6 @@ impl PendingPane {
     fn select(&mut self, index: usize) {
         if index != self.selected {
             self.prompt_scroll = 0;
-            self.streaming = None;
         }
         self.selected = index;
     }

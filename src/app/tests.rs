@@ -35,6 +35,12 @@ fn running(answer_source: Option<&str>) -> App {
         script: Some("demo/cot.lua".into()),
         ctx: json!({"budget": {"max_llm_calls": 4}}),
         autostart: true,
+        // A source given without a mode answers at once, as `--answers` does.
+        mode: if answer_source.is_some() {
+            Mode::Auto
+        } else {
+            Mode::Manual
+        },
         answer_source: answer_source.map(str::to_string),
         size: (100, 30),
         ..Default::default()
@@ -415,28 +421,6 @@ fn paste_goes_to_the_answer_editor() {
 }
 
 #[test]
-fn streaming_text_is_kept_for_the_query_shown() {
-    let mut app = running(None);
-    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
-    update(
-        &mut app,
-        Msg::Streaming {
-            id: "q-9".into(),
-            text: Some("x".into()),
-        },
-    );
-    assert_eq!(app.pending.streaming, None);
-    update(
-        &mut app,
-        Msg::Streaming {
-            id: "q-1".into(),
-            text: Some("Rayl".into()),
-        },
-    );
-    assert_eq!(app.pending.streaming.as_deref(), Some("Rayl"));
-}
-
-#[test]
 fn cancel_then_stream_end_is_cancelled() {
     let mut app = running(None);
     update(&mut app, code(KeyCode::Tab));
@@ -502,26 +486,17 @@ fn a_call_site_in_another_file_loads_that_file() {
 }
 
 #[test]
-fn a_query_arriving_under_an_overlay_gets_focus_once_it_closes() {
+fn a_query_arriving_under_an_overlay_is_focused_once_it_closes() {
     let mut app = running(None);
-    app.overlay = Some(Overlay::Help { scroll: 0 });
-    app.focus = Focus::Source;
-    let file = "demo/cot.lua";
     update(
         &mut app,
-        event(
-            2,
-            SessionEvent::Paused {
-                pause: 1,
-                queries: vec![query("q-1", "Why?", file, 3)],
-            },
-        ),
+        Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
     );
-    assert_eq!(app.focus, Focus::Pending);
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
+    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
+    assert!(!app.editing(), "the help keeps the keys");
     update(&mut app, code(KeyCode::Esc));
-    typed(&mut app, "hi");
-    assert_eq!(
-        app.pending.current().unwrap().editor.lines().join("\n"),
-        "hi"
-    );
+    assert!(app.editing());
+    typed(&mut app, "x");
+    assert_eq!(app.pending.current().unwrap().answer_text(), "x");
 }

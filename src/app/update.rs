@@ -8,10 +8,8 @@ use ratatui_textarea::TextArea;
 use super::budget::Budget;
 use super::pending::QueryStatus;
 use super::{
-    events, layout, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase, StartRequest,
+    events, layout, modes, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase, StartRequest,
 };
-use crate::answer::SourceError;
-use crate::engine::{Answer, AnswerOrigin};
 
 /// Rows one mouse-wheel notch scrolls.
 const WHEEL_ROWS: isize = 3;
@@ -30,7 +28,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.session.phase = Phase::Idle;
             app.message = Some(format!("could not start: {error}"));
         }
-        Msg::SourceReply { id, result } => on_source_reply(app, id, result, &mut fx),
+        Msg::SourceReply { id, result } => modes::on_source_reply(app, id, result, &mut fx),
         Msg::AnswerRejected { id, error } => {
             if let Some(q) = app.pending.find_mut(&id) {
                 q.status = QueryStatus::ForYou;
@@ -43,11 +41,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.source.loaded(file, lines, height);
         }
         Msg::SourceLoadFailed { file, error } => app.source.load_failed(file, error),
-        Msg::Streaming { id, text } => {
-            if app.pending.current().is_some_and(|q| q.query.id == id) {
-                app.pending.streaming = text;
-            }
-        }
+        Msg::StreamText { id, text } => modes::on_stream_text(app, &id, &text),
         Msg::Tick { now_ms } => {
             if app.is_running() {
                 app.session.clock_ms = app.session.clock_ms.max(now_ms);
@@ -65,6 +59,12 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         return;
     };
     match app.keymap.resolve(chord, &app.key_contexts()) {
+        // Nothing to reject: ctrl-r keeps its editor meaning (redo).
+        Some(Action::RejectDraft) if app.editing() && !modes::can_reject(app) => {
+            if let Some(q) = app.pending.current_mut() {
+                q.editor.input(key);
+            }
+        }
         Some(action) => {
             if !matches!(action, Action::Submit | Action::ApplyCtx) {
                 app.message = None;
@@ -134,6 +134,10 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::FocusNext => app.focus = app.focus.step(true),
         Action::FocusPrev => app.focus = app.focus.step(false),
         Action::Submit => submit(app, fx),
+        Action::CycleMode => modes::cycle_mode(app),
+        Action::SiteMode => modes::cycle_site_mode(app),
+        Action::Forward => modes::forward(app, fx),
+        Action::RejectDraft => modes::reject(app),
         Action::NextQuery => app.pending.step(true),
         Action::PrevQuery => app.pending.step(false),
         Action::PromptUp => scroll_prompt(app, -page(app, Focus::Pending)),
@@ -252,14 +256,14 @@ fn submit(app: &mut App, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Sends the person's answer to `id` and moves on to the next query waiting.
+/// Sends the answer in the editor of `id` (the person's own, or a reviewed draft) and
+/// moves on to the next query waiting.
 fn send(app: &mut App, id: &str, text: String, fx: &mut Vec<Effect>) {
     let clock = app.session.clock_ms;
     let Some(q) = app.pending.find_mut(id) else {
         return;
     };
-    let mut answer = Answer::new(text, AnswerOrigin::Human);
-    answer.latency_ms = clock.saturating_sub(q.asked_at_ms);
+    let answer = modes::answer_for(q, text, clock);
     q.status = QueryStatus::Sent;
     q.note = None;
     fx.push(Effect::AnswerQuery {
@@ -267,42 +271,6 @@ fn send(app: &mut App, id: &str, text: String, fx: &mut Vec<Effect>) {
         answer,
     });
     app.pending.select_next_for_you();
-}
-
-fn on_source_reply(
-    app: &mut App,
-    id: String,
-    result: Result<Answer, SourceError>,
-    fx: &mut Vec<Effect>,
-) {
-    let name = app.answer_source.clone().unwrap_or_else(|| "source".into());
-    let Some(q) = app.pending.find_mut(&id) else {
-        return; // answered or gone meanwhile
-    };
-    if !matches!(q.status, QueryStatus::Asking(_)) {
-        return;
-    }
-    match result {
-        Ok(answer) => {
-            q.status = QueryStatus::Answered {
-                source: name,
-                text: answer.text.clone(),
-            };
-            fx.push(Effect::AnswerQuery { id, answer });
-        }
-        Err(SourceError::Failed(error)) => {
-            q.note = Some(format!("{name}: {error}"));
-            fx.push(Effect::FailQuery { id, error });
-        }
-        Err(other) => {
-            // Nothing from the source: the person answers instead.
-            q.status = QueryStatus::ForYou;
-            q.note = Some(format!("{name}: {other}; answer it yourself"));
-            if app.overlay.is_none() {
-                app.focus = Focus::Pending;
-            }
-        }
-    }
 }
 
 fn on_paste(app: &mut App, text: &str) {

@@ -12,6 +12,7 @@ use crate::answer::command::CommandSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::AnswerSource;
 use crate::app::port::{SessionPort, StartRequest, StartedSession, Starter};
+use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
 use crate::engine::session::default_alc_home;
 use crate::engine::{Answer, ScriptSpec, Session, SessionConfig};
@@ -33,6 +34,14 @@ pub struct TuiArgs {
     /// Forward queries to the provider NAME ([providers.NAME] in the config).
     #[arg(long, value_name = "NAME", group = "tui_source")]
     pub provider: Option<String>,
+    /// Starting mode: manual (you answer), auto (the provider answers), review (the
+    /// provider drafts, you edit or accept). Default: config `mode`, else manual.
+    #[arg(long, value_name = "MODE", value_parser = ["manual", "auto", "review"])]
+    pub mode: Option<String>,
+    /// When the provider fails after retries in auto mode: `ask` hands the query to
+    /// you, `fail` fails it so the strategy's `alc.llm` raises.
+    #[arg(long, value_name = "POLICY", value_parser = ["ask", "fail"], default_value = "ask")]
+    pub on_provider_error: String,
     /// Seconds an answer command may take per query.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub answer_timeout: u64,
@@ -150,6 +159,9 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             transcript: args.transcript.clone(),
             answer_source,
             package_dirs,
+            provider_name: args.provider.clone(),
+            mode: args.mode.as_deref().and_then(Mode::parse),
+            on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
         })
     })();
     let opts = match built {

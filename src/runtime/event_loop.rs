@@ -1,8 +1,8 @@
 //! The loop: `tokio::select!` over session events, internal messages (answer-source
-//! replies, loaded files, signals), terminal input and a tick; feeds each through
-//! `update` and carries out the effects. Redraws only when something changed, at most
-//! 60 times a second; the 4 Hz tick runs only while a session does, so an idle screen
-//! costs nothing. Generic over the backend and the input stream so tests drive the real
+//! replies and streamed text, loaded files, signals), terminal input and a tick; feeds
+//! each through `update` and carries out the effects. Redraws only when something
+//! changed, at most 60 times a second; the 4 Hz tick runs only while a session does, so
+//! an idle screen costs nothing. Generic over the backend and the input stream so tests drive the real
 //! loop on a `TestBackend` with scripted keys.
 
 use std::io;
@@ -20,10 +20,11 @@ use ratatui::Terminal;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::{interval, sleep_until, Interval, MissedTickBehavior};
 
+use super::dispatch::Dispatcher;
 use super::terminal::TerminalControl;
-use crate::answer::AnswerSource;
+use crate::answer::{AnswerSource, SourceError};
 use crate::app::{update, App, Effect, Msg, SessionPort, Starter};
-use crate::engine::Stamped;
+use crate::engine::{Query, Stamped};
 use crate::theme::Theme;
 use crate::ui::{self, View};
 
@@ -55,6 +56,8 @@ pub struct EventLoop {
     events: Option<UnboundedReceiver<Stamped>>,
     generation: u64,
     started_at: Option<Instant>,
+    /// Started on the first query handed to the source.
+    dispatcher: Option<Dispatcher>,
 }
 
 impl EventLoop {
@@ -68,6 +71,7 @@ impl EventLoop {
             events: None,
             generation: 0,
             started_at: None,
+            dispatcher: None,
         }
     }
 
@@ -178,8 +182,14 @@ impl EventLoop {
                     if let Some(s) = &self.session {
                         s.cancel();
                     }
+                    if let Some(d) = &self.dispatcher {
+                        d.drop_all();
+                    }
                 }
                 Effect::StartSession(request) => {
+                    if let Some(d) = &self.dispatcher {
+                        d.drop_all();
+                    }
                     self.generation += 1;
                     self.session = None;
                     self.events = None;
@@ -193,22 +203,7 @@ impl EventLoop {
                     }
                 }
                 Effect::LoadScript(name) => self.load_script(name),
-                Effect::AskSource(query) => {
-                    if let Some(source) = self.env.answer_source.clone() {
-                        let tx = self.tx.clone();
-                        let generation = self.generation;
-                        tokio::spawn(async move {
-                            let result = source.answer(&query).await;
-                            let _ = tx.send((
-                                generation,
-                                Msg::SourceReply {
-                                    id: query.id,
-                                    result,
-                                },
-                            ));
-                        });
-                    }
-                }
+                Effect::AskSource(query) => self.ask_source(query),
                 Effect::Suspend => {
                     self.env.control.suspend().context("suspending")?;
                     // Repaint everything. Not `Terminal::clear`: it asks the terminal
@@ -222,6 +217,25 @@ impl EventLoop {
             }
         }
         Ok(())
+    }
+
+    /// Hands `query` to the answer source through the dispatcher; with no source the
+    /// query comes straight back to the person.
+    fn ask_source(&mut self, query: Query) {
+        let Some(source) = self.env.answer_source.clone() else {
+            self.send_now(Msg::SourceReply {
+                id: query.id,
+                result: Err(SourceError::Exhausted(
+                    crate::app::modes::NO_PROVIDER.into(),
+                )),
+            });
+            return;
+        };
+        let tx = self.tx.clone();
+        let dispatcher = self
+            .dispatcher
+            .get_or_insert_with(|| Dispatcher::spawn(source, tx));
+        dispatcher.ask(self.generation, query);
     }
 
     /// Queues a message for this session generation.

@@ -11,10 +11,11 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
 use crate::answer::AnswerSource;
-use crate::app::{App, AppOptions, Msg, Starter};
+use crate::app::{App, AppOptions, Mode, Msg, OnProviderError, Starter};
 use crate::config::{themes_dir, Config};
 use crate::theme::Theme;
 
+mod dispatch;
 mod event_loop;
 pub mod terminal;
 
@@ -35,8 +36,19 @@ pub struct TuiOptions {
     pub config: Option<PathBuf>,
     /// Where sessions write their transcript (passed in every `StartRequest`).
     pub transcript: Option<PathBuf>,
-    /// Answers queries instead of the person (answers file, command…), if given.
+    /// Who answers queries that are not the person's: a provider (`--provider`), or an
+    /// answers file or command (`--answers`, `--answer-cmd`). Routed by the mode.
     pub answer_source: Option<Arc<dyn AnswerSource>>,
+    /// `--provider NAME`: the provider's name, shown in the status bar and the Pending
+    /// pane. Set it when `answer_source` is a provider: its failures then follow
+    /// `on_provider_error`, and the mode defaults to the config's (not auto).
+    pub provider_name: Option<String>,
+    /// `--mode`: the starting mode, over the config's `mode`. Without it, an answers
+    /// file or command (a source that is not a provider) starts in auto, as it always did.
+    pub mode: Option<Mode>,
+    /// `--on-provider-error`: what a provider failure in auto mode does (default: the
+    /// query goes back to the person).
+    pub on_provider_error: OnProviderError,
     /// Where package sources live, for showing a package's Lua in the Source pane.
     pub package_dirs: Vec<PathBuf>,
 }
@@ -52,13 +64,26 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
         .unwrap_or_else(|| "dark".into());
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::resolve(&theme_name, no_color, themes_dir().as_deref())?;
+    let is_provider = opts.answer_source.is_some() && opts.provider_name.is_some();
+    let mode = match (opts.mode, &opts.answer_source) {
+        (Some(mode), _) => mode,
+        (None, Some(_)) if !is_provider => Mode::Auto,
+        (None, _) => config.mode,
+    };
+    let source_name = opts.answer_source.as_ref().map(|s| {
+        opts.provider_name
+            .clone()
+            .unwrap_or_else(|| s.name().to_string())
+    });
     let app = AppOptions {
         script: opts.script.clone(),
         ctx: opts.ctx.clone(),
         choices: opts.choices.clone(),
-        mode: config.mode,
+        mode,
         keymap,
-        answer_source: opts.answer_source.as_ref().map(|s| s.name().to_string()),
+        answer_source: source_name,
+        source_is_provider: is_provider,
+        on_provider_error: opts.on_provider_error,
         transcript: opts.transcript.clone(),
         autostart: true,
         size: (0, 0),
@@ -111,4 +136,63 @@ fn forward_signals(
         }
         send(Msg::Terminate);
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::FakeProvider;
+
+    /// `prepare` with a config file saying `mode = "review"`.
+    fn prepared(opts: TuiOptions) -> AppOptions {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "mode = \"review\"\n").unwrap();
+        let opts = TuiOptions {
+            config: Some(config),
+            theme: Some("dark".into()),
+            ..opts
+        };
+        prepare(&opts).unwrap().0
+    }
+
+    fn fake() -> Option<Arc<dyn AnswerSource>> {
+        Some(FakeProvider::answering("answers file", |_| {
+            Ok(vec!["x".into()])
+        }))
+    }
+
+    #[test]
+    fn the_starting_mode_follows_flags_then_source_then_config() {
+        // An answers file or command without --mode answers at once, as it always did.
+        let app = prepared(TuiOptions {
+            answer_source: fake(),
+            ..Default::default()
+        });
+        assert_eq!(app.mode, Mode::Auto);
+        assert_eq!(app.answer_source.as_deref(), Some("answers file"));
+        assert!(!app.source_is_provider);
+        // A provider starts in the config's mode, named by --provider.
+        let app = prepared(TuiOptions {
+            answer_source: fake(),
+            provider_name: Some("local".into()),
+            on_provider_error: OnProviderError::Fail,
+            ..Default::default()
+        });
+        assert_eq!(app.mode, Mode::Review);
+        assert_eq!(app.answer_source.as_deref(), Some("local"));
+        assert!(app.source_is_provider);
+        assert_eq!(app.on_provider_error, OnProviderError::Fail);
+        // --mode wins.
+        let app = prepared(TuiOptions {
+            answer_source: fake(),
+            provider_name: Some("local".into()),
+            mode: Some(Mode::Manual),
+            ..Default::default()
+        });
+        assert_eq!(app.mode, Mode::Manual);
+        // No source at all: the config's mode (the app falls back to manual itself).
+        let app = prepared(TuiOptions::default());
+        assert_eq!((app.mode, app.answer_source), (Mode::Review, None));
+    }
 }

@@ -1,6 +1,7 @@
-//! Draws the Pending pane (the query: id, "k of N", options, system prompt and the
-//! wrapped, scrollable prompt) and the Answer box below it (the editor, streaming
-//! text, or what an answer source is doing).
+//! Draws the Pending pane (the query: id, "k of N" with its state, the call site's mode
+//! override, options, system prompt and the wrapped, scrollable prompt; for a batch a
+//! row of per-query markers on the bottom border) and the Answer box below it (the
+//! editor or a review draft, streaming text, or what the answer source is doing).
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -39,13 +40,20 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
     let mut facts = Vec::new();
     if pending.queries.len() > 1 {
         facts.push(format!(
-            "{} of {}",
+            "{} of {} {}",
             pending.selected + 1,
-            pending.queries.len()
+            pending.queries.len(),
+            q.phase().label()
         ));
     }
+    if let Some(mode) = app.site_mode(query) {
+        facts.push(format!("site: {}", mode.name()));
+    }
     if let Some(b) = query.batch {
-        facts.push(format!("batch {}/{}", b.index + 1, b.size));
+        // "k of N" says it already when the pane holds just this batch.
+        if b.index != pending.selected || b.size != pending.queries.len() {
+            facts.push(format!("batch {}/{}", b.index + 1, b.size));
+        }
     }
     facts.push(format!("max {} tok", query.max_tokens));
     if query.grounded {
@@ -58,7 +66,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
         facts.push(format!("fork {fork}"));
     }
     title.push(view.dim(format!(" · {} ", facts.join(" · "))));
-    let block = view.pane_block(Focus::Pending, title);
+    let mut block = view.pane_block(Focus::Pending, title);
+    if pending.queries.len() > 1 {
+        block = block.title_bottom(markers(view));
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
@@ -91,41 +102,85 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
         inner,
     );
 
-    let hint = app
-        .keymap
-        .hint(Action::Submit)
-        .map(|k| view.dim(format!("{k} send ")));
+    let editing = app.editing();
+    let key = |action| app.keymap.hint_while(action, editing);
     let mut answer_title = vec![view.title("Answer")];
-    let body: Option<Paragraph> = match (&pending.streaming, &q.status) {
-        (Some(text), _) => {
-            answer_title.push(view.dim("streaming… "));
-            Some(
-                Paragraph::new(text.clone())
-                    .style(slots.dim)
-                    .wrap(Wrap { trim: false }),
-            )
-        }
-        (None, QueryStatus::ForYou) => {
-            answer_title.extend(hint);
+    let body: Option<Paragraph> = match &q.status {
+        QueryStatus::ForYou => {
+            let hints = match &q.draft {
+                Some(_) => {
+                    answer_title.push(view.dim("draft · "));
+                    [(Action::Submit, "accept"), (Action::RejectDraft, "reject")]
+                }
+                None => [(Action::Submit, "send"), (Action::Forward, "forward")],
+            };
+            let hints: Vec<String> = hints
+                .iter()
+                .filter(|(a, _)| *a != Action::Forward || app.answer_source.is_some())
+                .filter_map(|(a, label)| key(*a).map(|k| format!("{k} {label}")))
+                .collect();
+            answer_title.push(view.dim(format!("{} ", hints.join(" · "))));
             let block = answer_block(view, answer_title);
             let inner = block.inner(editor_area);
             frame.render_widget(block, editor_area);
             frame.render_widget(&q.editor, inner);
             return;
         }
-        (None, QueryStatus::Asking(source)) => {
-            Some(Paragraph::new(view.dim(format!("asking {source}…"))))
-        }
-        (None, QueryStatus::Answered { source, text }) => Some(
+        QueryStatus::Asking(source) => match &q.failed {
+            Some(error) => Some(
+                Paragraph::new(vec![
+                    Line::styled(format!("{source} failed; failing the query:"), slots.note),
+                    Line::raw(error.clone()),
+                ])
+                .wrap(Wrap { trim: false }),
+            ),
+            None if q.streamed.is_empty() => {
+                Some(Paragraph::new(view.dim(format!("asking {source}…"))))
+            }
+            None => {
+                answer_title.push(view.dim(format!("streaming from {source}… ")));
+                Some(streamed(&q.streamed, editor_area, slots.text))
+            }
+        },
+        QueryStatus::Answered { source, text } => Some(
             Paragraph::new(vec![
                 Line::styled(format!("{source} answered:"), slots.dim),
                 Line::raw(text.clone()),
             ])
             .wrap(Wrap { trim: false }),
         ),
-        (None, QueryStatus::Sent) => Some(Paragraph::new(view.dim("sent; the strategy goes on…"))),
+        QueryStatus::Sent => Some(Paragraph::new(view.dim("sent; the strategy goes on…"))),
     };
     render_answer_box(frame, editor_area, view, answer_title, body);
+}
+
+/// Streamed text, scrolled so its newest line stays in view.
+fn streamed(text: &str, area: Rect, style: ratatui::style::Style) -> Paragraph<'static> {
+    let width = area.width.saturating_sub(2);
+    let height = area.height.saturating_sub(2) as usize;
+    let rows = wrapped_rows(text, width);
+    let scroll = rows.saturating_sub(height).min(u16::MAX as usize) as u16;
+    Paragraph::new(text.to_string())
+        .style(style)
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
+}
+
+/// The batch's per-query markers (`1● 2◐ 3○ 4✗`), the shown one highlighted.
+fn markers(view: &View) -> Line<'static> {
+    let pending = &view.app.pending;
+    let mut spans = vec![Span::raw(" ")];
+    for (i, q) in pending.queries.iter().enumerate() {
+        let text = format!("{}{}", i + 1, q.phase().marker());
+        let style = if i == pending.selected {
+            view.theme.slots.selection
+        } else {
+            view.theme.slots.dim
+        };
+        spans.push(Span::styled(text, style));
+        spans.push(Span::raw(" "));
+    }
+    Line::from(spans)
 }
 
 fn answer_block(view: &View, title: Vec<Span<'static>>) -> Block<'static> {

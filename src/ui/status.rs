@@ -1,5 +1,5 @@
-//! Draws the status bar: the session state, the mode, key hints taken from the keymap,
-//! and the latest message.
+//! Draws the status bar: the session state, the mode (and the source it hands queries
+//! to), key hints taken from the keymap, and the latest message.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::View;
-use crate::app::{Action, SessionState};
+use crate::app::{Action, Mode, SessionState};
 
 pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
     let app = view.app;
@@ -27,41 +27,46 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         Span::styled(format!(" {} ", app.mode.label()), s.mode),
         Span::raw(" "),
     ];
-    let hints: &[(Action, &str)] = if app.editing() {
-        &[
-            (Action::Submit, "send"),
+    // Which source auto and review hand queries to.
+    if let (Some(source), true) = (&app.answer_source, app.mode != Mode::Manual) {
+        spans.push(Span::styled(format!("{source} "), s.dim));
+    }
+    let draft = app.pending.current().is_some_and(|q| q.draft.is_some());
+    let hints: &[(Action, &str)] = match (app.editing(), draft) {
+        (true, true) => &[
+            (Action::Submit, "accept"),
+            (Action::RejectDraft, "reject"),
             (Action::NextQuery, "next"),
             (Action::FocusNext, "focus"),
             (Action::Quit, "quit"),
-        ]
-    } else {
-        &[
+        ],
+        (true, false) => &[
+            (Action::Submit, "send"),
+            (Action::Forward, "forward"),
+            (Action::NextQuery, "next"),
+            (Action::FocusNext, "focus"),
+            (Action::Quit, "quit"),
+        ],
+        (false, _) => &[
             (Action::Help, "help"),
             (Action::FocusNext, "focus"),
             (Action::Run, "run"),
+            (Action::CycleMode, "mode"),
             (Action::Cancel, "cancel"),
             (Action::EditCtx, "ctx"),
             (Action::Open, "open"),
             (Action::Quit, "quit"),
-        ]
+        ],
     };
     for (action, label) in hints {
         if *action == Action::NextQuery && app.pending.queries.len() < 2 {
             continue;
         }
-        // In the editor, typing keys do not reach the global bindings: hint a chord.
-        let key = if app.editing() && *action == Action::Quit {
-            app.keymap
-                .bindings()
-                .iter()
-                .filter(|b| b.action == Action::Quit)
-                .flat_map(|b| b.chords.iter())
-                .find(|c| !c.is_typing())
-                .map(|c| c.to_string())
-        } else {
-            app.keymap.hint(*action)
-        };
-        if let Some(key) = key {
+        if *action == Action::Forward && app.answer_source.is_none() {
+            continue;
+        }
+        // In the editor, typing keys do not reach other bindings: hint a chord.
+        if let Some(key) = app.keymap.hint_while(*action, app.editing()) {
             spans.push(Span::styled(format!(" {key}"), s.key_hint));
             spans.push(Span::raw(format!(" {label} ")));
         }

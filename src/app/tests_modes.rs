@@ -1,0 +1,444 @@
+//! Unit tests of modes: the global mode key, per call site overrides, forwarding one
+//! query, review drafts (accepted, edited, rejected), streaming, batch states, and what
+//! a provider failure does.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::json;
+
+use super::modes::NO_PROVIDER;
+use super::pending::{Handoff, QueryPhase, QueryStatus};
+use super::*;
+use crate::answer::SourceError;
+use crate::engine::{AnswerOrigin, SessionEvent, Usage};
+use crate::testkit::{batch, query, started};
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+fn alt(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
+}
+fn f5() -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE))
+}
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        assert!(update(app, key(c)).is_empty());
+    }
+}
+
+/// A running session with a provider named "local" (or none).
+fn running(mode: Mode, source: Option<&str>, on_error: OnProviderError) -> App {
+    let (mut app, _) = App::new(AppOptions {
+        script: Some("demo/cot.lua".into()),
+        ctx: json!({}),
+        autostart: true,
+        mode,
+        answer_source: source.map(str::to_string),
+        source_is_provider: source.is_some(),
+        on_provider_error: on_error,
+        size: (100, 30),
+        ..Default::default()
+    });
+    update(&mut app, event(1, started("demo/cot.lua", json!({}))));
+    app
+}
+
+fn provider(mode: Mode) -> App {
+    running(mode, Some("local"), OnProviderError::Ask)
+}
+
+fn event(seq: u64, event: SessionEvent) -> Msg {
+    Msg::Session(Stamped {
+        seq,
+        t_ms: seq * 1000,
+        event,
+    })
+}
+
+fn paused(app: &mut App, seq: u64, queries: Vec<Query>) -> Vec<Effect> {
+    update(
+        app,
+        event(
+            seq,
+            SessionEvent::Paused {
+                pause: seq,
+                queries,
+            },
+        ),
+    )
+}
+
+fn reply(app: &mut App, id: &str, result: Result<Answer, SourceError>) -> Vec<Effect> {
+    update(
+        app,
+        Msg::SourceReply {
+            id: id.into(),
+            result,
+        },
+    )
+}
+
+fn stream(app: &mut App, id: &str, text: &str) {
+    let fx = update(
+        app,
+        Msg::StreamText {
+            id: id.into(),
+            text: text.into(),
+        },
+    );
+    assert!(fx.is_empty());
+}
+
+fn model_answer(text: &str) -> Answer {
+    Answer {
+        text: text.into(),
+        source: AnswerOrigin::Provider,
+        model: Some("smollm2".into()),
+        usage: Some(Usage {
+            prompt_tokens: 12,
+            completion_tokens: 3,
+        }),
+        latency_ms: 850,
+    }
+}
+
+fn current(app: &App) -> &pending::PendingQuery {
+    app.pending.current().expect("a query is shown")
+}
+
+fn sent(fx: &[Effect]) -> (&str, &Answer) {
+    match fx {
+        [Effect::AnswerQuery { id, answer }] => (id, answer),
+        other => panic!("expected one answer, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_cycles_manual_auto_review_and_back() {
+    let mut app = provider(Mode::Manual);
+    assert_eq!(app.focus, Focus::Source);
+    for want in [Mode::Auto, Mode::Review, Mode::Manual, Mode::Auto] {
+        assert!(update(&mut app, key('a')).is_empty());
+        assert_eq!(app.mode, want);
+    }
+    assert!(app.message.as_deref().unwrap().contains("local answers"));
+    let q = query("q-1", "p", "demo/cot.lua", 3);
+    let fx = paused(&mut app, 2, vec![q.clone()]);
+    assert_eq!(fx, vec![Effect::AskSource(q)], "auto hands it over at once");
+    assert_eq!(app.state(), SessionState::Running);
+}
+
+#[test]
+fn without_a_source_auto_review_and_f5_fall_back_to_manual() {
+    let mut app = running(Mode::Auto, None, OnProviderError::Ask);
+    assert_eq!(
+        app.mode,
+        Mode::Manual,
+        "config said auto, but nothing can answer"
+    );
+    assert_eq!(app.message.as_deref(), Some(NO_PROVIDER));
+    update(&mut app, key('a'));
+    assert_eq!(app.mode, Mode::Manual);
+    assert_eq!(app.message.as_deref(), Some(NO_PROVIDER));
+    assert!(paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 3)]).is_empty());
+    assert!(app.editing());
+    assert!(update(&mut app, f5()).is_empty());
+    assert_eq!(app.message.as_deref(), Some(NO_PROVIDER));
+    update(&mut app, alt('m'));
+    assert!(app.site_modes.is_empty());
+    assert_eq!(current(&app).status, QueryStatus::ForYou);
+}
+
+#[test]
+fn m_sets_the_call_sites_mode_for_its_next_queries() {
+    let mut app = provider(Mode::Manual);
+    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 13)]);
+    assert!(app.editing());
+    // In the editor a plain m types; alt-m reaches the binding.
+    typed(&mut app, "m");
+    assert_eq!(current(&app).answer_text(), "m");
+    assert!(app.site_modes.is_empty());
+    update(&mut app, alt('m'));
+    let site = SiteKey {
+        file: "demo/cot.lua".into(),
+        line: 13,
+    };
+    assert_eq!(app.site_modes.get(&site), Some(&Mode::Manual));
+    assert!(
+        update(&mut app, alt('m')).is_empty(),
+        "the shown one stays put"
+    );
+    assert_eq!(app.site_modes.get(&site), Some(&Mode::Auto));
+    assert_eq!(
+        app.message.as_deref(),
+        Some("demo/cot.lua:13: auto from its next query")
+    );
+    assert_eq!(current(&app).status, QueryStatus::ForYou);
+    let fx = update(&mut app, ctrl('s'));
+    assert_eq!(sent(&fx).0, "q-1");
+
+    // The next queries: the overridden site goes to the provider, another waits.
+    let at_site = query("q-2", "p", "demo/cot.lua", 13);
+    let elsewhere = query("q-3", "p", "demo/cot.lua", 20);
+    let fx = paused(&mut app, 3, vec![at_site.clone(), elsewhere]);
+    assert_eq!(fx, vec![Effect::AskSource(at_site)]);
+    assert_eq!(
+        app.pending.queries[1].status,
+        QueryStatus::Asking("local".into())
+    );
+    assert_eq!(app.pending.queries[2].status, QueryStatus::ForYou);
+
+    // Shown while the provider has it (not editing): a plain m works.
+    update(&mut app, ctrl('p'));
+    assert_eq!(current(&app).query.id, "q-2");
+    assert!(!app.editing());
+    update(&mut app, key('m'));
+    assert_eq!(app.site_modes.get(&site), Some(&Mode::Review));
+    update(&mut app, key('m'));
+    assert_eq!(app.site_modes.get(&site), None, "back to inherit");
+    assert!(app.message.as_deref().unwrap().contains("inherit (manual)"));
+}
+
+#[test]
+fn f5_forwards_just_this_query_and_r_still_runs() {
+    let mut app = provider(Mode::Manual);
+    let q = query("q-1", "p", "demo/cot.lua", 3);
+    paused(&mut app, 2, vec![q.clone()]);
+    typed(&mut app, "half");
+    assert_eq!(update(&mut app, f5()), vec![Effect::AskSource(q)]);
+    assert_eq!(current(&app).status, QueryStatus::Asking("local".into()));
+    assert_eq!(current(&app).handoff, Some(Handoff::Forward));
+    assert_eq!(app.mode, Mode::Manual, "a one-off: the mode stays");
+    assert!(update(&mut app, f5()).is_empty());
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("already with local"));
+    let fx = reply(&mut app, "q-1", Ok(model_answer("Rayleigh")));
+    let (_, answer) = sent(&fx);
+    assert_eq!(answer.source, AnswerOrigin::Provider);
+    assert_eq!(answer.model.as_deref(), Some("smollm2"));
+    // f5 is not run any more; r is.
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+    );
+    assert!(update(&mut app, f5()).is_empty());
+    let fx = update(&mut app, key('r'));
+    assert!(
+        matches!(&fx[..], [Effect::Cancel, Effect::StartSession(_)]),
+        "{fx:?}"
+    );
+}
+
+/// A review-mode query with the provider's draft (streamed first) in its editor.
+fn drafted() -> App {
+    let mut app = provider(Mode::Review);
+    let q = query("q-1", "Why is the sky blue?", "demo/cot.lua", 3);
+    assert_eq!(
+        paused(&mut app, 2, vec![q.clone()]),
+        vec![Effect::AskSource(q)]
+    );
+    assert_eq!(current(&app).phase(), QueryPhase::Waiting);
+    assert!(!app.editing(), "nothing to edit before the draft");
+    stream(&mut app, "q-1", "Rayleigh ");
+    stream(&mut app, "q-1", "scattering");
+    assert_eq!(current(&app).streamed, "Rayleigh scattering");
+    assert_eq!(current(&app).phase(), QueryPhase::Streaming);
+    let fx = reply(&mut app, "q-1", Ok(model_answer("Rayleigh scattering")));
+    assert!(fx.is_empty(), "review does not send: {fx:?}");
+    let q = current(&app);
+    assert_eq!(q.status, QueryStatus::ForYou);
+    assert_eq!(q.answer_text(), "Rayleigh scattering");
+    assert_eq!(q.phase(), QueryPhase::Done);
+    assert!(q.streamed.is_empty());
+    assert_eq!(app.focus, Focus::Pending);
+    assert!(app.editing());
+    assert_eq!(app.state(), SessionState::Waiting);
+    app
+}
+
+#[test]
+fn a_review_draft_edited_is_provider_edited() {
+    let mut app = drafted();
+    typed(&mut app, ", mostly");
+    let fx = update(&mut app, ctrl('s'));
+    let (id, answer) = sent(&fx);
+    assert_eq!(id, "q-1");
+    assert_eq!(answer.text, "Rayleigh scattering, mostly");
+    assert_eq!(answer.source, AnswerOrigin::ProviderEdited);
+    assert_eq!(answer.model.as_deref(), Some("smollm2"));
+    assert_eq!(answer.usage.map(|u| u.completion_tokens), Some(3));
+    assert_eq!(current(&app).status, QueryStatus::Sent);
+}
+
+#[test]
+fn a_review_draft_accepted_unchanged_is_provider() {
+    let mut app = drafted();
+    let fx = update(&mut app, ctrl('s'));
+    assert_eq!(sent(&fx).1, &model_answer("Rayleigh scattering"));
+    // Edited and edited back is still the provider's answer.
+    let mut app = drafted();
+    typed(&mut app, "x");
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)),
+    );
+    assert_eq!(
+        sent(&update(&mut app, ctrl('s'))).1.source,
+        AnswerOrigin::Provider
+    );
+}
+
+#[test]
+fn a_rejected_draft_is_answered_by_hand() {
+    let mut app = drafted();
+    assert!(update(&mut app, ctrl('r')).is_empty());
+    let q = current(&app);
+    assert_eq!(q.answer_text(), "");
+    assert!(q.draft.is_none());
+    assert_eq!(q.phase(), QueryPhase::You);
+    assert!(q.note.as_deref().unwrap().contains("draft rejected"));
+    typed(&mut app, "Blue light scatters more");
+    let fx = update(&mut app, ctrl('s'));
+    let (_, answer) = sent(&fx);
+    assert_eq!(answer.text, "Blue light scatters more");
+    assert_eq!(answer.source, AnswerOrigin::Human);
+    assert_eq!(answer.model, None);
+}
+
+#[test]
+fn ctrl_r_with_nothing_to_reject_is_the_editors_redo() {
+    let mut app = provider(Mode::Manual);
+    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 3)]);
+    typed(&mut app, "ab");
+    update(&mut app, ctrl('u'));
+    let undone = current(&app).answer_text();
+    assert_ne!(undone, "ab");
+    update(&mut app, ctrl('r'));
+    assert_eq!(current(&app).answer_text(), "ab");
+}
+
+#[test]
+fn ctrl_r_while_the_provider_works_takes_the_query_over() {
+    let mut app = provider(Mode::Review);
+    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 3)]);
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+    );
+    assert_eq!(app.focus, Focus::Pending);
+    stream(&mut app, "q-1", "Ray");
+    update(&mut app, ctrl('r'));
+    assert_eq!(current(&app).status, QueryStatus::ForYou);
+    assert!(app.editing());
+    // The late reply and late text change nothing.
+    stream(&mut app, "q-1", "leigh");
+    assert!(reply(&mut app, "q-1", Ok(model_answer("Rayleigh"))).is_empty());
+    assert!(current(&app).draft.is_none());
+    assert_eq!(current(&app).answer_text(), "");
+}
+
+#[test]
+fn an_auto_failure_goes_back_to_the_person() {
+    let mut app = provider(Mode::Auto);
+    let qs = batch(vec![
+        query("q-1", "a", "demo/cot.lua", 3),
+        query("q-2", "b", "demo/cot.lua", 3),
+    ]);
+    assert_eq!(paused(&mut app, 2, qs.clone()).len(), 2);
+    assert_eq!(app.focus, Focus::Source, "nothing for you yet");
+    let fx = reply(
+        &mut app,
+        "q-2",
+        Err(SourceError::Failed("HTTP 500 after 3 retries".into())),
+    );
+    assert!(fx.is_empty(), "never failed silently: {fx:?}");
+    let q2 = &app.pending.queries[1];
+    assert_eq!(q2.status, QueryStatus::ForYou);
+    assert_eq!(q2.phase(), QueryPhase::Failed);
+    let note = q2.note.as_deref().unwrap();
+    assert!(
+        note.contains("HTTP 500") && note.contains("answer it yourself"),
+        "{note}"
+    );
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("q-2: local failed"));
+    assert_eq!(app.focus, Focus::Pending);
+    assert_eq!(current(&app).query.id, "q-2", "shown, for you to answer");
+    assert_eq!(app.state(), SessionState::Waiting);
+    let fx = reply(&mut app, "q-1", Ok(model_answer("A")));
+    assert_eq!(sent(&fx).0, "q-1");
+    assert_eq!(current(&app).query.id, "q-2", "still the one you are on");
+    typed(&mut app, "B by hand");
+    let fx = update(&mut app, ctrl('s'));
+    let (id, answer) = sent(&fx);
+    assert_eq!((id, answer.source), ("q-2", AnswerOrigin::Human));
+}
+
+#[test]
+fn on_provider_error_fail_fails_the_query_in_auto_mode_only() {
+    let mut app = running(Mode::Auto, Some("local"), OnProviderError::Fail);
+    paused(&mut app, 2, vec![query("q-1", "a", "demo/cot.lua", 3)]);
+    let fx = reply(
+        &mut app,
+        "q-1",
+        Err(SourceError::Timeout("read timed out".into())),
+    );
+    assert_eq!(
+        fx,
+        vec![Effect::FailQuery {
+            id: "q-1".into(),
+            error: "read timed out".into()
+        }]
+    );
+    assert_eq!(current(&app).phase(), QueryPhase::Failed);
+    assert!(!app.editing());
+    // In review the person is there: a failure is theirs to answer.
+    let mut app = running(Mode::Review, Some("local"), OnProviderError::Fail);
+    paused(&mut app, 2, vec![query("q-1", "a", "demo/cot.lua", 3)]);
+    let fx = reply(&mut app, "q-1", Err(SourceError::Failed("401".into())));
+    assert!(fx.is_empty());
+    assert_eq!(current(&app).status, QueryStatus::ForYou);
+}
+
+#[test]
+fn a_batch_shows_each_querys_state() {
+    let mut app = provider(Mode::Auto);
+    let qs = batch(
+        (1..=4)
+            .map(|i| query(&format!("q-{i}"), "p", "demo/cot.lua", 3))
+            .collect(),
+    );
+    paused(&mut app, 2, qs);
+    stream(&mut app, "q-2", "stre");
+    stream(&mut app, "q-9", "nobody's");
+    reply(&mut app, "q-3", Ok(model_answer("done")));
+    reply(&mut app, "q-4", Err(SourceError::Failed("boom".into())));
+    let phases: Vec<_> = app.pending.queries.iter().map(|q| q.phase()).collect();
+    assert_eq!(
+        phases,
+        vec![
+            QueryPhase::Waiting,
+            QueryPhase::Streaming,
+            QueryPhase::Done,
+            QueryPhase::Failed
+        ]
+    );
+    // Text after the answer is ignored.
+    stream(&mut app, "q-3", "late");
+    assert!(app.pending.queries[2].streamed.is_empty());
+    // The failed one is shown; f5 asks again.
+    let q4 = app.pending.queries[3].query.clone();
+    assert_eq!(current(&app).query.id, "q-4");
+    assert_eq!(update(&mut app, f5()), vec![Effect::AskSource(q4)]);
+    assert_eq!(current(&app).phase(), QueryPhase::Waiting);
+}
