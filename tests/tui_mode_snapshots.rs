@@ -103,6 +103,7 @@ fn model_answer(text: &str) -> Answer {
             completion_tokens: 18,
         }),
         latency_ms: 900,
+        provider: None,
     }
 }
 

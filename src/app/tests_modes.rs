@@ -103,6 +103,7 @@ fn model_answer(text: &str) -> Answer {
             completion_tokens: 3,
         }),
         latency_ms: 850,
+        provider: Some("local".into()),
     }
 }
 
