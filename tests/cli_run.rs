@@ -83,6 +83,11 @@ fn cot_demo_completes_and_writes_a_transcript() {
     assert_eq!(result["answer"], json!(answers[3]));
     assert_eq!(result["chain"].as_array().unwrap().len(), 3);
     assert!(stderr(&o).contains("completed · 4 calls"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains('$'),
+        "no prices, no money: {}",
+        stderr(&o)
+    );
 
     let lines = transcript(&tpath);
     assert_eq!(lines[0]["event"], "session");

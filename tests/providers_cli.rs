@@ -74,7 +74,10 @@ fn text(bytes: &[u8]) -> String {
 async fn run_with_a_provider_answers_and_records_model_and_usage() {
     let dir = tempfile::tempdir().unwrap();
     let server = MockServer::start(handler(capitals)).await;
-    let config = write_config(dir.path(), &server, "");
+    // $1 per prompt token and $2 per completion token, so the figure is easy to check.
+    let prices =
+        "[providers.mock.prices]\nprompt_per_mtok = 1000000.0\ncompletion_per_mtok = 2000000.0";
+    let config = write_config(dir.path(), &server, prices);
     let transcript = dir.path().join("t.jsonl");
     let out = run(
         dir.path(),
@@ -104,6 +107,8 @@ async fn run_with_a_provider_answers_and_records_model_and_usage() {
         stderr.contains("(provided)"),
         "usage replaces the estimate: {stderr}"
     );
+    // 3 calls of 11 prompt + 2 completion tokens: 33 × $1 + 6 × $2.
+    assert!(stderr.contains("· $45.0000"), "cost figure: {stderr}");
     assert_eq!(server.requests().len(), 3);
     assert_eq!(
         server.requests()[0].header("authorization"),

@@ -21,9 +21,10 @@ use crate::answer::coprocess::CoprocessSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
+use crate::engine::Usage;
 use crate::engine::{Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status};
 use crate::headless::{drive, Verbosity};
-use crate::provider::FallbackSource;
+use crate::provider::{cost_usd, FallbackSource, Prices};
 
 /// What `run` does when the provider still fails after its retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,8 +102,12 @@ fn check_mode(args: &RunArgs) -> Result<(), InputError> {
     }
 }
 
-/// The configured provider, wrapped with the `--on-provider-error` policy.
-fn provider_source(args: &RunArgs, name: &str) -> Result<Arc<dyn AnswerSource>, InputError> {
+/// The configured provider, wrapped with the `--on-provider-error` policy, and its
+/// prices (for the cost figure) when the config gives them.
+fn provider_source(
+    args: &RunArgs,
+    name: &str,
+) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
     let provider = crate::provider::load_from_config_file(args.config.as_deref(), name)
         .map_err(|e| InputError(e.to_string()))?;
     let person: Option<Arc<dyn AnswerSource>> = match args.on_provider_error {
@@ -118,14 +123,11 @@ fn provider_source(args: &RunArgs, name: &str) -> Result<Arc<dyn AnswerSource>, 
                 query.id, query.id
             )
         }));
-    Ok(Arc::new(source))
+    Ok((Arc::new(source), provider.config.prices))
 }
 
 fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
     let timeout = Duration::from_secs(args.answer_timeout.max(1));
-    if let Some(name) = &args.provider {
-        return provider_source(args, name);
-    }
     if let Some(path) = &args.answers {
         let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
         return Ok(Arc::new(s));
@@ -167,7 +169,10 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         .build()
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
-        let source = source_for(args)?;
+        let (source, prices) = match &args.provider {
+            Some(name) => provider_source(args, name)?,
+            None => (source_for(args)?, None),
+        };
         let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
         let verbosity = match (args.quiet, args.verbose) {
             (true, _) => Verbosity::Quiet,
@@ -185,12 +190,12 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
                 drive.await
             }
         };
-        Ok(report(&outcome, args))
+        Ok(report(&outcome, args, prices.as_ref()))
     })
 }
 
 /// Prints the result (stdout) and the summary (stderr); returns the exit code.
-fn report(outcome: &Outcome, args: &RunArgs) -> u8 {
+fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
     if let Some(result) = &outcome.result {
         let text = if args.compact {
             serde_json::to_string(result)
@@ -211,7 +216,22 @@ fn report(outcome: &Outcome, args: &RunArgs) -> u8 {
         }
     }
     if !args.quiet {
-        eprintln!("{}", summary(outcome.status, &outcome.metrics));
+        let m = &outcome.metrics;
+        let usage = Usage {
+            prompt_tokens: m.prompt_tokens,
+            completion_tokens: m.completion_tokens,
+        };
+        let mut line = summary(outcome.status, m);
+        // Money only with prices in the config; "~" when any tokens were estimated.
+        if let Some(cost) = cost_usd(prices, &usage) {
+            let approx = if m.token_basis() == "estimated" {
+                "~"
+            } else {
+                ""
+            };
+            line.push_str(&format!(" · {approx}${cost:.4}"));
+        }
+        eprintln!("{line}");
     }
     match outcome.status {
         Status::Completed => EXIT_OK,
