@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::engine::{Answer, Metrics, Query};
+use crate::engine::{Answer, Metrics, Query, Usage};
+use crate::provider::{cost_usd, Prices};
 
 /// Limits from `ctx.budget`; any subset may be set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,14 +53,34 @@ pub struct BudgetPane {
     person_since: Option<u64>,
     /// True once the engine's final metrics arrived; live updates stop.
     pub is_final: bool,
+    /// The provider's prices, when the config gives them: then a cost is shown.
+    pub prices: Option<Prices>,
 }
 
 impl BudgetPane {
+    pub fn with_prices(prices: Option<Prices>) -> Self {
+        BudgetPane {
+            prices,
+            ..Default::default()
+        }
+    }
+
+    /// A fresh pane for a new run; the prices stay (they belong to the provider).
     pub fn reset(&mut self, budget: Budget) {
         *self = BudgetPane {
             budget,
+            prices: self.prices,
             ..Default::default()
         };
+    }
+
+    /// Money spent so far, from the token counts; `None` without prices.
+    pub fn cost_usd(&self) -> Option<f64> {
+        let usage = Usage {
+            prompt_tokens: self.metrics.prompt_tokens,
+            completion_tokens: self.metrics.completion_tokens,
+        };
+        cost_usd(self.prices.as_ref(), &usage)
     }
 
     /// Counts one answered call: usage when reported, else estimated from the texts.
@@ -144,7 +165,28 @@ impl BudgetPane {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{AnswerOrigin, Usage};
+    use crate::engine::AnswerOrigin;
+
+    #[test]
+    fn cost_needs_prices_and_survives_a_rerun() {
+        let mut pane = BudgetPane::default();
+        pane.metrics.prompt_tokens = 1_000_000;
+        pane.metrics.completion_tokens = 500_000;
+        assert_eq!(pane.cost_usd(), None, "no prices, no money");
+        let mut pane = BudgetPane::with_prices(Some(Prices {
+            prompt_per_mtok: 3.0,
+            completion_per_mtok: 15.0,
+        }));
+        pane.metrics.prompt_tokens = 1_000_000;
+        pane.metrics.completion_tokens = 500_000;
+        assert!((pane.cost_usd().unwrap() - 10.5).abs() < 1e-9);
+        pane.reset(Budget::default());
+        assert_eq!(
+            pane.cost_usd(),
+            Some(0.0),
+            "a re-run starts at zero, prices kept"
+        );
+    }
 
     fn query(prompt: &str) -> Query {
         Query {

@@ -220,6 +220,8 @@ pub struct AppOptions {
     /// Start the script at once (else wait for `run`).
     pub autostart: bool,
     pub size: (u16, u16),
+    /// The provider's prices (for the Budget pane's cost figure), if configured.
+    pub prices: Option<crate::provider::Prices>,
 }
 
 /// The whole model: pane states composed, plus what is shared between them.
@@ -261,7 +263,7 @@ impl App {
             source: SourcePane::default(),
             pending: PendingPane::default(),
             trace: TracePane::new(),
-            budget: BudgetPane::default(),
+            budget: BudgetPane::with_prices(opts.prices),
             focus: Focus::Source,
             overlay: None,
             keymap: opts.keymap,

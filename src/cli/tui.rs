@@ -128,17 +128,20 @@ pub(super) fn run(args: TuiArgs) -> u8 {
     let built = (|| -> Result<TuiOptions, InputError> {
         let ctx = args.ctx.build()?;
         let timeout = Duration::from_secs(args.answer_timeout.max(1));
+        let mut prices = None;
         let answer_source: Option<Arc<dyn AnswerSource>> = match (&args.answers, &args.answer_cmd) {
             (Some(path), _) => Some(Arc::new(
                 ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?,
             )),
             (None, Some(cmd)) => Some(Arc::new(CommandSource::new(cmd, timeout))),
             (None, None) => match &args.provider {
-                Some(name) => Some(
-                    crate::provider::load_from_config_file(args.config.as_deref(), name)
-                        .map_err(|e| InputError(e.to_string()))?
-                        .source,
-                ),
+                Some(name) => {
+                    let provider =
+                        crate::provider::load_from_config_file(args.config.as_deref(), name)
+                            .map_err(|e| InputError(e.to_string()))?;
+                    prices = provider.config.prices;
+                    Some(provider.source)
+                }
                 None => None,
             },
         };
@@ -160,6 +163,7 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             answer_source,
             package_dirs,
             provider_name: args.provider.clone(),
+            prices,
             mode: args.mode.as_deref().and_then(Mode::parse),
             on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
         })

@@ -51,6 +51,8 @@ pub struct TuiOptions {
     pub on_provider_error: OnProviderError,
     /// Where package sources live, for showing a package's Lua in the Source pane.
     pub package_dirs: Vec<PathBuf>,
+    /// The provider's prices, shown as a cost in the Budget pane.
+    pub prices: Option<crate::provider::Prices>,
 }
 
 /// Builds the model's options from CLI options and config, and picks the theme.
@@ -84,6 +86,7 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
         answer_source: source_name,
         source_is_provider: is_provider,
         on_provider_error: opts.on_provider_error,
+        prices: opts.prices,
         transcript: opts.transcript.clone(),
         autostart: true,
         size: (0, 0),

@@ -90,11 +90,14 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         of(secs(m.elapsed_ms), b.budget.max_elapsed_ms.map(secs)),
         secs(person)
     );
-    let tokens = format!(
+    let mut tokens = format!(
         "{} {}",
         of(short(m.tokens()), b.budget.max_tokens.map(short)),
         m.token_basis()
     );
+    if let Some(cost) = b.cost_usd() {
+        tokens.push_str(&format!("  ${cost:.4}"));
+    }
     let mut rows = vec![
         gauge(
             "calls",
