@@ -160,6 +160,28 @@ pub fn cost_usd(prices: Option<&Prices>, usage: &Usage) -> Option<f64> {
 /// Merges `extra` into `body`: objects merge key by key (so `extra.options.temperature`
 /// keeps Ollama's `options.num_predict`), anything else is replaced by `extra`'s value.
 /// `stream` and `stream_options` are never overridden: the reply parser depends on them.
+/// `Authorization: Bearer KEY` when there is a key (OpenAI-style servers and Ollama
+/// behind a proxy both take it).
+pub(crate) fn bearer_headers(
+    key: Option<&http::ApiKey>,
+) -> Result<reqwest::header::HeaderMap, crate::answer::SourceError> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = key {
+        headers.insert(reqwest::header::AUTHORIZATION, key.header("Bearer ")?);
+    }
+    Ok(headers)
+}
+
+/// Chat messages for APIs that take the system prompt as the first message.
+pub(crate) fn chat_messages(query: &Query) -> Vec<serde_json::Value> {
+    let mut messages = Vec::new();
+    if let Some(system) = system_prompt(query) {
+        messages.push(serde_json::json!({"role": "system", "content": system}));
+    }
+    messages.push(serde_json::json!({"role": "user", "content": query.prompt}));
+    messages
+}
+
 pub(crate) fn merge_extra(
     body: &mut serde_json::Value,
     extra: &serde_json::Map<String, serde_json::Value>,

@@ -7,13 +7,13 @@
 //! carries token usage. Streamed chunks are SSE `data:` lines; `[DONE]` ends the
 //! stream. Pure request/response shaping: no I/O here.
 
-use reqwest::header::{HeaderMap, AUTHORIZATION};
+use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::http::ApiKey;
 use super::source::{FrameError, Reply, StreamState};
 use super::stream::Frame;
-use super::{merge_extra, system_prompt, ProviderConfig};
+use super::{bearer_headers, chat_messages, merge_extra, ProviderConfig};
 use crate::answer::SourceError;
 use crate::engine::{Query, Usage};
 
@@ -22,22 +22,13 @@ pub(crate) fn url(base_url: &str) -> String {
 }
 
 pub(crate) fn headers(key: Option<&ApiKey>) -> Result<HeaderMap, SourceError> {
-    let mut headers = HeaderMap::new();
-    if let Some(key) = key {
-        headers.insert(AUTHORIZATION, key.header("Bearer ")?);
-    }
-    Ok(headers)
+    bearer_headers(key)
 }
 
 pub(crate) fn body(config: &ProviderConfig, query: &Query, stream: bool) -> Value {
-    let mut messages = Vec::new();
-    if let Some(system) = system_prompt(query) {
-        messages.push(json!({"role": "system", "content": system}));
-    }
-    messages.push(json!({"role": "user", "content": query.prompt}));
     let mut body = json!({
         "model": config.model_name(),
-        "messages": messages,
+        "messages": chat_messages(query),
         "max_tokens": query.max_tokens,
         "stream": stream,
     });
