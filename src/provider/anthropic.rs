@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::http::ApiKey;
 use super::source::{FrameError, Reply, StreamState};
 use super::stream::Frame;
-use super::{merge_extra, system_prompt, ProviderConfig};
+use super::{api_error_text, merge_extra, system_prompt, ProviderConfig};
 use crate::answer::SourceError;
 use crate::engine::{Query, Usage};
 
@@ -144,13 +144,7 @@ fn error_message(value: &Value) -> Option<String> {
         return None;
     }
     let error = value.get("error")?;
-    Some(
-        error
-            .get("message")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| error.to_string()),
-    )
+    Some(api_error_text(error))
 }
 
 #[cfg(test)]

@@ -160,6 +160,15 @@ pub fn cost_usd(prices: Option<&Prices>, usage: &Usage) -> Option<f64> {
 /// Merges `extra` into `body`: objects merge key by key (so `extra.options.temperature`
 /// keeps Ollama's `options.num_predict`), anything else is replaced by `extra`'s value.
 /// `stream` and `stream_options` are never overridden: the reply parser depends on them.
+/// The text of an API's `error` object: its `message`, else the object as JSON.
+pub(crate) fn api_error_text(error: &serde_json::Value) -> String {
+    error
+        .get("message")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| error.to_string())
+}
+
 /// `Authorization: Bearer KEY` when there is a key (OpenAI-style servers and Ollama
 /// behind a proxy both take it).
 pub(crate) fn bearer_headers(

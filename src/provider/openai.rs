@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::http::ApiKey;
 use super::source::{FrameError, Reply, StreamState};
 use super::stream::Frame;
-use super::{bearer_headers, chat_messages, merge_extra, ProviderConfig};
+use super::{api_error_text, bearer_headers, chat_messages, merge_extra, ProviderConfig};
 use crate::answer::SourceError;
 use crate::engine::{Query, Usage};
 
@@ -115,13 +115,7 @@ pub(crate) fn stream_complete(state: &StreamState) -> bool {
 
 fn error_message(value: &Value) -> Option<String> {
     let error = value.get("error")?;
-    Some(
-        error
-            .get("message")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| error.to_string()),
-    )
+    Some(api_error_text(error))
 }
 
 #[cfg(test)]
