@@ -378,4 +378,6 @@ impl App {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_cancel;
+#[cfg(test)]
 mod tests_modes;

@@ -1,6 +1,7 @@
 //! `alc-workbench [SCRIPT]`: the interactive workbench. Glue between the engine's
 //! `Session` and the TUI's `SessionPort`, kept here so neither room knows the other.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,7 +199,8 @@ pub(super) fn run(args: TuiArgs) -> u8 {
         Ok(TuiExit::Quit) => EXIT_OK,
         Ok(TuiExit::Signal(sig)) => (128 + sig).try_into().unwrap_or(u8::MAX),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Not eprintln!: it panics when stderr is a terminal that went away.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             EXIT_INPUT
         }
     }

@@ -136,6 +136,12 @@ pub async fn run_tui(opts: TuiOptions, starter: Starter) -> anyhow::Result<TuiEx
     if let Some(task) = signals {
         task.abort();
     }
+    // ratatui's Terminal, dropped with the cursor hidden, shows it or prints why not
+    // with `eprintln!`, which panics when the terminal has hung up: show it here and
+    // skip that drop when it cannot be shown.
+    if term.show_cursor().is_err() {
+        std::mem::forget(term);
+    }
     drop(guard);
     match ended_by.load(Ordering::Acquire) {
         // Drawing on a terminal that hung up fails; the signal is the news, not that.
@@ -162,8 +168,9 @@ fn end_by_signal(
 
 /// SIGINT, SIGQUIT, SIGHUP and SIGTERM end the TUI through the loop (in raw mode
 /// ctrl-c and ctrl-\ are keys, so these come from `kill`, a closing terminal or a
-/// supervisor). A second signal means the loop did not get out: the terminal is
-/// restored and the process exits at once.
+/// supervisor). A second one (other than a repeated SIGHUP) means the person insists:
+/// the terminal is restored and the process exits at once, without waiting for the
+/// loop to end the session.
 fn forward_signals(end_by: Arc<dyn Fn(i32) + Send + Sync>) -> Option<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut int = signal(SignalKind::interrupt()).ok()?;
@@ -182,7 +189,9 @@ fn forward_signals(end_by: Arc<dyn Fn(i32) + Send + Sync>) -> Option<tokio::task
             seen += 1;
             if seen == 1 {
                 end_by(sig);
-            } else {
+            } else if sig != libc::SIGHUP {
+                // (A closing terminal can deliver SIGHUP twice: from the kernel and
+                // from the shell. That is one request, not an insistence.)
                 let _ = terminal::leave();
                 std::process::exit(128 + sig);
             }

@@ -162,3 +162,57 @@ impl TerminalControl for NoTerminal {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::wait_hangup;
+
+    /// A fresh pty pair (master, slave), not our controlling terminal.
+    fn pty_pair() -> (OwnedFd, OwnedFd) {
+        // SAFETY: plain libc calls on fds this function owns; ptsname_r writes into
+        // the buffer it is given, at most its length.
+        unsafe {
+            let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(master >= 0, "posix_openpt");
+            let master = OwnedFd::from_raw_fd(master);
+            assert_eq!(libc::grantpt(master.as_raw_fd()), 0);
+            assert_eq!(libc::unlockpt(master.as_raw_fd()), 0);
+            let mut name = [0 as libc::c_char; 128];
+            assert_eq!(
+                libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()),
+                0
+            );
+            let slave = libc::open(
+                CStr::from_ptr(name.as_ptr()).as_ptr(),
+                libc::O_RDWR | libc::O_NOCTTY,
+            );
+            assert!(slave >= 0, "open the slave");
+            (master, OwnedFd::from_raw_fd(slave))
+        }
+    }
+
+    #[test]
+    fn a_terminal_whose_other_side_closes_is_reported_as_hung_up() {
+        let (master, slave) = pty_pair();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(wait_hangup(slave.as_raw_fd()));
+            drop(slave);
+        });
+        // Typing into the terminal is not a hangup (crossterm reads it, not us)...
+        // SAFETY: writes from a valid buffer to a valid fd.
+        let n = unsafe { libc::write(master.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+        assert_eq!(n, 1);
+        // ...closing the terminal is: the watcher wakes.
+        drop(master);
+        let hung_up = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the watcher wakes when the terminal closes");
+        assert!(hung_up);
+    }
+}
