@@ -7,6 +7,10 @@
 //! query (the Lua call raises, `alc.llm_safe` can catch it); `ask` (the default) asks
 //! the person on the terminal — but only when stdin **is** a terminal, since in a
 //! pipe or CI nobody could answer, so there it fails like `fail`.
+//!
+//! ctrl-c cancels the strategy; a second ctrl-c ends the process at once (exit 130)
+//! with the transcript closed as cancelled, for a strategy stuck in a C call that
+//! the cancel cannot reach.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

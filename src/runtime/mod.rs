@@ -1,7 +1,9 @@
 //! The runtime: owns the terminal and the loop. [`run_tui`] is the entry point the CLI
 //! calls; [`EventLoop`] is the loop itself, generic over backend and input so tests
 //! run it on a `TestBackend`. Reads config and theme files, talks to the terminal,
-//! starts sessions through the CLI's [`Starter`], and runs the answer source.
+//! starts sessions through the CLI's [`Starter`], and runs the answer source. Turns
+//! SIGINT, SIGQUIT, SIGHUP, SIGTERM and a terminal that goes away into a quit that
+//! ends the session's transcript, restores the terminal, and exits 128 + signal.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
