@@ -193,3 +193,45 @@ async fn running_again_or_quitting_abandons_a_stuck_session_once() {
         assert!(matches!(calls.last(), Some(FakeCall::Abandon)), "{calls:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_a_session_that_stops_lets_it_record_its_own_end() {
+    let sessions: Arc<Mutex<Vec<Arc<ScriptedSession>>>> = Arc::default();
+    let starter: Starter = {
+        let sessions = sessions.clone();
+        Box::new(move |_req: &StartRequest| {
+            let (s, rx) = ScriptedSession::start(vec![vec![
+                started("s.lua", json!({})),
+                SessionEvent::Log {
+                    level: LogLevel::Info,
+                    msg: "thinking".into(),
+                },
+            ]]);
+            sessions.lock().unwrap().push(s.clone());
+            Ok((s as Arc<dyn SessionPort>, rx))
+        })
+    };
+    let (backend, mut frames) = WatchedBackend::new(120, 30);
+    let (keys, key_rx) = unbounded_channel();
+    let driver = tokio::spawn(async move {
+        screen_with(&mut frames, |s| s.contains("thinking")).await;
+        press(&keys, 'q');
+    });
+    let (mut app, initial) = app("s.lua", None);
+    let mut terminal = Terminal::new(backend).unwrap();
+    let mut event_loop = EventLoop::new(env(starter));
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        event_loop.run(&mut terminal, key_stream(key_rx), &mut app, initial),
+    )
+    .await
+    .expect("q quits")
+    .unwrap();
+    driver.await.unwrap();
+    let calls = sessions.lock().unwrap()[0].calls();
+    assert!(matches!(calls.first(), Some(FakeCall::Cancel)), "{calls:?}");
+    assert!(
+        !calls.iter().any(|c| matches!(c, FakeCall::Abandon)),
+        "a session that stops on cancel records its own end: {calls:?}"
+    );
+}

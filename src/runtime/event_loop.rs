@@ -113,17 +113,23 @@ impl EventLoop {
             return;
         }
         session.cancel();
+        let mut ended = false;
         if let (Some(events), false) = (self.events.as_mut(), app.session.stuck) {
             let finished = async {
                 while let Some(stamped) = events.recv().await {
                     if matches!(stamped.event, SessionEvent::Finished(_)) {
-                        return;
+                        return true;
                     }
                 }
+                false
             };
-            let _ = tokio::time::timeout(CANCEL_GRACE, finished).await;
+            ended = tokio::time::timeout(CANCEL_GRACE, finished)
+                .await
+                .unwrap_or(false);
         }
-        session.abandon();
+        if !ended {
+            session.abandon();
+        }
     }
 
     async fn run_until_quit<B, S>(
