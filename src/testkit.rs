@@ -93,6 +93,7 @@ pub enum FakeCall {
     Answer(String, Answer),
     Fail(String, String),
     Cancel,
+    Abandon,
 }
 
 struct Play {
@@ -151,6 +152,8 @@ impl Play {
 /// query of the previous pause is answered or failed.
 pub struct ScriptedSession {
     play: Mutex<Play>,
+    /// Plays a strategy stuck in a C call: `cancel` is recorded but ends nothing.
+    stuck: bool,
     ended: Arc<tokio::sync::Notify>,
     calls: Mutex<Vec<FakeCall>>,
 }
@@ -159,9 +162,25 @@ impl ScriptedSession {
     pub fn start(
         steps: Vec<Vec<SessionEvent>>,
     ) -> (Arc<ScriptedSession>, UnboundedReceiver<Stamped>) {
+        Self::start_with(steps, false)
+    }
+
+    /// Like `start`, but the session ignores `cancel` (only `abandon` ends it), as a
+    /// strategy stuck inside a C function does.
+    pub fn start_stuck(
+        steps: Vec<Vec<SessionEvent>>,
+    ) -> (Arc<ScriptedSession>, UnboundedReceiver<Stamped>) {
+        Self::start_with(steps, true)
+    }
+
+    fn start_with(
+        steps: Vec<Vec<SessionEvent>>,
+        stuck: bool,
+    ) -> (Arc<ScriptedSession>, UnboundedReceiver<Stamped>) {
         let (tx, rx) = unbounded_channel();
         let ended = Arc::new(tokio::sync::Notify::new());
         let session = Arc::new(ScriptedSession {
+            stuck,
             ended: ended.clone(),
             play: Mutex::new(Play {
                 ended,
@@ -229,6 +248,19 @@ impl SessionPort for ScriptedSession {
 
     fn cancel(&self) {
         self.record(FakeCall::Cancel);
+        if !self.stuck {
+            self.end_cancelled();
+        }
+    }
+
+    fn abandon(&self) {
+        self.record(FakeCall::Abandon);
+        self.end_cancelled();
+    }
+}
+
+impl ScriptedSession {
+    fn end_cancelled(&self) {
         let mut play = self.lock();
         if play.tx.is_some() {
             play.emit(SessionEvent::Finished(Outcome {

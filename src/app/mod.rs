@@ -194,6 +194,11 @@ pub struct SessionInfo {
     pub ctx: Value,
     pub outcome: Option<Outcome>,
     pub cancel_requested: bool,
+    /// Session time (ms) when the cancel was asked for.
+    pub cancel_requested_ms: u64,
+    /// The cancel has not taken after [`crate::engine::CANCEL_GRACE`]: the strategy is
+    /// inside a C function the cancel hook cannot reach. Quitting still works.
+    pub stuck: bool,
     /// Latest known session time (ms), from events and ticks.
     pub clock_ms: u64,
 }
@@ -322,6 +327,19 @@ impl App {
         self.session.phase == Phase::Running
     }
 
+    /// The status bar's note while a cancel cannot take (the strategy is stuck in a C
+    /// call), naming the key that quits anyway.
+    pub fn stuck_note(&self) -> Option<String> {
+        if !(self.is_running() && self.session.stuck) {
+            return None;
+        }
+        let quit = self.keymap.hint(Action::Quit).unwrap_or_else(|| "q".into());
+        Some(format!(
+            "cancel requested · {} — {quit} quits",
+            crate::engine::STUCK_IN_C
+        ))
+    }
+
     pub fn layout(&self) -> Option<ScreenLayout> {
         let (w, h) = self.size;
         ScreenLayout::of(ratatui::layout::Rect::new(0, 0, w, h))
@@ -359,5 +377,7 @@ impl App {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cancel;
 #[cfg(test)]
 mod tests_modes;

@@ -14,6 +14,10 @@ pub trait SessionPort: Send + Sync {
     fn answer(&self, id: &str, answer: Answer) -> Result<(), String>;
     fn fail(&self, id: &str, error: &str) -> Result<(), String>;
     fn cancel(&self);
+    /// Ends the session without waiting for it (see the engine's `Session::abandon`):
+    /// records `end` as cancelled unless it already finished. For quitting, or
+    /// replacing a session, while its strategy is stuck where cancel cannot reach.
+    fn abandon(&self);
 }
 
 /// What to run: a script path or package name, the `ctx` table, and where the session

@@ -46,6 +46,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             if app.is_running() {
                 app.session.clock_ms = app.session.clock_ms.max(now_ms);
                 app.budget.tick(app.session.clock_ms);
+                notice_stuck(app);
             }
         }
         Msg::Terminate => quit_now(app, &mut fx),
@@ -108,8 +109,9 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             None => open_picker(app),
         },
         Action::Cancel => {
-            if app.is_running() {
+            if app.is_running() && !app.session.cancel_requested {
                 app.session.cancel_requested = true;
+                app.session.cancel_requested_ms = app.session.clock_ms;
                 app.message = Some("cancelling…".into());
                 fx.push(Effect::Cancel);
             }
@@ -165,6 +167,20 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     }
 }
 
+/// A cancel that has not ended the session within the grace time is stuck in a C call
+/// (no `Finished` came): say so, so the person knows to quit.
+fn notice_stuck(app: &mut App) {
+    let grace = crate::engine::CANCEL_GRACE.as_millis() as u64;
+    let since = app
+        .session
+        .clock_ms
+        .saturating_sub(app.session.cancel_requested_ms);
+    if app.session.cancel_requested && !app.session.stuck && since >= grace {
+        app.session.stuck = true;
+        app.message = None;
+    }
+}
+
 fn quit_now(app: &mut App, fx: &mut Vec<Effect>) {
     if app.is_running() {
         fx.push(Effect::Cancel);
@@ -186,6 +202,8 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
     app.session.phase = Phase::Running;
     app.session.outcome = None;
     app.session.cancel_requested = false;
+    app.session.cancel_requested_ms = 0;
+    app.session.stuck = false;
     app.session.clock_ms = 0;
     if matches!(
         app.overlay,

@@ -3,7 +3,9 @@
 //!
 //! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled),
 //! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
-//! file…). clap's own usage errors also exit 2.
+//! file…). clap's own usage errors also exit 2. A process ended by a signal exits
+//! 128 + the signal's number (130 for a second ctrl-c in `run`; the TUI on SIGINT,
+//! SIGQUIT, SIGHUP or SIGTERM).
 
 mod run;
 mod tui;
@@ -20,6 +22,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_STRATEGY: u8 = 1;
 /// Exit code of a usage or input error.
 pub const EXIT_INPUT: u8 = 2;
+/// Exit code after a second ctrl-c in `run` (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 128 + libc::SIGINT as u8;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -7,6 +7,10 @@
 //! query (the Lua call raises, `alc.llm_safe` can catch it); `ask` (the default) asks
 //! the person on the terminal — but only when stdin **is** a terminal, since in a
 //! pipe or CI nobody could answer, so there it fails like `fail`.
+//!
+//! ctrl-c cancels the strategy; a second ctrl-c ends the process at once (exit 130)
+//! with the transcript closed as cancelled, for a strategy stuck in a C call that
+//! the cancel cannot reach.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -15,14 +19,16 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
+use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRATEGY};
 use crate::answer::command::CommandSource;
 use crate::answer::coprocess::CoprocessSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
 use crate::engine::Usage;
-use crate::engine::{Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status};
+use crate::engine::{
+    Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
+};
 use crate::headless::{drive, Verbosity};
 use crate::provider::{cost_usd, FallbackSource, Prices};
 
@@ -181,17 +187,50 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         };
         let mut stderr = std::io::stderr();
         let drive = drive(&session, events, source, verbosity, &mut stderr);
-        tokio::pin!(drive);
-        let outcome = tokio::select! {
-            o = &mut drive => o,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted: cancelling the strategy");
-                session.cancel();
-                drive.await
-            }
-        };
+        let outcome = until_interrupted(&session, drive).await?;
         Ok(report(&outcome, args, prices.as_ref()))
     })
+}
+
+/// Drives the session to its end, honouring ctrl-c: the first cancels the strategy
+/// (and the outcome is reported as usual); the second ends the process at once with
+/// exit 130, after recording `end` (cancelled) in the transcript. The second one is
+/// what gets a person out of a strategy stuck in a C call, where cancel cannot reach.
+async fn until_interrupted(
+    session: &Session,
+    drive: impl std::future::Future<Output = Outcome>,
+) -> Result<Outcome, InputError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // One listener for both presses, so the second cannot slip between two.
+    let mut interrupts = signal(SignalKind::interrupt())
+        .map_err(|e| InputError(format!("cannot listen for ctrl-c: {e}")))?;
+    tokio::pin!(drive);
+    tokio::select! {
+        o = &mut drive => return Ok(o),
+        _ = interrupts.recv() => {}
+    }
+    eprintln!("interrupted: cancelling the strategy (ctrl-c again quits at once)");
+    session.cancel();
+    let stuck = tokio::time::sleep(CANCEL_GRACE);
+    tokio::pin!(stuck);
+    let mut told = false;
+    loop {
+        tokio::select! {
+            o = &mut drive => return Ok(o),
+            _ = &mut stuck, if !told => {
+                told = true;
+                eprintln!("cancel requested · {STUCK_IN_C} — ctrl-c again quits");
+            }
+            _ = interrupts.recv() => {
+                session.abandon();
+                eprintln!("interrupted again: quitting without waiting for the strategy");
+                // Not a return: dropping the runtime would wait for blocked readers
+                // (stdin answers), and the VM thread may never end. The transcript
+                // is flushed and synced by now.
+                std::process::exit(EXIT_INTERRUPTED.into());
+            }
+        }
+    }
 }
 
 /// Prints the result (stdout) and the summary (stderr); returns the exit code.

@@ -1,6 +1,7 @@
 //! `alc-workbench [SCRIPT]`: the interactive workbench. Glue between the engine's
 //! `Session` and the TUI's `SessionPort`, kept here so neither room knows the other.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
 use crate::engine::session::default_alc_home;
 use crate::engine::{Answer, ScriptSpec, Session, SessionConfig};
-use crate::runtime::{run_tui, TuiOptions};
+use crate::runtime::{run_tui, TuiExit, TuiOptions};
 
 #[derive(Debug, Clone, Args)]
 pub struct TuiArgs {
@@ -65,6 +66,9 @@ impl SessionPort for Session {
     }
     fn cancel(&self) {
         Session::cancel(self)
+    }
+    fn abandon(&self) {
+        Session::abandon(self);
     }
 }
 
@@ -187,10 +191,16 @@ pub(super) fn run(args: TuiArgs) -> u8 {
         }
     };
     let fixed = args.transcript.clone();
-    match rt.block_on(run_tui(opts, starter(fixed))) {
-        Ok(()) => EXIT_OK,
+    let ended = rt.block_on(run_tui(opts, starter(fixed)));
+    // Not a plain drop: that would wait for blocking tasks (a command answering a
+    // query, a reader), and a strategy stuck in a C call must not hold the exit.
+    rt.shutdown_background();
+    match ended {
+        Ok(TuiExit::Quit) => EXIT_OK,
+        Ok(TuiExit::Signal(sig)) => (128 + sig).try_into().unwrap_or(u8::MAX),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Not eprintln!: it panics when stderr is a terminal that went away.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             EXIT_INPUT
         }
     }

@@ -15,7 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::budget::{Budget, Counters};
 use super::error::EngineError;
-use super::event::{Answer, Metrics, QueryId, SessionEvent, Stamped};
+use super::event::{Answer, Metrics, Outcome, QueryId, SessionEvent, Stamped};
 use super::transcript::TranscriptWriter;
 
 /// What a waiting VM is woken with.
@@ -95,6 +95,11 @@ impl SessionCore {
     /// the stream see the same order.
     pub fn emit(&self, event: SessionEvent) {
         let mut sink = lock(&self.sink);
+        // `end` is the last line: once the session is finished (see `finish`), a VM
+        // that outlived it (stuck in a C call, a fork child left behind) records nothing.
+        if self.is_finished() && !matches!(event, SessionEvent::Finished(_)) {
+            return;
+        }
         sink.seq += 1;
         let stamped = Stamped {
             seq: sink.seq,
@@ -222,8 +227,15 @@ impl SessionCore {
         }
     }
 
-    pub fn mark_finished(&self) {
-        self.finished.store(true, Ordering::Release);
+    /// Ends the session with `outcome`, once: the first caller records and publishes
+    /// `Finished`, later ones (the VM's own end after the session was abandoned, or
+    /// the reverse) change nothing. Returns whether this call ended the session.
+    pub fn finish(&self, outcome: Outcome) -> bool {
+        if self.finished.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.emit(SessionEvent::Finished(outcome));
+        true
     }
 
     pub fn is_finished(&self) -> bool {

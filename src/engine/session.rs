@@ -16,13 +16,25 @@ use tokio::sync::mpsc;
 use super::budget::Budget;
 use super::core::{SessionCore, VmSettings};
 use super::error::EngineError;
-use super::event::{Answer, Metrics, SessionEvent, Stamped};
+use super::event::{Answer, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
 use super::lua::{self, Chunk, VmContext};
 use super::packages;
 use super::transcript::TranscriptWriter;
 
 /// The ordered event stream of one session.
 pub type EventStream = mpsc::UnboundedReceiver<Stamped>;
+
+/// How long a cancel may take before the strategy counts as stuck. The cancel hook
+/// stops Lua code within microseconds; only a C function (a catastrophic `string.find`
+/// pattern) can hold it off longer.
+pub const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What to tell the person when a cancel did not take within [`CANCEL_GRACE`].
+pub const STUCK_IN_C: &str = "strategy is stuck in a C call (string.find?)";
+
+/// The error of a session ended by [`Session::abandon`].
+pub const ABANDONED: &str = "cancelled (the workbench stopped waiting for the strategy: one \
+     inside a C function such as string.find cannot be interrupted)";
 
 /// Default Lua memory limit per VM.
 pub const DEFAULT_MEMORY_LIMIT: usize = 512 * 1024 * 1024;
@@ -249,8 +261,8 @@ impl Session {
         // The task's own result is not needed: the outcome travels as `Finished`.
         let _task = isle.spawn_exec(move |lua| {
             let outcome = lua::run_root(lua, &runner, chunk);
-            runner.core.mark_finished();
-            runner.core.emit(SessionEvent::Finished(outcome));
+            // A no-op when the session was abandoned meanwhile: one `end` only.
+            runner.core.finish(outcome);
             Ok(String::new())
         });
         let session = Session {
@@ -277,6 +289,30 @@ impl Session {
     /// Stops the strategy, even inside `while true do end`.
     pub fn cancel(&self) {
         self.inner.core.cancel();
+    }
+
+    /// Ends the session now, without waiting for its VM: cancels it, then records
+    /// `end` with status `cancelled` unless the strategy already finished. For a
+    /// strategy that does not stop because it is inside a C function (a catastrophic
+    /// `string.find` pattern), where the cancel hook cannot reach it. The VM thread is
+    /// left behind; whatever it does later is not recorded (`end` stays the last line).
+    /// Returns whether this call wrote the `end`.
+    pub fn abandon(&self) -> bool {
+        let core = &self.inner.core;
+        core.cancel();
+        if core.is_finished() {
+            return false;
+        }
+        core.finish(Outcome {
+            status: Status::Cancelled,
+            result: None,
+            error: Some(ScriptError {
+                message: ABANDONED.into(),
+                site: None,
+                traceback: None,
+            }),
+            metrics: core.metrics(),
+        })
     }
 
     pub fn metrics(&self) -> Metrics {

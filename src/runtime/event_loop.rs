@@ -24,7 +24,7 @@ use super::dispatch::Dispatcher;
 use super::terminal::TerminalControl;
 use crate::answer::{AnswerSource, SourceError};
 use crate::app::{update, App, Effect, Msg, SessionPort, Starter};
-use crate::engine::{Query, Stamped};
+use crate::engine::{Query, SessionEvent, Stamped, CANCEL_GRACE};
 use crate::theme::Theme;
 use crate::ui::{self, View};
 
@@ -84,7 +84,55 @@ impl EventLoop {
     }
 
     /// Runs until the model quits or the input ends; `initial` are `App::new`'s effects.
+    /// On every way out, a session still running is ended (see `close_session`).
     pub async fn run<B, S>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        input: S,
+        app: &mut App,
+        initial: Vec<Effect>,
+    ) -> anyhow::Result<()>
+    where
+        B: Backend,
+        S: Stream<Item = io::Result<Event>> + Unpin,
+    {
+        let result = self.run_until_quit(terminal, input, app, initial).await;
+        self.close_session(app).await;
+        result
+    }
+
+    /// Ends the session on the way out, so its transcript ends with `end`: cancelled,
+    /// then given [`CANCEL_GRACE`] to record its own end; one that does not stop (stuck
+    /// in a C call, where cancel cannot reach; no wait when already known to be) is
+    /// abandoned. Never joins the VM thread, so a stuck strategy cannot hold the exit.
+    async fn close_session(&mut self, app: &App) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        if !app.is_running() {
+            return;
+        }
+        session.cancel();
+        let mut ended = false;
+        if let (Some(events), false) = (self.events.as_mut(), app.session.stuck) {
+            let finished = async {
+                while let Some(stamped) = events.recv().await {
+                    if matches!(stamped.event, SessionEvent::Finished(_)) {
+                        return true;
+                    }
+                }
+                false
+            };
+            ended = tokio::time::timeout(CANCEL_GRACE, finished)
+                .await
+                .unwrap_or(false);
+        }
+        if !ended {
+            session.abandon();
+        }
+    }
+
+    async fn run_until_quit<B, S>(
         &mut self,
         terminal: &mut Terminal<B>,
         mut input: S,
@@ -191,7 +239,11 @@ impl EventLoop {
                         d.drop_all();
                     }
                     self.generation += 1;
-                    self.session = None;
+                    // The session being replaced was told to cancel; if it has not
+                    // finished, end its transcript now rather than leave it open.
+                    if let Some(old) = self.session.take() {
+                        old.abandon();
+                    }
                     self.events = None;
                     match (self.env.starter)(&request) {
                         Ok((port, events)) => {

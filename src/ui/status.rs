@@ -27,6 +27,12 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         Span::styled(format!(" {} ", app.mode.label()), s.mode),
         Span::raw(" "),
     ];
+    // A cancel that cannot take: that, and how to get out, is all that matters now.
+    if let Some(note) = app.stuck_note() {
+        spans.push(Span::styled(format!(" {note}"), s.status_failed));
+        frame.render_widget(Paragraph::new(Line::from(spans)).style(s.status_bar), area);
+        return;
+    }
     // Which source auto and review hand queries to.
     if let (Some(source), true) = (&app.answer_source, app.mode != Mode::Manual) {
         spans.push(Span::styled(format!("{source} "), s.dim));
