@@ -17,7 +17,9 @@
 //! is killed and every later query fails at once with the reason, rather than risk
 //! pairing answers with the wrong queries. A query cancelled while its request was
 //! out (its future dropped) is handled too: the next query first reads and discards
-//! the stale reply. Its stderr is collected in the background
+//! the stale reply. A reply line longer than the maximum answer size
+//! (`--max-answer-mb`, default 16 MiB) breaks the coprocess too, and is never held in
+//! memory whole. Its stderr is collected in the background
 //! into a bounded buffer and its tail is quoted when it exits. The child is killed
 //! when the source is dropped.
 //!
@@ -40,6 +42,7 @@ use super::{
     OutputTail, SourceError,
 };
 use crate::engine::{Answer, AnswerOrigin, Query, Usage};
+use crate::limits::{answer_too_large, DEFAULT_MAX_ANSWER_BYTES};
 
 /// How long to wait for a coprocess that closed its stdout to finish exiting and for
 /// its last stderr output, before giving up on a clean exit status.
@@ -89,6 +92,7 @@ enum Pending {
 pub struct CoprocessSource {
     cmdline: String,
     timeout: Duration,
+    max_answer_bytes: usize,
     channel: Mutex<Channel>,
     stderr: Arc<StdMutex<OutputTail>>,
 }
@@ -135,6 +139,7 @@ impl CoprocessSource {
         Ok(CoprocessSource {
             cmdline: cmdline.to_string(),
             timeout,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
             channel: Mutex::new(Channel {
                 child,
                 stdin,
@@ -145,6 +150,12 @@ impl CoprocessSource {
             }),
             stderr,
         })
+    }
+
+    /// Caps each reply line at `bytes`.
+    pub fn with_max_answer_bytes(mut self, bytes: usize) -> Self {
+        self.max_answer_bytes = bytes;
+        self
     }
 
     pub fn cmdline(&self) -> &str {
@@ -173,13 +184,17 @@ impl CoprocessSource {
             )));
         }
         let start = Instant::now();
+        let limit = self.max_answer_bytes;
+        // `Ok(None)`: a line (the stale one or the reply) passed the limit.
         let io = async {
             if channel.pending == Pending::Reply {
                 // The reply to a cancelled query: read and discard it. EOF here is
                 // the process ending, reported below like any EOF.
                 let mut stale = Vec::new();
-                if channel.stdout.read_until(b'\n', &mut stale).await? == 0 {
-                    return Ok(stale);
+                match read_line_capped(&mut channel.stdout, &mut stale, limit).await? {
+                    LineRead::Eof => return Ok(Some(stale)),
+                    LineRead::TooLarge => return Ok(None),
+                    LineRead::Line => {}
                 }
                 channel.pending = Pending::Idle;
             }
@@ -188,9 +203,12 @@ impl CoprocessSource {
             channel.stdin.flush().await?;
             channel.pending = Pending::Reply;
             let mut reply = Vec::new();
-            channel.stdout.read_until(b'\n', &mut reply).await?;
+            if read_line_capped(&mut channel.stdout, &mut reply, limit).await? == LineRead::TooLarge
+            {
+                return Ok(None);
+            }
             channel.pending = Pending::Idle;
-            Ok::<_, std::io::Error>(reply)
+            Ok::<_, std::io::Error>(Some(reply))
         };
         let reply = match tokio::time::timeout(self.timeout, io).await {
             Err(_elapsed) => {
@@ -204,6 +222,14 @@ impl CoprocessSource {
                     "answer coprocess timed out after {waited} for {query_id}; it has been stopped"
                 )));
             }
+            Ok(Ok(None)) => {
+                let message =
+                    answer_too_large(&format!("answer coprocess reply to {query_id}"), limit);
+                self.break_channel(&mut channel, message.clone()).await;
+                return Err(SourceError::Failed(format!(
+                    "{message}; it has been stopped"
+                )));
+            }
             // A broken pipe on write means the process is gone: report it like EOF.
             Ok(Err(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => Vec::new(),
             Ok(Err(err)) => {
@@ -211,7 +237,7 @@ impl CoprocessSource {
                 self.break_channel(&mut channel, reason.clone()).await;
                 return Err(SourceError::Failed(format!("answer coprocess: {reason}")));
             }
-            Ok(Ok(reply)) => reply,
+            Ok(Ok(Some(reply))) => reply,
         };
         if reply.is_empty() {
             let ended = self.wait_for_exit(&mut channel).await;
@@ -300,6 +326,52 @@ impl Drop for CoprocessSource {
         // the pipe open.
         let _ = channel.child.start_kill();
         channel.stderr_task.abort();
+    }
+}
+
+/// How a capped line read ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineRead {
+    /// A line through its newline (or the unterminated last one) is in the buffer.
+    Line,
+    /// Nothing more: the buffer is empty.
+    Eof,
+    /// The line passed the limit before its newline; what was read is dropped.
+    TooLarge,
+}
+
+/// Reads one line (through its `\n`) into `line`, like `read_until`, but stops as soon
+/// as the line passes `limit` bytes (its newline not counted), so a reply that never
+/// ends cannot exhaust memory.
+async fn read_line_capped(
+    reader: &mut BufReader<ChildStdout>,
+    line: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<LineRead> {
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(if line.is_empty() {
+                LineRead::Eof
+            } else {
+                LineRead::Line
+            });
+        }
+        let (used, complete) = match available.iter().position(|&b| b == b'\n') {
+            Some(newline) => (newline + 1, true),
+            None => (available.len(), false),
+        };
+        let content = line.len() + used - usize::from(complete);
+        if content > limit {
+            reader.consume(used);
+            line.clear();
+            return Ok(LineRead::TooLarge);
+        }
+        line.extend_from_slice(&available[..used]);
+        reader.consume(used);
+        if complete {
+            return Ok(LineRead::Line);
+        }
     }
 }
 
@@ -403,6 +475,51 @@ mod tests {
         assert!(err.to_string().contains("\"usage\" must be"), "{err}");
         let object = parse_reply(&fields(json!({"answer": {"k": [1]}})), "q-2").expect("object");
         assert_eq!(object.text, r#"{"k":[1]}"#);
+    }
+
+    fn query(id: &str) -> Query {
+        Query {
+            id: id.into(),
+            prompt: "p".into(),
+            system: None,
+            max_tokens: 8,
+            grounded: false,
+            underspecified: false,
+            site: None,
+            batch: None,
+            fork: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn reply_over_the_limit_breaks_the_coprocess() {
+        // A reply line that never ends: only the limit stops the read.
+        let endless = "read -r q; printf '{\"answer\": \"'; exec yes x | tr -d '\\n'";
+        let source = CoprocessSource::spawn(endless, Duration::from_secs(20))
+            .expect("spawns")
+            .with_max_answer_bytes(1024 * 1024);
+        let err = source.answer(&query("q-1")).await.expect_err("too large");
+        assert_eq!(
+            err,
+            SourceError::Failed(
+                "answer coprocess reply to q-1 exceeded the maximum answer size of 1 MiB \
+                 (raise it with --max-answer-mb); it has been stopped"
+                    .into()
+            )
+        );
+        let later = source.answer(&query("q-2")).await.expect_err("broken");
+        assert!(later.to_string().contains("not usable any more"), "{later}");
+        // A reply within the limit is fine.
+        let small = CoprocessSource::spawn(
+            "while read -r q; do echo '{\"answer\": \"ok\"}'; done",
+            Duration::from_secs(20),
+        )
+        .expect("spawns")
+        .with_max_answer_bytes(20);
+        assert_eq!(
+            small.answer(&query("q-3")).await.expect("answers").text,
+            "ok"
+        );
     }
 
     #[test]

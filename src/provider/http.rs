@@ -30,6 +30,12 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Characters of an error body quoted in messages.
 const BODY_PREVIEW_CHARS: usize = 300;
+/// Bytes of an error body read: enough for any API's error object.
+const ERROR_BODY_BYTES: usize = 64 * 1024;
+/// Shortest value [`scrub`] redacts: replacing a one- or two-character "key"
+/// everywhere would turn every message into `[redacted]` soup, and a key that short
+/// is no secret anyway.
+pub const MIN_REDACTED_LEN: usize = 8;
 
 /// An API key read from the environment. `Debug` never shows it.
 #[derive(Clone)]
@@ -71,10 +77,11 @@ pub(crate) fn read_key(
     }
 }
 
-/// Removes every occurrence of the key from a message, whatever produced it.
+/// Removes every occurrence of the key from a message, whatever produced it. Keys
+/// shorter than [`MIN_REDACTED_LEN`] are left alone.
 pub(crate) fn scrub(message: String, key: Option<&ApiKey>) -> String {
     match key {
-        Some(key) if !key.0.is_empty() && message.contains(&key.0) => {
+        Some(key) if key.0.len() >= MIN_REDACTED_LEN && message.contains(&key.0) => {
             message.replace(&key.0, "[redacted]")
         }
         _ => message,
@@ -217,17 +224,41 @@ pub(crate) async fn next_chunk(
     }
 }
 
-/// Reads a whole (non-streamed) body.
+/// Reads a whole (non-streamed) body, failing with `too_large()` as soon as it passes
+/// `limit` bytes.
 pub(crate) async fn read_body(
     response: &mut reqwest::Response,
     target: Target<'_>,
     read_timeout: Duration,
+    limit: usize,
+    too_large: impl FnOnce() -> SourceError,
 ) -> Result<Vec<u8>, SourceError> {
     let mut body = Vec::new();
     while let Some(chunk) = next_chunk(response, target, read_timeout).await? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The start of an error body, at most [`ERROR_BODY_BYTES`]: only a preview of it
+/// is ever shown. Unreadable is empty: the status still speaks.
+async fn read_error_body(
+    response: &mut reqwest::Response,
+    target: Target<'_>,
+    read_timeout: Duration,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = next_chunk(response, target, read_timeout).await {
+        let room = ERROR_BODY_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= ERROR_BODY_BYTES {
+            break;
+        }
+    }
+    body
 }
 
 /// Maps a non-success status to retry or fail, with the API's own message.
@@ -239,9 +270,7 @@ async fn status_failure(
     let status = response.status();
     let retry_after = retry_after(response.headers());
     // The error body only adds detail: if it cannot be read, the status still speaks.
-    let body = read_body(&mut response, target, read_timeout)
-        .await
-        .unwrap_or_default();
+    let body = read_error_body(&mut response, target, read_timeout).await;
     let detail = api_error_message(&body);
     let detail = if detail.is_empty() {
         String::new()
@@ -466,5 +495,16 @@ mod tests {
         );
         assert_eq!(scrub("fine".into(), None), "fine");
         assert!(key.header("Bearer ").unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn short_keys_do_not_turn_messages_into_redacted_soup() {
+        let one = ApiKey("e".into());
+        let message = "provider p: request rejected by http://example.test (HTTP 400)";
+        assert_eq!(scrub(message.into(), Some(&one)), message);
+        let seven = ApiKey("abcdefg".into());
+        assert_eq!(scrub("x abcdefg y".into(), Some(&seven)), "x abcdefg y");
+        let eight = ApiKey("abcdefgh".into());
+        assert_eq!(scrub("x abcdefgh y".into(), Some(&eight)), "x [redacted] y");
     }
 }
