@@ -24,7 +24,7 @@ pub mod trace;
 mod update;
 
 pub use action::Action;
-pub use keymap::{KeyChord, KeyContext, Keymap};
+pub use keymap::{ContextStack, KeyChord, KeyContext, Keymap};
 pub use modes::{Mode, OnProviderError, SiteKey};
 pub use port::{SessionPort, StartRequest, StartedSession, Starter};
 pub use update::update;
@@ -357,21 +357,23 @@ impl App {
 
     /// Keymap contexts active now, most specific first.
     pub fn key_contexts(&self) -> Vec<KeyContext> {
-        use KeyContext as K;
-        let mut contexts = match &self.overlay {
+        self.key_stack().contexts().to_vec()
+    }
+
+    /// Which set of keymap contexts applies now.
+    pub fn key_stack(&self) -> ContextStack {
+        match &self.overlay {
             Some(Overlay::Help { .. } | Overlay::Event { .. } | Overlay::Result { .. }) => {
-                vec![K::Overlay, K::Scroll]
+                ContextStack::Overlay
             }
-            Some(Overlay::Picker { .. }) => vec![K::Picker],
-            Some(Overlay::Ctx { .. }) => vec![K::CtxEditor],
-            Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => vec![K::Confirm],
-            None if self.editing() => vec![K::Editor, K::Pending, K::Global],
-            None if self.focus == Focus::Pending => vec![K::Pending, K::Scroll, K::Global],
-            None if self.focus == Focus::Trace => vec![K::Trace, K::Scroll, K::Global],
-            None => vec![K::Scroll, K::Global],
-        };
-        contexts.push(K::Always);
-        contexts
+            Some(Overlay::Picker { .. }) => ContextStack::Picker,
+            Some(Overlay::Ctx { .. }) => ContextStack::CtxEditor,
+            Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => ContextStack::Confirm,
+            None if self.editing() => ContextStack::Editing,
+            None if self.focus == Focus::Pending => ContextStack::Pending,
+            None if self.focus == Focus::Trace => ContextStack::Trace,
+            None => ContextStack::Panes,
+        }
     }
 }
 

@@ -10,9 +10,11 @@
 mod run;
 mod tui;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::limits::{read_input_file, MAX_INPUT_FILE_BYTES};
 
 pub use run::RunArgs;
 
@@ -76,12 +78,7 @@ impl CtxArgs {
             None => serde_json::json!({}),
             Some(arg) => {
                 let (text, origin) = match arg.strip_prefix('@') {
-                    Some(path) => (
-                        std::fs::read_to_string(path).map_err(|e| {
-                            InputError(format!("cannot read --ctx file {path}: {e}"))
-                        })?,
-                        path.to_string(),
-                    ),
+                    Some(path) => (read_ctx_file(path)?, path.to_string()),
                     None => (arg.to_string(), "--ctx".to_string()),
                 };
                 serde_json::from_str(&text).map_err(|e| {
@@ -119,6 +116,13 @@ impl CtxArgs {
         }
         Ok(ctx)
     }
+}
+
+/// The text of `--ctx @FILE`: at most [`MAX_INPUT_FILE_BYTES`], UTF-8.
+fn read_ctx_file(path: &str) -> Result<String, InputError> {
+    let bytes = read_input_file(Path::new(path), MAX_INPUT_FILE_BYTES, "--ctx files")
+        .map_err(|e| InputError(format!("cannot read --ctx file {path}: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| InputError(format!("--ctx file {path} is not UTF-8 text")))
 }
 
 /// Parses arguments and runs; returns the process exit code.

@@ -30,6 +30,7 @@ use crate::engine::{
     Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
 };
 use crate::headless::{drive, Verbosity};
+use crate::limits::mib_to_bytes;
 use crate::provider::{cost_usd, FallbackSource, Prices};
 
 /// What `run` does when the provider still fails after its retries.
@@ -91,6 +92,10 @@ pub struct RunArgs {
     /// Debug logs and progress on stderr too.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Largest answer accepted from --answer-cmd, --answer-proc or a provider, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_answer_mb: u64,
 }
 
 /// Rejects `--mode` values that need a person at an editor.
@@ -114,8 +119,12 @@ fn provider_source(
     args: &RunArgs,
     name: &str,
 ) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
-    let provider = crate::provider::load_from_config_file(args.config.as_deref(), name)
-        .map_err(|e| InputError(e.to_string()))?;
+    let provider = crate::provider::load_from_config_file_capped(
+        args.config.as_deref(),
+        name,
+        mib_to_bytes(args.max_answer_mb),
+    )
+    .map_err(|e| InputError(e.to_string()))?;
     let person: Option<Arc<dyn AnswerSource>> = match args.on_provider_error {
         OnProviderError::Ask if std::io::stdin().is_terminal() => {
             Some(Arc::new(StdinSource::new()))
@@ -138,12 +147,15 @@ fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
         let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
         return Ok(Arc::new(s));
     }
+    let max_answer = mib_to_bytes(args.max_answer_mb);
     if let Some(cmd) = &args.answer_cmd {
-        return Ok(Arc::new(CommandSource::new(cmd, timeout)));
+        let s = CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer);
+        return Ok(Arc::new(s));
     }
     if let Some(cmd) = &args.answer_proc {
         let s = CoprocessSource::spawn(cmd, timeout)
-            .map_err(|e| InputError(format!("--answer-proc: {e}")))?;
+            .map_err(|e| InputError(format!("--answer-proc: {e}")))?
+            .with_max_answer_bytes(max_answer);
         return Ok(Arc::new(s));
     }
     // A person at a terminal answers on stdin; piped answers work too (each ends with
@@ -161,8 +173,26 @@ pub(super) fn run(args: RunArgs) -> u8 {
     }
 }
 
+/// `--config FILE` is read and checked even when no provider needs it: a broken or
+/// missing file the person named is an input error, not silently ignored.
+fn check_config(args: &RunArgs) -> Result<(), InputError> {
+    let Some(path) = &args.config else {
+        return Ok(());
+    };
+    if !path.exists() {
+        return Err(InputError(format!(
+            "--config file {} does not exist",
+            path.display()
+        )));
+    }
+    crate::config::Config::load(Some(path))
+        .map(|_| ())
+        .map_err(|e| InputError(format!("invalid config: {e}")))
+}
+
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     check_mode(args)?;
+    check_config(args)?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;

@@ -55,6 +55,10 @@ pub struct TuiArgs {
     /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Largest answer accepted from --answer-cmd or a provider, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_answer_mb: u64,
 }
 
 impl SessionPort for Session {
@@ -132,17 +136,23 @@ pub(super) fn run(args: TuiArgs) -> u8 {
     let built = (|| -> Result<TuiOptions, InputError> {
         let ctx = args.ctx.build()?;
         let timeout = Duration::from_secs(args.answer_timeout.max(1));
+        let max_answer = crate::limits::mib_to_bytes(args.max_answer_mb);
         let mut prices = None;
         let answer_source: Option<Arc<dyn AnswerSource>> = match (&args.answers, &args.answer_cmd) {
             (Some(path), _) => Some(Arc::new(
                 ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?,
             )),
-            (None, Some(cmd)) => Some(Arc::new(CommandSource::new(cmd, timeout))),
+            (None, Some(cmd)) => Some(Arc::new(
+                CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer),
+            )),
             (None, None) => match &args.provider {
                 Some(name) => {
-                    let provider =
-                        crate::provider::load_from_config_file(args.config.as_deref(), name)
-                            .map_err(|e| InputError(e.to_string()))?;
+                    let provider = crate::provider::load_from_config_file_capped(
+                        args.config.as_deref(),
+                        name,
+                        max_answer,
+                    )
+                    .map_err(|e| InputError(e.to_string()))?;
                     prices = provider.config.prices;
                     Some(provider.source)
                 }
