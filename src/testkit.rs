@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::app::SessionPort;
+use crate::app::{Refusal, SessionPort};
 
 mod provider;
 mod screen;
@@ -93,6 +93,8 @@ pub enum FakeCall {
     Answer(String, Answer),
     Fail(String, String),
     Cancel,
+    Redirect(std::path::PathBuf),
+    StopRecording(String),
 }
 
 struct Play {
@@ -199,10 +201,10 @@ impl ScriptedSession {
 }
 
 impl SessionPort for ScriptedSession {
-    fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
+    fn answer(&self, id: &str, answer: Answer) -> Result<(), Refusal> {
         let mut play = self.lock();
         if !play.waiting.contains(id) {
-            return Err(format!("no pending query {id}"));
+            return Err(Refusal::Other(format!("no pending query {id}")));
         }
         self.record(FakeCall::Answer(id.into(), answer.clone()));
         play.emit(SessionEvent::Answered {
@@ -213,10 +215,10 @@ impl SessionPort for ScriptedSession {
         Ok(())
     }
 
-    fn fail(&self, id: &str, error: &str) -> Result<(), String> {
+    fn fail(&self, id: &str, error: &str) -> Result<(), Refusal> {
         let mut play = self.lock();
         if !play.waiting.contains(id) {
-            return Err(format!("no pending query {id}"));
+            return Err(Refusal::Other(format!("no pending query {id}")));
         }
         self.record(FakeCall::Fail(id.into(), error.into()));
         play.emit(SessionEvent::QueryFailed {
@@ -240,5 +242,14 @@ impl SessionPort for ScriptedSession {
             play.tx = None;
             play.ended.notify_one();
         }
+    }
+
+    fn redirect_transcript(&self, path: &std::path::Path) -> Result<(), String> {
+        self.record(FakeCall::Redirect(path.to_path_buf()));
+        Ok(())
+    }
+
+    fn stop_recording(&self, reason: &str) {
+        self.record(FakeCall::StopRecording(reason.into()));
     }
 }

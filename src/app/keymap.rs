@@ -25,6 +25,10 @@ pub enum KeyContext {
     Picker,
     CtxEditor,
     Confirm,
+    /// The transcript could not record an answer: the person's choices.
+    Unrecorded,
+    /// Typing the path to record the transcript to instead.
+    PathPrompt,
     /// Active under every overlay too (suspend).
     Always,
 }
@@ -41,6 +45,8 @@ impl KeyContext {
             KeyContext::Picker => "picker",
             KeyContext::CtxEditor => "ctx editor",
             KeyContext::Confirm => "questions",
+            KeyContext::Unrecorded => "answer not recorded",
+            KeyContext::PathPrompt => "transcript path",
             KeyContext::Always => "always",
         }
     }
@@ -88,6 +94,12 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::CtxEditor, Action::Close, &["esc"]),
     (KeyContext::Confirm, Action::Confirm, &["y", "enter"]),
     (KeyContext::Confirm, Action::Deny, &["n", "esc"]),
+    (KeyContext::Unrecorded, Action::RetryAnswer, &["r"]),
+    (KeyContext::Unrecorded, Action::RecordElsewhere, &["w"]),
+    (KeyContext::Unrecorded, Action::GoUnrecorded, &["u"]),
+    (KeyContext::Unrecorded, Action::Quit, &["q", "ctrl-c"]),
+    (KeyContext::PathPrompt, Action::Select, &["enter"]),
+    (KeyContext::PathPrompt, Action::Close, &["esc"]),
 ];
 
 /// A key with its modifiers, normalised so that `shift-tab`, `G` and `?` match what
@@ -329,6 +341,15 @@ impl Keymap {
             .map(|c| c.to_string())
     }
 
+    /// The first chord bound to `action` in `context`, as text.
+    pub fn hint_in(&self, action: Action, context: KeyContext) -> Option<String> {
+        self.bindings
+            .iter()
+            .find(|b| b.action == action && b.context == context)
+            .and_then(|b| b.chords.first())
+            .map(|c| c.to_string())
+    }
+
     /// Like `hint`, but in the answer editor a typing key would type, so the first
     /// chord that is not one.
     pub fn hint_while(&self, action: Action, editing: bool) -> Option<String> {
@@ -361,6 +382,8 @@ impl Keymap {
             K::Picker,
             K::CtxEditor,
             K::Confirm,
+            K::Unrecorded,
+            K::PathPrompt,
             K::Always,
         ];
         let mut rows = Vec::new();

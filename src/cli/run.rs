@@ -182,7 +182,7 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         let mut stderr = std::io::stderr();
         let drive = drive(&session, events, source, verbosity, &mut stderr);
         tokio::pin!(drive);
-        let outcome = tokio::select! {
+        let ended = tokio::select! {
             o = &mut drive => o,
             _ = tokio::signal::ctrl_c() => {
                 eprintln!("interrupted: cancelling the strategy");
@@ -190,7 +190,27 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
                 drive.await
             }
         };
-        Ok(report(&outcome, args, prices.as_ref()))
+        let outcome = match ended {
+            Ok(outcome) => outcome,
+            Err(unrecorded) => {
+                // The strategy is still paused on that query; dropping the session
+                // ends it there, without resuming it.
+                eprintln!("error: {unrecorded}");
+                eprintln!(
+                    "error: the strategy was stopped where it waited; give --transcript a \
+                     file on a disk that can be written"
+                );
+                return Ok(EXIT_STRATEGY);
+            }
+        };
+        let code = report(&outcome, args, prices.as_ref());
+        match session.transcript_failure() {
+            Some(failure) => {
+                eprintln!("error: {failure}; the transcript is incomplete");
+                Ok(EXIT_STRATEGY)
+            }
+            None => Ok(code),
+        }
     })
 }
 

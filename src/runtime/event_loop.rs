@@ -23,7 +23,8 @@ use tokio::time::{interval, sleep_until, Interval, MissedTickBehavior};
 use super::dispatch::Dispatcher;
 use super::terminal::TerminalControl;
 use crate::answer::{AnswerSource, SourceError};
-use crate::app::{update, App, Effect, Msg, SessionPort, Starter};
+use crate::app::unrecorded::HeldSend;
+use crate::app::{update, App, Effect, Msg, Refusal, SessionPort, Starter};
 use crate::engine::{Query, Stamped};
 use crate::theme::Theme;
 use crate::ui::{self, View};
@@ -165,19 +166,17 @@ impl EventLoop {
         for effect in effects {
             match effect {
                 Effect::AnswerQuery { id, answer } => {
-                    if let Some(s) = &self.session {
-                        if let Err(error) = s.answer(&id, answer) {
-                            self.send_now(Msg::AnswerRejected { id, error });
-                        }
-                    }
+                    self.send_off_loop(HeldSend::Answer { id, answer })
                 }
-                Effect::FailQuery { id, error } => {
-                    if let Some(s) = &self.session {
-                        if let Err(error) = s.fail(&id, &error) {
-                            self.send_now(Msg::AnswerRejected { id, error });
-                        }
-                    }
-                }
+                Effect::FailQuery { id, error } => self.send_off_loop(HeldSend::Fail { id, error }),
+                Effect::RedirectTranscript(path) => self.off_loop(move |s| {
+                    let result = s.redirect_transcript(&path);
+                    Some(Msg::TranscriptRedirected { path, result })
+                }),
+                Effect::StopRecording { reason } => self.off_loop(move |s| {
+                    s.stop_recording(&reason);
+                    Some(Msg::RecordingStopped)
+                }),
                 Effect::Cancel => {
                     if let Some(s) = &self.session {
                         s.cancel();
@@ -236,6 +235,47 @@ impl EventLoop {
             .dispatcher
             .get_or_insert_with(|| Dispatcher::spawn(source, tx));
         dispatcher.ask(self.generation, query);
+    }
+
+    /// Sends an answer or failure to the session on a blocking task: recording it
+    /// writes and syncs the transcript, and the loop never waits on the disk.
+    fn send_off_loop(&self, send: HeldSend) {
+        self.off_loop(move |s| {
+            let refused = match &send {
+                HeldSend::Answer { id, answer } => s.answer(id, answer.clone()),
+                HeldSend::Fail { id, error } => s.fail(id, error),
+            };
+            // Success needs no message: the session's `Answered` event follows.
+            match refused {
+                Ok(()) => None,
+                Err(Refusal::Unrecorded { path, message }) => Some(Msg::AnswerUnrecorded {
+                    send,
+                    path,
+                    error: message,
+                }),
+                Err(Refusal::Other(error)) => Some(Msg::AnswerRejected {
+                    id: send.id().to_string(),
+                    error,
+                }),
+            }
+        });
+    }
+
+    /// Runs `job` with the session on a blocking task; its message comes back tagged
+    /// with this session's generation (dropped if the session was replaced).
+    fn off_loop<F>(&self, job: F)
+    where
+        F: FnOnce(&dyn SessionPort) -> Option<Msg> + Send + 'static,
+    {
+        let Some(session) = self.session.clone() else {
+            return;
+        };
+        let (tx, generation) = (self.tx.clone(), self.generation);
+        tokio::task::spawn_blocking(move || {
+            if let Some(msg) = job(session.as_ref()) {
+                let _ = tx.send((generation, msg));
+            }
+        });
     }
 
     /// Queues a message for this session generation.

@@ -27,6 +27,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         Span::styled(format!(" {} ", app.mode.label()), s.mode),
         Span::raw(" "),
     ];
+    // Said for the rest of the session: the person chose to go on unrecorded.
+    if app.session.recording_stopped {
+        spans.push(Span::styled(" not recording ", s.status_failed));
+        spans.push(Span::raw(" "));
+    }
     // Which source auto and review hand queries to.
     if let (Some(source), true) = (&app.answer_source, app.mode != Mode::Manual) {
         spans.push(Span::styled(format!("{source} "), s.dim));
