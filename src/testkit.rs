@@ -2,8 +2,9 @@
 //! queries and events, and [`ScriptedSession`], a fake [`SessionPort`] that plays a
 //! script of pauses as the engine would (answers echoed as `Answered`, `Resumed` once a
 //! pause is fully answered, then the next step); [`FakeProvider`], a streaming answer
-//! source tests control; [`WatchedBackend`], a test backend reporting its frames. No
-//! real terminal, no Lua, no network.
+//! source tests control; [`WatchedBackend`], a test backend reporting its frames;
+//! [`FlakySink`], a transcript sink that fails on demand. No real terminal, no Lua, no
+//! network.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -13,12 +14,14 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::app::{Refusal, SessionPort};
 
+mod flaky;
 mod provider;
 mod screen;
 
 use crate::engine::{
     Answer, BatchPos, Metrics, Outcome, Query, ScriptError, SessionEvent, Site, Stamped, Status,
 };
+pub use flaky::{Fault, FlakySink};
 pub use provider::{Drip, FakePlan, FakeProvider, HeldQuery, FAKE_MODEL};
 pub use screen::{wait_for_screen, WatchedBackend};
 

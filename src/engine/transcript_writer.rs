@@ -344,3 +344,7 @@ impl TranscriptWriter {
         self.torn = true;
     }
 }
+
+#[cfg(test)]
+#[path = "transcript_writer_tests.rs"]
+mod tests;
