@@ -73,9 +73,16 @@ fn dev_full_stops_run_before_the_strategy_resumes() {
         ),
         "{err}"
     );
-    assert!(!s.resumed(), "the strategy went on after an unrecorded answer");
+    assert!(
+        !s.resumed(),
+        "the strategy went on after an unrecorded answer"
+    );
     assert!(!err.contains("RESUMED"), "{err}");
-    assert!(o.stdout.is_empty(), "no result: {}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        o.stdout.is_empty(),
+        "no result: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
 
 #[cfg(unix)]
@@ -96,8 +103,14 @@ fn a_transcript_directory_removed_mid_run_stops_it() {
         )),
         "{err}"
     );
-    assert!(!s.resumed(), "the strategy went on after an unrecorded answer");
-    assert!(!Path::new(&run_dir).exists(), "the directory is not made again");
+    assert!(
+        !s.resumed(),
+        "the strategy went on after an unrecorded answer"
+    );
+    assert!(
+        !Path::new(&run_dir).exists(),
+        "the directory is not made again"
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -138,6 +151,13 @@ fn a_writable_transcript_changes_nothing() {
         .collect();
     assert_eq!(
         kinds,
-        ["\"session\"", "\"query\"", "\"answer\"", "\"resumed\"", "\"log\"", "\"end\""]
+        [
+            "\"session\"",
+            "\"query\"",
+            "\"answer\"",
+            "\"resumed\"",
+            "\"log\"",
+            "\"end\""
+        ]
     );
 }

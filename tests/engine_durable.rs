@@ -95,7 +95,10 @@ fn an_unrecorded_answer_is_refused_and_a_retry_resumes_the_strategy() {
     // running, and nothing was published for the refused answer.
     refused_answer(&session, "never delivered either");
     assert!(!session.is_finished());
-    assert!(events.try_recv().is_err(), "no event after a refused answer");
+    assert!(
+        events.try_recv().is_err(),
+        "no event after a refused answer"
+    );
 
     sink.heal();
     session.answer("q-1", person("kept")).expect("retry works");
@@ -126,14 +129,20 @@ fn a_refused_failure_is_not_delivered_either() {
     sink.break_with(Fault::SyncFails);
     let err = session.fail("q-1", "provider down").unwrap_err();
     assert!(
-        err.to_string()
-            .ends_with("sync failed: Input/output error (os error 5); the failure of q-1 was not acknowledged"),
+        err.to_string().ends_with(
+            "sync failed: Input/output error (os error 5); the failure of q-1 was not acknowledged"
+        ),
         "{err}"
     );
     sink.heal();
     session.fail("q-1", "provider down").expect("retry works");
     let (outcome, _) = finished(&mut events);
-    assert!(outcome.result.unwrap().as_str().unwrap().contains("provider down"));
+    assert!(outcome
+        .result
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .contains("provider down"));
     let lines = read(&sink.text());
     assert_eq!(
         line_kinds(&lines),
@@ -160,7 +169,9 @@ fn redirect_writes_the_whole_transcript_elsewhere_then_the_answer_goes_through()
             .starts_with("transcript /proc/nope/t.jsonl: create failed: "),
         "{err}"
     );
-    assert!(err.to_string().ends_with("; the transcript stays at /x/t.jsonl"));
+    assert!(err
+        .to_string()
+        .ends_with("; the transcript stays at /x/t.jsonl"));
     refused_answer(&session, "x");
 
     session.redirect_transcript(&elsewhere).expect("writable");

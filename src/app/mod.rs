@@ -405,3 +405,5 @@ impl App {
 mod tests;
 #[cfg(test)]
 mod tests_modes;
+#[cfg(test)]
+mod tests_unrecorded;
