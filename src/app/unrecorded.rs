@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ratatui_textarea::{CursorMove, TextArea};
+use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 
 use super::pending::QueryStatus;
 use super::{App, Effect, Overlay};
@@ -72,7 +72,8 @@ pub(super) fn refused(app: &mut App, send: HeldSend, path: PathBuf, error: Strin
     trouble.working = None;
     trouble.held.retain(|h| h.id() != send.id());
     trouble.held.push(send);
-    app.message = Some(error);
+    // The whole error is in the question and above the editor; this says what now.
+    app.message = Some("answer not recorded, so not sent: choose how to go on".into());
     if !matches!(app.overlay, Some(Overlay::TranscriptPath { .. })) {
         app.overlay = Some(Overlay::Unrecorded);
     }
@@ -93,6 +94,7 @@ pub(super) fn ask_path(app: &mut App) {
     };
     let suggested = suggested_path(&trouble.path, app.recovery_dir.as_deref());
     let mut editor = TextArea::new(vec![suggested.display().to_string()]);
+    editor.set_wrap_mode(WrapMode::Glyph);
     editor.move_cursor(CursorMove::End);
     app.overlay = Some(Overlay::TranscriptPath {
         editor: Box::new(editor),

@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::View;
-use crate::app::{Action, Mode, SessionState};
+use crate::app::{Action, KeyContext, Mode, Overlay, SessionState};
 
 pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
     let app = view.app;
@@ -37,7 +37,22 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         spans.push(Span::styled(format!("{source} "), s.dim));
     }
     let draft = app.pending.current().is_some_and(|q| q.draft.is_some());
+    // The transcript question takes the keys: hint its own, not the global ones.
+    let question = match app.overlay {
+        Some(Overlay::Unrecorded) => Some(KeyContext::Unrecorded),
+        Some(Overlay::TranscriptPath { .. }) => Some(KeyContext::PathPrompt),
+        _ => None,
+    };
     let hints: &[(Action, &str)] = match (app.editing(), draft) {
+        _ if question == Some(KeyContext::Unrecorded) => &[
+            (Action::RetryAnswer, "retry"),
+            (Action::RecordElsewhere, "write elsewhere"),
+            (Action::GoUnrecorded, "go on unrecorded"),
+            (Action::Quit, "quit"),
+        ],
+        _ if question == Some(KeyContext::PathPrompt) => {
+            &[(Action::Select, "write"), (Action::Close, "back")]
+        }
         (true, true) => &[
             (Action::Submit, "accept"),
             (Action::RejectDraft, "reject"),
@@ -71,7 +86,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
             continue;
         }
         // In the editor, typing keys do not reach other bindings: hint a chord.
-        if let Some(key) = app.keymap.hint_while(*action, app.editing()) {
+        let key = match question {
+            Some(context) => app.keymap.hint_in(*action, context),
+            None => app.keymap.hint_while(*action, app.editing()),
+        };
+        if let Some(key) = key {
             spans.push(Span::styled(format!(" {key}"), s.key_hint));
             spans.push(Span::raw(format!(" {label} ")));
         }

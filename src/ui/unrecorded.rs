@@ -66,11 +66,11 @@ pub(super) fn choices(frame: &mut Frame, area: Rect, view: &View) {
         lines.push(Line::styled(working.clone(), s.dim));
     }
     let inner_width = WIDTH.min(area.width.saturating_sub(2)).saturating_sub(2);
-    let rows: usize = lines
+    let rows: u16 = lines
         .iter()
-        .map(|l| wrapped_rows(&l.to_string(), inner_width))
+        .map(|l| word_rows(&l.to_string(), inner_width))
         .sum();
-    let rect = overlay_rect(area, WIDTH, rows as u16 + 2);
+    let rect = overlay_rect(area, WIDTH, rows + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
@@ -108,12 +108,15 @@ pub(super) fn path_prompt(
     if let Some(w) = working {
         below.push(Line::styled(w, s.dim));
     }
-    let intro_rows = wrapped_rows(intro, inner_width) as u16;
+    let intro_rows = word_rows(intro, inner_width);
     let below_rows: u16 = below
         .iter()
-        .map(|l| wrapped_rows(&l.to_string(), inner_width) as u16)
+        .map(|l| word_rows(&l.to_string(), inner_width))
         .sum();
-    let rect = overlay_rect(area, WIDTH, intro_rows + below_rows + 4);
+    // The path wraps by character, so all of it is in view.
+    let path = editor.lines().join("");
+    let editor_rows = (wrapped_rows(&path, inner_width) as u16).clamp(1, 4);
+    let rect = overlay_rect(area, WIDTH, intro_rows + editor_rows + below_rows + 3);
     let block = boxed(view, "Write the transcript elsewhere", &footer);
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
@@ -130,15 +133,43 @@ pub(super) fn path_prompt(
     if editor_y < inner.y + inner.height {
         let editor_area = Rect {
             y: editor_y,
-            height: 1,
+            height: editor_rows.min(inner.y + inner.height - editor_y),
             ..inner
         };
         frame.render_widget(editor, editor_area);
+        let rest_y = editor_area.y + editor_area.height;
         let rest = Rect {
-            y: editor_y + 1,
-            height: (inner.y + inner.height).saturating_sub(editor_y + 1),
+            y: rest_y,
+            height: (inner.y + inner.height).saturating_sub(rest_y),
             ..inner
         };
         frame.render_widget(Paragraph::new(below).wrap(Wrap { trim: false }), rest);
     }
+}
+
+/// Rows `text` takes under ratatui's word wrap at `width`: a word that does not fit
+/// starts a new row, a word longer than a row is broken across rows. The boxes here
+/// are sized by it, so a long path in an error is never cut off.
+fn word_rows(text: &str, width: u16) -> u16 {
+    let width = width.max(1) as usize;
+    let mut total = 0;
+    for line in text.split('\n') {
+        let (mut rows, mut col) = (1, 0);
+        for word in line.split(' ') {
+            let w = Span::raw(word).width();
+            if col > 0 && col + 1 + w <= width {
+                col += 1 + w;
+                continue;
+            }
+            if col > 0 {
+                rows += 1;
+            }
+            // A word longer than a row fills whole rows, the rest starts the next.
+            let full = w.saturating_sub(1) / width;
+            rows += full;
+            col = w - full * width;
+        }
+        total += rows;
+    }
+    total as u16
 }
