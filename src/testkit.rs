@@ -2,8 +2,9 @@
 //! queries and events, and [`ScriptedSession`], a fake [`SessionPort`] that plays a
 //! script of pauses as the engine would (answers echoed as `Answered`, `Resumed` once a
 //! pause is fully answered, then the next step); [`FakeProvider`], a streaming answer
-//! source tests control; [`WatchedBackend`], a test backend reporting its frames. No
-//! real terminal, no Lua, no network.
+//! source tests control; [`WatchedBackend`], a test backend reporting its frames;
+//! [`FlakySink`], a transcript sink that fails on demand. No real terminal, no Lua, no
+//! network.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -11,14 +12,16 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::app::SessionPort;
+use crate::app::{Refusal, SessionPort};
 
+mod flaky;
 mod provider;
 mod screen;
 
 use crate::engine::{
     Answer, BatchPos, Metrics, Outcome, Query, ScriptError, SessionEvent, Site, Stamped, Status,
 };
+pub use flaky::{Fault, FlakySink};
 pub use provider::{Drip, FakePlan, FakeProvider, HeldQuery, FAKE_MODEL};
 pub use screen::{wait_for_screen, WatchedBackend};
 
@@ -94,6 +97,8 @@ pub enum FakeCall {
     Fail(String, String),
     Cancel,
     Abandon,
+    Redirect(std::path::PathBuf),
+    StopRecording(String),
 }
 
 struct Play {
@@ -218,10 +223,10 @@ impl ScriptedSession {
 }
 
 impl SessionPort for ScriptedSession {
-    fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
+    fn answer(&self, id: &str, answer: Answer) -> Result<(), Refusal> {
         let mut play = self.lock();
         if !play.waiting.contains(id) {
-            return Err(format!("no pending query {id}"));
+            return Err(Refusal::Other(format!("no pending query {id}")));
         }
         self.record(FakeCall::Answer(id.into(), answer.clone()));
         play.emit(SessionEvent::Answered {
@@ -232,10 +237,10 @@ impl SessionPort for ScriptedSession {
         Ok(())
     }
 
-    fn fail(&self, id: &str, error: &str) -> Result<(), String> {
+    fn fail(&self, id: &str, error: &str) -> Result<(), Refusal> {
         let mut play = self.lock();
         if !play.waiting.contains(id) {
-            return Err(format!("no pending query {id}"));
+            return Err(Refusal::Other(format!("no pending query {id}")));
         }
         self.record(FakeCall::Fail(id.into(), error.into()));
         play.emit(SessionEvent::QueryFailed {
@@ -256,6 +261,15 @@ impl SessionPort for ScriptedSession {
     fn abandon(&self) {
         self.record(FakeCall::Abandon);
         self.end_cancelled();
+    }
+
+    fn redirect_transcript(&self, path: &std::path::Path) -> Result<(), String> {
+        self.record(FakeCall::Redirect(path.to_path_buf()));
+        Ok(())
+    }
+
+    fn stop_recording(&self, reason: &str) {
+        self.record(FakeCall::StopRecording(reason.into()));
     }
 }
 

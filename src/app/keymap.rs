@@ -25,6 +25,10 @@ pub enum KeyContext {
     Picker,
     CtxEditor,
     Confirm,
+    /// The transcript could not record an answer: the person's choices.
+    Unrecorded,
+    /// Typing the path to record the transcript to instead.
+    PathPrompt,
     /// Active under every overlay too (suspend).
     Always,
 }
@@ -41,6 +45,8 @@ impl KeyContext {
             KeyContext::Picker => "picker",
             KeyContext::CtxEditor => "ctx editor",
             KeyContext::Confirm => "questions",
+            KeyContext::Unrecorded => "answer not recorded",
+            KeyContext::PathPrompt => "transcript path",
             KeyContext::Always => "always",
         }
     }
@@ -57,6 +63,10 @@ pub enum ContextStack {
     Picker,
     CtxEditor,
     Confirm,
+    /// The "answer not recorded" choices.
+    Unrecorded,
+    /// The prompt for another transcript path.
+    PathPrompt,
     /// The answer editor has the keys.
     Editing,
     /// The Pending pane is focused, not editing.
@@ -67,11 +77,13 @@ pub enum ContextStack {
 }
 
 impl ContextStack {
-    pub const ALL: [ContextStack; 8] = [
+    pub const ALL: [ContextStack; 10] = [
         ContextStack::Overlay,
         ContextStack::Picker,
         ContextStack::CtxEditor,
         ContextStack::Confirm,
+        ContextStack::Unrecorded,
+        ContextStack::PathPrompt,
         ContextStack::Editing,
         ContextStack::Pending,
         ContextStack::Trace,
@@ -86,6 +98,8 @@ impl ContextStack {
             ContextStack::Picker => &[K::Picker, K::Always],
             ContextStack::CtxEditor => &[K::CtxEditor, K::Always],
             ContextStack::Confirm => &[K::Confirm, K::Always],
+            ContextStack::Unrecorded => &[K::Unrecorded, K::Always],
+            ContextStack::PathPrompt => &[K::PathPrompt, K::Always],
             ContextStack::Editing => &[K::Editor, K::Pending, K::Global, K::Always],
             ContextStack::Pending => &[K::Pending, K::Scroll, K::Global, K::Always],
             ContextStack::Trace => &[K::Trace, K::Scroll, K::Global, K::Always],
@@ -136,6 +150,12 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::CtxEditor, Action::Close, &["esc"]),
     (KeyContext::Confirm, Action::Confirm, &["y", "enter"]),
     (KeyContext::Confirm, Action::Deny, &["n", "esc"]),
+    (KeyContext::Unrecorded, Action::RetryAnswer, &["r"]),
+    (KeyContext::Unrecorded, Action::RecordElsewhere, &["w"]),
+    (KeyContext::Unrecorded, Action::GoUnrecorded, &["u"]),
+    (KeyContext::Unrecorded, Action::Quit, &["q", "ctrl-c"]),
+    (KeyContext::PathPrompt, Action::Select, &["enter"]),
+    (KeyContext::PathPrompt, Action::Close, &["esc"]),
 ];
 
 /// A key with its modifiers, normalised so that `shift-tab`, `G` and `?` match what
@@ -432,6 +452,15 @@ impl Keymap {
             .map(|c| c.to_string())
     }
 
+    /// The first chord bound to `action` in `context`, as text.
+    pub fn hint_in(&self, action: Action, context: KeyContext) -> Option<String> {
+        self.bindings
+            .iter()
+            .find(|b| b.action == action && b.context == context)
+            .and_then(|b| b.chords.first())
+            .map(|c| c.to_string())
+    }
+
     /// Like `hint`, but in the answer editor a typing key would type, so the first
     /// chord that is not one.
     pub fn hint_while(&self, action: Action, editing: bool) -> Option<String> {
@@ -464,6 +493,8 @@ impl Keymap {
             K::Picker,
             K::CtxEditor,
             K::Confirm,
+            K::Unrecorded,
+            K::PathPrompt,
             K::Always,
         ];
         let mut rows = Vec::new();

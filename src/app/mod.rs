@@ -21,12 +21,13 @@ pub mod pending;
 pub mod port;
 pub mod source;
 pub mod trace;
+pub mod unrecorded;
 mod update;
 
 pub use action::Action;
 pub use keymap::{ContextStack, KeyChord, KeyContext, Keymap};
 pub use modes::{Mode, OnProviderError, SiteKey};
-pub use port::{SessionPort, StartRequest, StartedSession, Starter};
+pub use port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 pub use update::update;
 
 use budget::{Budget, BudgetPane};
@@ -34,6 +35,7 @@ use layout::ScreenLayout;
 use pending::PendingPane;
 use source::SourcePane;
 use trace::TracePane;
+use unrecorded::{HeldSend, Unrecorded};
 
 /// Everything that happens, as the model sees it.
 #[derive(Debug, Clone)]
@@ -58,6 +60,20 @@ pub enum Msg {
         id: QueryId,
         error: String,
     },
+    /// The transcript at `path` could not record `send`, so the session did not
+    /// acknowledge it: the query still waits. `error` is the whole message.
+    AnswerUnrecorded {
+        send: HeldSend,
+        path: PathBuf,
+        error: String,
+    },
+    /// The runtime tried to move the transcript to `path`.
+    TranscriptRedirected {
+        path: PathBuf,
+        result: Result<(), String>,
+    },
+    /// The session stopped recording its transcript (the person's choice).
+    RecordingStopped,
     /// A script file was read and highlighted.
     SourceLoaded {
         file: String,
@@ -99,6 +115,14 @@ pub enum Effect {
     /// Hand a query to the non-person answer source; its text streams back as
     /// `Msg::StreamText`, its result as `Msg::SourceReply`.
     AskSource(Query),
+    /// Write the whole transcript to this file and record there from now on; the
+    /// result comes back as `Msg::TranscriptRedirected`.
+    RedirectTranscript(PathBuf),
+    /// Go on without a transcript (recorded as an event); `Msg::RecordingStopped`
+    /// comes back.
+    StopRecording {
+        reason: String,
+    },
     Suspend,
     Quit,
 }
@@ -184,6 +208,14 @@ pub enum Overlay {
     ConfirmEmpty {
         id: QueryId,
     },
+    /// The transcript could not record an answer: retry, record elsewhere, or go on
+    /// unrecorded (what failed is in `App::unrecorded`).
+    Unrecorded,
+    /// The path to record the transcript to instead.
+    TranscriptPath {
+        editor: Box<TextArea<'static>>,
+        error: Option<String>,
+    },
 }
 
 /// The session being shown.
@@ -201,6 +233,8 @@ pub struct SessionInfo {
     pub stuck: bool,
     /// Latest known session time (ms), from events and ticks.
     pub clock_ms: u64,
+    /// The person chose to go on without a transcript.
+    pub recording_stopped: bool,
 }
 
 /// How the App starts; the runtime builds it from CLI options and config.
@@ -222,6 +256,9 @@ pub struct AppOptions {
     /// What a provider failure in auto mode does.
     pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
+    /// Where the path prompt suggests writing a transcript that failed (the data
+    /// directory's transcripts folder).
+    pub recovery_dir: Option<PathBuf>,
     /// Start the script at once (else wait for `run`).
     pub autostart: bool,
     pub size: (u16, u16),
@@ -249,6 +286,9 @@ pub struct App {
     pub source_is_provider: bool,
     pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
+    pub recovery_dir: Option<PathBuf>,
+    /// Answers the transcript could not record, waiting for the person's choice.
+    pub unrecorded: Option<Unrecorded>,
     /// A one-line note for the status bar (errors, hints).
     pub message: Option<String>,
     pub size: (u16, u16),
@@ -279,6 +319,8 @@ impl App {
             source_is_provider: opts.source_is_provider,
             on_provider_error: opts.on_provider_error,
             transcript: opts.transcript,
+            recovery_dir: opts.recovery_dir,
+            unrecorded: None,
             message: None,
             size: opts.size,
             quitting: false,
@@ -369,6 +411,8 @@ impl App {
             Some(Overlay::Picker { .. }) => ContextStack::Picker,
             Some(Overlay::Ctx { .. }) => ContextStack::CtxEditor,
             Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => ContextStack::Confirm,
+            Some(Overlay::Unrecorded) => ContextStack::Unrecorded,
+            Some(Overlay::TranscriptPath { .. }) => ContextStack::PathPrompt,
             None if self.editing() => ContextStack::Editing,
             None if self.focus == Focus::Pending => ContextStack::Pending,
             None if self.focus == Focus::Trace => ContextStack::Trace,
@@ -383,3 +427,5 @@ mod tests;
 mod tests_cancel;
 #[cfg(test)]
 mod tests_modes;
+#[cfg(test)]
+mod tests_unrecorded;

@@ -1,7 +1,8 @@
 //! The process edge: arguments, exit codes, and turning errors into messages.
 //! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless.
 //!
-//! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled),
+//! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled, or
+//! its transcript could not be written: an answer not acknowledged, lines missing),
 //! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
 //! file…). clap's own usage errors also exit 2. A process ended by a signal exits
 //! 128 + the signal's number (130 for a second ctrl-c in `run`; the TUI on SIGINT,
@@ -20,7 +21,7 @@ pub use run::RunArgs;
 
 /// Exit code of a completed strategy.
 pub const EXIT_OK: u8 = 0;
-/// Exit code of a strategy that failed (or was cancelled).
+/// Exit code of a strategy that failed (or was cancelled, or could not be recorded).
 pub const EXIT_STRATEGY: u8 = 1;
 /// Exit code of a usage or input error.
 pub const EXIT_INPUT: u8 = 2;

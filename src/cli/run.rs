@@ -217,8 +217,28 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         };
         let mut stderr = std::io::stderr();
         let drive = drive(&session, events, source, verbosity, &mut stderr);
-        let outcome = until_interrupted(&session, drive).await?;
-        Ok(report(&outcome, args, prices.as_ref()))
+        let ended = until_interrupted(&session, drive).await?;
+        let outcome = match ended {
+            Ok(outcome) => outcome,
+            Err(unrecorded) => {
+                // The strategy is still paused on that query; dropping the session
+                // ends it there, without resuming it.
+                eprintln!("error: {unrecorded}");
+                eprintln!(
+                    "error: the strategy was stopped where it waited; give --transcript a \
+                     file on a disk that can be written"
+                );
+                return Ok(EXIT_STRATEGY);
+            }
+        };
+        let code = report(&outcome, args, prices.as_ref());
+        match session.transcript_failure() {
+            Some(failure) => {
+                eprintln!("error: {failure}; the transcript is incomplete");
+                Ok(EXIT_STRATEGY)
+            }
+            None => Ok(code),
+        }
     })
 }
 
@@ -226,10 +246,10 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
 /// (and the outcome is reported as usual); the second ends the process at once with
 /// exit 130, after recording `end` (cancelled) in the transcript. The second one is
 /// what gets a person out of a strategy stuck in a C call, where cancel cannot reach.
-async fn until_interrupted(
+async fn until_interrupted<T>(
     session: &Session,
-    drive: impl std::future::Future<Output = Outcome>,
-) -> Result<Outcome, InputError> {
+    drive: impl std::future::Future<Output = T>,
+) -> Result<T, InputError> {
     use tokio::signal::unix::{signal, SignalKind};
     // One listener for both presses, so the second cannot slip between two.
     let mut interrupts = signal(SignalKind::interrupt())

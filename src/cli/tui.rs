@@ -2,7 +2,7 @@
 //! `Session` and the TUI's `SessionPort`, kept here so neither room knows the other.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,11 +12,11 @@ use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
 use crate::answer::command::CommandSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::AnswerSource;
-use crate::app::port::{SessionPort, StartRequest, StartedSession, Starter};
+use crate::app::port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
 use crate::engine::session::default_alc_home;
-use crate::engine::{Answer, ScriptSpec, Session, SessionConfig};
+use crate::engine::{Answer, EngineError, ScriptSpec, Session, SessionConfig};
 use crate::runtime::{run_tui, TuiExit, TuiOptions};
 
 #[derive(Debug, Clone, Args)]
@@ -62,17 +62,33 @@ pub struct TuiArgs {
 }
 
 impl SessionPort for Session {
-    fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
-        Session::answer(self, id, answer).map_err(|e| e.to_string())
+    fn answer(&self, id: &str, answer: Answer) -> Result<(), Refusal> {
+        Session::answer(self, id, answer).map_err(refusal)
     }
-    fn fail(&self, id: &str, error: &str) -> Result<(), String> {
-        Session::fail(self, id, error).map_err(|e| e.to_string())
+    fn fail(&self, id: &str, error: &str) -> Result<(), Refusal> {
+        Session::fail(self, id, error).map_err(refusal)
     }
     fn cancel(&self) {
         Session::cancel(self)
     }
     fn abandon(&self) {
         Session::abandon(self);
+    }
+    fn redirect_transcript(&self, path: &Path) -> Result<(), String> {
+        Session::redirect_transcript(self, path).map_err(|e| e.to_string())
+    }
+    fn stop_recording(&self, reason: &str) {
+        Session::stop_recording(self, reason)
+    }
+}
+
+fn refusal(error: EngineError) -> Refusal {
+    match error.unrecorded() {
+        Some(failure) => Refusal::Unrecorded {
+            path: failure.path.clone(),
+            message: error.to_string(),
+        },
+        None => Refusal::Other(error.to_string()),
     }
 }
 
@@ -174,6 +190,7 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             theme: args.theme.clone(),
             config: args.config.clone(),
             transcript: args.transcript.clone(),
+            recovery_dir: Some(data_dir().join("transcripts")),
             answer_source,
             package_dirs,
             provider_name: args.provider.clone(),

@@ -4,9 +4,11 @@
 //! Why a shared core and not messages to the VM thread: while a strategy waits in
 //! `alc.llm`, its VM thread is blocked, so commands (answer, fail, cancel) must be
 //! handled on the caller's thread. They look the query up here, record it (transcript
-//! first, flushed), and only then wake the waiting VM through its reply channel.
+//! first, written and synced), and only then wake the waiting VM through its reply
+//! channel. If the transcript cannot record it, the VM is not woken.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -15,8 +17,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::budget::{Budget, Counters};
 use super::error::EngineError;
-use super::event::{Answer, Metrics, Outcome, QueryId, SessionEvent, Stamped};
-use super::transcript::TranscriptWriter;
+use super::event::{Answer, LogLevel, Metrics, Outcome, QueryId, SessionEvent, Stamped};
+use super::transcript::{TranscriptWriter, WriteError};
 
 /// What a waiting VM is woken with.
 #[derive(Debug)]
@@ -32,12 +34,30 @@ struct PendingQuery {
     index: usize,
     prompt_tokens: u64,
     reply: mpsc::Sender<Reply>,
+    /// An answer (or failure) for it is being recorded right now.
+    recording: bool,
 }
 
 struct Sink {
     seq: u64,
     tx: UnboundedSender<Stamped>,
     transcript: Option<TranscriptWriter>,
+}
+
+impl Sink {
+    /// The event with the next stream `seq` (taken only when published).
+    fn stamp(&self, t_ms: u64, event: SessionEvent) -> Stamped {
+        Stamped {
+            seq: self.seq + 1,
+            t_ms,
+            event,
+        }
+    }
+
+    fn publish(&mut self, stamped: Stamped) {
+        self.seq = stamped.seq;
+        let _ = self.tx.send(stamped);
+    }
 }
 
 /// Settings every VM of the session needs to build its layers.
@@ -91,8 +111,14 @@ impl SessionCore {
         }
     }
 
-    /// Stamps, records and publishes one event. Under one lock, so the transcript and
-    /// the stream see the same order.
+    /// Stamps, records and publishes an event nobody waits on (a log, a query, the
+    /// end). Under one lock, so the transcript and the stream see the same order.
+    ///
+    /// Such an event cannot be refused: the strategy has already done it. So when the
+    /// transcript cannot be written, the event still goes out on the stream, its lines
+    /// stay in the writer's memory, and the failure is announced once (an error log).
+    /// The next answer tries to write them all and is refused while that fails: nothing
+    /// a person sends is acknowledged while the transcript is missing lines.
     pub fn emit(&self, event: SessionEvent) {
         let mut sink = lock(&self.sink);
         // `end` is the last line: once the session is finished (see `finish`), a VM
@@ -100,33 +126,108 @@ impl SessionCore {
         if self.is_finished() && !matches!(event, SessionEvent::Finished(_)) {
             return;
         }
-        sink.seq += 1;
-        let stamped = Stamped {
-            seq: sink.seq,
-            t_ms: self.start.elapsed().as_millis() as u64,
-            event,
-        };
-        if let Some(w) = sink.transcript.as_mut() {
-            if let Err(e) = w.write(&stamped) {
-                // Keep going: the person's answer is still on screen, and the stream
-                // tells them the transcript is incomplete.
-                sink.transcript = None;
-                let warn = Stamped {
-                    seq: stamped.seq,
-                    t_ms: stamped.t_ms,
-                    event: SessionEvent::Log {
-                        level: super::event::LogLevel::Error,
-                        msg: format!("transcript write failed, no longer recording: {e}"),
-                    },
-                };
-                let _ = sink.tx.send(warn);
-                sink.seq += 1;
-            }
-        }
-        let _ = sink.tx.send(Stamped {
-            seq: sink.seq,
-            ..stamped
+        let stamped = sink.stamp(self.t_ms(), event);
+        let new_failure = sink.transcript.as_mut().and_then(|w| {
+            let was_failing = w.failure().is_some();
+            w.write(&stamped).err().filter(|_| !was_failing)
         });
+        sink.publish(stamped);
+        if let Some(error) = new_failure {
+            let warning = sink.stamp(
+                self.t_ms(),
+                SessionEvent::Log {
+                    level: LogLevel::Error,
+                    msg: format!(
+                        "{error}; the events are kept in memory and written with the next \
+                         answer, which is not acknowledged until they are"
+                    ),
+                },
+            );
+            if let Some(w) = sink.transcript.as_mut() {
+                let _ = w.write(&warning); // kept in memory with the rest
+            }
+            sink.publish(warning);
+        }
+    }
+
+    /// Records an event someone waits on (an answer, a query failure): written and
+    /// synced first, published only then. On error nothing is published.
+    fn record(&self, event: SessionEvent) -> Result<(), WriteError> {
+        let mut sink = lock(&self.sink);
+        let stamped = sink.stamp(self.t_ms(), event);
+        if let Some(w) = sink.transcript.as_mut() {
+            w.write_acknowledged(&stamped)?;
+        }
+        sink.publish(stamped);
+        Ok(())
+    }
+
+    fn t_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Writes the whole transcript so far to `path` and records there from now on.
+    /// The move itself is logged (in the new file too).
+    pub fn redirect_transcript(&self, path: &Path) -> Result<(), EngineError> {
+        let from = {
+            let mut sink = lock(&self.sink);
+            let writer = sink.transcript.as_mut().ok_or(EngineError::NotRecording)?;
+            let from = writer.path().to_path_buf();
+            writer
+                .move_to(path)
+                .map_err(|error| EngineError::TranscriptRedirect {
+                    stays: from.clone(),
+                    error,
+                })?;
+            from
+        };
+        self.emit(SessionEvent::Log {
+            level: LogLevel::Warn,
+            msg: format!(
+                "transcript moved from {} to {}; the new file holds the whole transcript",
+                from.display(),
+                path.display()
+            ),
+        });
+        Ok(())
+    }
+
+    /// Stops recording: later events (answers included) are not written anywhere. The
+    /// choice is itself an event on the stream, and the last line of the transcript if
+    /// the file still takes it. Does nothing when not recording.
+    pub fn stop_recording(&self, reason: &str) {
+        let mut sink = lock(&self.sink);
+        let Some(mut writer) = sink.transcript.take() else {
+            return;
+        };
+        let stamped = sink.stamp(
+            self.t_ms(),
+            SessionEvent::Log {
+                level: LogLevel::Warn,
+                msg: format!(
+                    "transcript {}: recording stopped ({reason}); later events are not recorded",
+                    writer.path().display()
+                ),
+            },
+        );
+        // Best effort: the file failed already, and the person chose to go on.
+        let _ = writer.write_acknowledged(&stamped);
+        sink.publish(stamped);
+    }
+
+    /// Where the transcript is being written, if it is.
+    pub fn transcript_path(&self) -> Option<PathBuf> {
+        let sink = lock(&self.sink);
+        sink.transcript.as_ref().map(|w| w.path().to_path_buf())
+    }
+
+    /// The failure keeping transcript lines out of the file, if any.
+    pub fn transcript_failure(&self) -> Option<String> {
+        let sink = lock(&self.sink);
+        sink.transcript
+            .as_ref()
+            .and_then(|w| w.failure())
+            .map(|e| e.to_string())
     }
 
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
@@ -175,6 +276,7 @@ impl SessionCore {
                     index,
                     prompt_tokens: *prompt_tokens,
                     reply: reply.clone(),
+                    recording: false,
                 },
             );
         }
@@ -186,35 +288,68 @@ impl SessionCore {
         lock(&self.pending).retain(|_, q| q.pause != pause);
     }
 
+    /// Answers a query: recorded (written and synced) first, and only then is the
+    /// query taken off the pending table and its VM woken. If the transcript cannot
+    /// record it, the query stays pending and the error says so.
     pub fn answer(&self, id: &str, answer: Answer) -> Result<(), EngineError> {
-        let q = self.take_pending(id)?;
-        self.counters().record_answer(q.prompt_tokens, &answer);
-        self.emit(SessionEvent::Answered {
+        let event = SessionEvent::Answered {
             id: id.to_string(),
             answer: answer.clone(),
-        });
-        let _ = q.reply.send(Reply::Answer(q.index, answer));
+        };
+        if let Some(q) = self.acknowledge(id, event, format!("the answer to {id}"))? {
+            self.counters().record_answer(q.prompt_tokens, &answer);
+            let _ = q.reply.send(Reply::Answer(q.index, answer));
+        }
         Ok(())
     }
 
+    /// Fails a query, with the same order as [`Self::answer`]: recorded first.
     pub fn fail(&self, id: &str, error: &str) -> Result<(), EngineError> {
-        let q = self.take_pending(id)?;
-        self.counters().record_failure();
-        self.emit(SessionEvent::QueryFailed {
+        let event = SessionEvent::QueryFailed {
             id: id.to_string(),
             error: error.to_string(),
-        });
-        let _ = q.reply.send(Reply::Fail(q.index, error.to_string()));
+        };
+        if let Some(q) = self.acknowledge(id, event, format!("the failure of {id}"))? {
+            self.counters().record_failure();
+            let _ = q.reply.send(Reply::Fail(q.index, error.to_string()));
+        }
         Ok(())
     }
 
-    fn take_pending(&self, id: &str) -> Result<PendingQuery, EngineError> {
+    /// Claims the pending query `id`, records `event`, and on success takes the query
+    /// off the table (None if a cancel took it meanwhile). The pending lock is not held
+    /// while the disk syncs, so a cancel never waits on the disk; the claim keeps a
+    /// second answer for the same query out in the meantime.
+    fn acknowledge(
+        &self,
+        id: &str,
+        event: SessionEvent,
+        what: String,
+    ) -> Result<Option<PendingQuery>, EngineError> {
         if self.finished.load(Ordering::Acquire) {
             return Err(EngineError::Finished);
         }
-        lock(&self.pending)
-            .remove(id)
-            .ok_or_else(|| EngineError::UnknownQuery(id.to_string()))
+        {
+            let mut pending = lock(&self.pending);
+            let q = pending
+                .get_mut(id)
+                .ok_or_else(|| EngineError::UnknownQuery(id.to_string()))?;
+            if q.recording {
+                return Err(EngineError::AnswerInFlight(id.to_string()));
+            }
+            q.recording = true;
+        }
+        let recorded = self.record(event);
+        let mut pending = lock(&self.pending);
+        match recorded {
+            Ok(()) => Ok(pending.remove(id)),
+            Err(error) => {
+                if let Some(q) = pending.get_mut(id) {
+                    q.recording = false;
+                }
+                Err(EngineError::TranscriptWrite { what, error })
+            }
+        }
     }
 
     /// Stops the session: the debug hook interrupts running Lua, and every waiting

@@ -209,7 +209,24 @@ fn resolve(
 }
 
 impl Session {
+    /// Starts a session, writing its transcript to `config.transcript` if set.
     pub fn start(config: SessionConfig) -> Result<(Session, EventStream), EngineError> {
+        Self::start_inner(config, None)
+    }
+
+    /// Starts a session that records into `writer` (a transcript over any sink;
+    /// `config.transcript` is not used).
+    pub fn start_with_transcript(
+        config: SessionConfig,
+        writer: TranscriptWriter,
+    ) -> Result<(Session, EventStream), EngineError> {
+        Self::start_inner(config, Some(writer))
+    }
+
+    fn start_inner(
+        config: SessionConfig,
+        given: Option<TranscriptWriter>,
+    ) -> Result<(Session, EventStream), EngineError> {
         let SessionConfig {
             script,
             ctx,
@@ -223,16 +240,10 @@ impl Session {
         }
         let budget = Budget::from_ctx(&ctx)?;
         let (info, chunk, package_dirs) = resolve(&script, &alc_home)?;
-        let writer = match &transcript {
-            Some(p) => {
-                Some(
-                    TranscriptWriter::create(p).map_err(|source| EngineError::Transcript {
-                        path: p.clone(),
-                        source,
-                    })?,
-                )
-            }
-            None => None,
+        let writer = match (given, &transcript) {
+            (Some(w), _) => Some(w),
+            (None, Some(p)) => Some(TranscriptWriter::create(p).map_err(EngineError::Transcript)?),
+            (None, None) => None,
         };
         let seed = seed.unwrap_or_else(fresh_seed);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -275,15 +286,42 @@ impl Session {
         Ok((session, rx))
     }
 
-    /// Answers a pending query. The answer is in the transcript (flushed) before the
-    /// strategy resumes.
+    /// Answers a pending query. The answer is in the transcript, written and synced,
+    /// before the strategy resumes. If the transcript cannot take it, this returns
+    /// [`EngineError::TranscriptWrite`], the query stays pending and the strategy
+    /// waits: answer again (retry), [`Self::redirect_transcript`], or
+    /// [`Self::stop_recording`]. Blocks on the disk: call it off any UI thread.
     pub fn answer(&self, id: &str, answer: Answer) -> Result<(), EngineError> {
         self.inner.core.answer(id, answer)
     }
 
-    /// Fails a pending query: the strategy's `alc.llm` raises `error`.
+    /// Fails a pending query: the strategy's `alc.llm` raises `error`. Recorded like
+    /// an answer (see [`Self::answer`]).
     pub fn fail(&self, id: &str, error: &str) -> Result<(), EngineError> {
         self.inner.core.fail(id, error)
+    }
+
+    /// Writes the whole transcript so far to `path` (created or truncated), synced,
+    /// and records there from now on. On error the transcript stays where it was.
+    pub fn redirect_transcript(&self, path: &Path) -> Result<(), EngineError> {
+        self.inner.core.redirect_transcript(path)
+    }
+
+    /// Goes on without a transcript: later answers are acknowledged unrecorded. The
+    /// choice is an event on the stream (a `warn` log naming the file and `reason`).
+    pub fn stop_recording(&self, reason: &str) {
+        self.inner.core.stop_recording(reason)
+    }
+
+    /// Where the transcript is being written (None: not recording).
+    pub fn transcript_path(&self) -> Option<PathBuf> {
+        self.inner.core.transcript_path()
+    }
+
+    /// The write failure keeping lines out of the transcript file, if any (at the end
+    /// of a session: the transcript is incomplete).
+    pub fn transcript_failure(&self) -> Option<String> {
+        self.inner.core.transcript_failure()
     }
 
     /// Stops the strategy, even inside `while true do end`.

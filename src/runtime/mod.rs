@@ -39,6 +39,9 @@ pub struct TuiOptions {
     pub config: Option<PathBuf>,
     /// Where sessions write their transcript (passed in every `StartRequest`).
     pub transcript: Option<PathBuf>,
+    /// Where to suggest writing a transcript whose file failed (the data directory's
+    /// `transcripts/`).
+    pub recovery_dir: Option<PathBuf>,
     /// Who answers queries that are not the person's: a provider (`--provider`), or an
     /// answers file or command (`--answers`, `--answer-cmd`). Routed by the mode.
     pub answer_source: Option<Arc<dyn AnswerSource>>,
@@ -91,6 +94,7 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
         on_provider_error: opts.on_provider_error,
         prices: opts.prices,
         transcript: opts.transcript.clone(),
+        recovery_dir: opts.recovery_dir.clone(),
         autostart: true,
         size: (0, 0),
     };
