@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 mod lua;
 pub mod packages;
+pub mod replay;
 pub mod session;
 pub mod state_store;
 pub mod textops;

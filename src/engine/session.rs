@@ -16,9 +16,13 @@ use tokio::sync::mpsc;
 use super::budget::Budget;
 use super::core::{SessionCore, VmSettings};
 use super::error::EngineError;
-use super::event::{Answer, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
+use super::event::{
+    Answer, Lineage, Metrics, Outcome, ScriptError, SessionEvent, Stamped, StateSnapshot, Status,
+    STATE_SNAPSHOT_MAX_BYTES,
+};
 use super::lua::{self, Chunk, VmContext};
 use super::packages;
+use super::state_store::StateStore;
 use super::transcript::TranscriptWriter;
 
 /// The ordered event stream of one session.
@@ -70,6 +74,11 @@ pub struct SessionConfig {
     pub memory_limit: usize,
     /// `$ALC_HOME` (default `~/.algocline`): packages and `state/` live here.
     pub alc_home: PathBuf,
+    /// Where `alc.state` keeps its namespaces; `None`: `$ALC_HOME/state`. A replay
+    /// points it at a scratch copy so the real state is never touched.
+    pub state_dir: Option<PathBuf>,
+    /// The transcript this run replays or branches from (recorded on `session`).
+    pub lineage: Lineage,
 }
 
 impl SessionConfig {
@@ -81,6 +90,8 @@ impl SessionConfig {
             transcript: None,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             alc_home: default_alc_home(),
+            state_dir: None,
+            lineage: Lineage::default(),
         }
     }
 }
@@ -234,6 +245,8 @@ impl Session {
             transcript,
             memory_limit,
             alc_home,
+            state_dir,
+            lineage,
         } = config;
         if !ctx.is_object() {
             return Err(EngineError::CtxNotObject(json_type(&ctx)));
@@ -246,9 +259,11 @@ impl Session {
             (None, None) => None,
         };
         let seed = seed.unwrap_or_else(fresh_seed);
+        let state_dir = state_dir.unwrap_or_else(|| alc_home.join("state"));
+        let state = snapshot_state(&state_dir, &ctx);
         let (tx, rx) = mpsc::unbounded_channel();
         let settings = VmSettings {
-            alc_home,
+            state_dir,
             memory_limit,
         };
         let core = Arc::new(SessionCore::new(budget, settings, tx, writer));
@@ -257,6 +272,12 @@ impl Session {
             script_sha256: format!("{:x}", Sha256::digest(info.text.as_bytes())),
             ctx: ctx.clone(),
             seed,
+            package: match &script {
+                ScriptSpec::Package(name) => Some(name.clone()),
+                _ => None,
+            },
+            state,
+            lineage,
         });
         let vm = Arc::new(VmContext {
             core: core.clone(),
@@ -368,6 +389,39 @@ impl Session {
     pub fn is_finished(&self) -> bool {
         self.inner.core.is_finished()
     }
+}
+
+/// The namespace `ctx._ns` (default `default`), as `alc.state` will see it.
+pub fn state_namespace(ctx: &Value) -> String {
+    ctx.get("_ns")
+        .and_then(Value::as_str)
+        .unwrap_or("default")
+        .to_string()
+}
+
+/// The session's state namespace at start, for the `session` line: whole up to
+/// [`STATE_SNAPSHOT_MAX_BYTES`], else its sha256; a state file that cannot be read is
+/// recorded as the error (the strategy will meet the same error when it uses it).
+fn snapshot_state(state_dir: &Path, ctx: &Value) -> StateSnapshot {
+    let ns = state_namespace(ctx);
+    let values = StateStore::open(state_dir, &ns).and_then(|store| store.snapshot());
+    let mut snapshot = StateSnapshot {
+        ns,
+        ..StateSnapshot::default()
+    };
+    match values {
+        Ok(values) => {
+            let text = Value::Object(values.clone()).to_string();
+            if text.len() > STATE_SNAPSHOT_MAX_BYTES {
+                snapshot.sha256 = Some(format!("{:x}", Sha256::digest(text.as_bytes())));
+                snapshot.bytes = Some(text.len() as u64);
+            } else {
+                snapshot.values = Some(values);
+            }
+        }
+        Err(e) => snapshot.error = Some(e.to_string()),
+    }
+    snapshot
 }
 
 fn json_type(v: &Value) -> &'static str {
