@@ -8,6 +8,7 @@
 //! 128 + the signal's number (130 for a second ctrl-c in `run`; the TUI on SIGINT,
 //! SIGQUIT, SIGHUP or SIGTERM).
 
+mod replay;
 mod run;
 mod tui;
 
@@ -46,6 +47,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a strategy headlessly: result JSON on stdout, a summary on stderr.
     Run(RunArgs),
+    /// Re-run a transcript with its recorded answers: check it is identical, or
+    /// replay up to a point (--until N, or the first changed prompt) and go on live.
+    Replay(replay::ReplayArgs),
 }
 
 /// Where the session's ctx comes from, shared by `run` and the TUI.
@@ -75,8 +79,14 @@ pub struct InputError(pub String);
 impl CtxArgs {
     /// Builds the ctx object: `--ctx` first, then `--task` and the budget flags on top.
     pub fn build(&self) -> Result<serde_json::Value, InputError> {
+        self.build_on(serde_json::json!({}))
+    }
+
+    /// Like [`CtxArgs::build`], starting from `base` (a replay's recorded ctx) when
+    /// `--ctx` is not given; `--ctx` replaces it whole.
+    pub fn build_on(&self, base: serde_json::Value) -> Result<serde_json::Value, InputError> {
         let mut ctx = match self.ctx.as_deref() {
-            None => serde_json::json!({}),
+            None => base,
             Some(arg) => {
                 let (text, origin) = match arg.strip_prefix('@') {
                     Some(path) => (read_ctx_file(path)?, path.to_string()),
@@ -131,6 +141,7 @@ pub fn main() -> u8 {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Run(args)) => run::run(args),
+        Some(Command::Replay(args)) => replay::replay(args),
         None => tui::run(cli.tui),
     }
 }

@@ -49,31 +49,11 @@ pub struct RunArgs {
     pub script: String,
     #[command(flatten)]
     pub ctx: CtxArgs,
-    /// Answer queries from an answers file (JSON Lines).
-    #[arg(long, value_name = "FILE", group = "source")]
-    pub answers: Option<PathBuf>,
-    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
-    #[arg(long, value_name = "CMD", group = "source")]
-    pub answer_cmd: Option<String>,
-    /// Answer queries through one long-lived process speaking JSON lines.
-    #[arg(long, value_name = "CMD", group = "source")]
-    pub answer_proc: Option<String>,
-    /// Answer with the provider NAME ([providers.NAME] in the config).
-    #[arg(long, value_name = "NAME", group = "source")]
-    pub provider: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Routing of queries; `run` has no editor, so only `auto` (the provider answers).
     #[arg(long, value_name = "MODE", value_parser = ["manual", "auto", "review"])]
     pub mode: Option<String>,
-    /// When the provider fails after retries: fail the query, or ask on the terminal
-    /// (only when stdin is a terminal; otherwise the query fails).
-    #[arg(long, value_enum, value_name = "POLICY", default_value_t = OnProviderError::Ask)]
-    pub on_provider_error: OnProviderError,
-    /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Seconds an answer command or process may take per query.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub answer_timeout: u64,
     /// Write the session transcript (JSON Lines) here.
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
@@ -92,6 +72,34 @@ pub struct RunArgs {
     /// Debug logs and progress on stderr too.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// Where answers come from (shared by `run` and `replay`): at most one of the answers
+/// file, a command, a coprocess or a provider; none means the person on stdin.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Answer queries from an answers file (JSON Lines).
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub answers: Option<PathBuf>,
+    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
+    #[arg(long, value_name = "CMD", group = "source")]
+    pub answer_cmd: Option<String>,
+    /// Answer queries through one long-lived process speaking JSON lines.
+    #[arg(long, value_name = "CMD", group = "source")]
+    pub answer_proc: Option<String>,
+    /// Answer with the provider NAME ([providers.NAME] in the config).
+    #[arg(long, value_name = "NAME", group = "source")]
+    pub provider: Option<String>,
+    /// When the provider fails after retries: fail the query, or ask on the terminal
+    /// (only when stdin is a terminal; otherwise the query fails).
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = OnProviderError::Ask)]
+    pub on_provider_error: OnProviderError,
+    /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Seconds an answer command or process may take per query.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub answer_timeout: u64,
     /// Largest answer accepted from --answer-cmd, --answer-proc or a provider, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 16,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -100,7 +108,7 @@ pub struct RunArgs {
 
 /// Rejects `--mode` values that need a person at an editor.
 fn check_mode(args: &RunArgs) -> Result<(), InputError> {
-    match (args.mode.as_deref(), &args.provider) {
+    match (args.mode.as_deref(), &args.source.provider) {
         (None, _) | (Some("auto"), Some(_)) => Ok(()),
         (Some("auto"), None) => Err(InputError(
             "--mode auto needs --provider NAME (the model that answers)".into(),
@@ -115,8 +123,8 @@ fn check_mode(args: &RunArgs) -> Result<(), InputError> {
 
 /// The configured provider, wrapped with the `--on-provider-error` policy, and its
 /// prices (for the cost figure) when the config gives them.
-fn provider_source(
-    args: &RunArgs,
+pub(super) fn provider_source(
+    args: &SourceArgs,
     name: &str,
 ) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
     let provider = crate::provider::load_from_config_file_capped(
@@ -141,7 +149,7 @@ fn provider_source(
     Ok((Arc::new(source), provider.config.prices))
 }
 
-fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
+pub(super) fn source_for(args: &SourceArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
     let timeout = Duration::from_secs(args.answer_timeout.max(1));
     if let Some(path) = &args.answers {
         let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
@@ -175,7 +183,7 @@ pub(super) fn run(args: RunArgs) -> u8 {
 
 /// `--config FILE` is read and checked even when no provider needs it: a broken or
 /// missing file the person named is an input error, not silently ignored.
-fn check_config(args: &RunArgs) -> Result<(), InputError> {
+pub(super) fn check_config(args: &SourceArgs) -> Result<(), InputError> {
     let Some(path) = &args.config else {
         return Ok(());
     };
@@ -192,7 +200,7 @@ fn check_config(args: &RunArgs) -> Result<(), InputError> {
 
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     check_mode(args)?;
-    check_config(args)?;
+    check_config(&args.source)?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;
@@ -205,41 +213,71 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         .build()
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
-        let (source, prices) = match &args.provider {
-            Some(name) => provider_source(args, name)?,
-            None => (source_for(args)?, None),
-        };
+        let (source, prices) = live_source(&args.source)?;
         let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
-        let verbosity = match (args.quiet, args.verbose) {
-            (true, _) => Verbosity::Quiet,
-            (_, true) => Verbosity::Debug,
-            _ => Verbosity::Normal,
-        };
-        let mut stderr = std::io::stderr();
-        let drive = drive(&session, events, source, verbosity, &mut stderr);
-        let ended = until_interrupted(&session, drive).await?;
-        let outcome = match ended {
+        let verbosity = verbosity(args.quiet, args.verbose);
+        let outcome = match drive_to_end(&session, events, source, verbosity).await? {
             Ok(outcome) => outcome,
-            Err(unrecorded) => {
-                // The strategy is still paused on that query; dropping the session
-                // ends it there, without resuming it.
-                eprintln!("error: {unrecorded}");
-                eprintln!(
-                    "error: the strategy was stopped where it waited; give --transcript a \
-                     file on a disk that can be written"
-                );
-                return Ok(EXIT_STRATEGY);
-            }
+            Err(code) => return Ok(code),
         };
-        let code = report(&outcome, args, prices.as_ref());
-        match session.transcript_failure() {
-            Some(failure) => {
-                eprintln!("error: {failure}; the transcript is incomplete");
-                Ok(EXIT_STRATEGY)
-            }
-            None => Ok(code),
-        }
+        let code = report(&outcome, args.compact, args.quiet, prices.as_ref());
+        Ok(transcript_verdict(&session, code))
     })
+}
+
+/// The answer source the flags name (the person on stdin when none), with the
+/// provider's prices when it is a provider.
+pub(super) fn live_source(
+    args: &SourceArgs,
+) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
+    match &args.provider {
+        Some(name) => provider_source(args, name),
+        None => Ok((source_for(args)?, None)),
+    }
+}
+
+pub(super) fn verbosity(quiet: bool, verbose: bool) -> Verbosity {
+    match (quiet, verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Debug,
+        _ => Verbosity::Normal,
+    }
+}
+
+/// Drives the session to its end (ctrl-c honoured). `Err(exit code)` when it stopped
+/// because an answer could not be recorded (already reported on stderr).
+pub(super) async fn drive_to_end(
+    session: &Session,
+    events: crate::engine::EventStream,
+    source: Arc<dyn AnswerSource>,
+    verbosity: Verbosity,
+) -> Result<Result<Outcome, u8>, InputError> {
+    let mut stderr = std::io::stderr();
+    let drive = drive(session, events, source, verbosity, &mut stderr);
+    match until_interrupted(session, drive).await? {
+        Ok(outcome) => Ok(Ok(outcome)),
+        Err(unrecorded) => {
+            // The strategy is still paused on that query; dropping the session
+            // ends it there, without resuming it.
+            eprintln!("error: {unrecorded}");
+            eprintln!(
+                "error: the strategy was stopped where it waited; give --transcript a \
+                 file on a disk that can be written"
+            );
+            Ok(Err(EXIT_STRATEGY))
+        }
+    }
+}
+
+/// `code`, unless the transcript lost lines: then that is said and the exit is 1.
+pub(super) fn transcript_verdict(session: &Session, code: u8) -> u8 {
+    match session.transcript_failure() {
+        Some(failure) => {
+            eprintln!("error: {failure}; the transcript is incomplete");
+            EXIT_STRATEGY
+        }
+        None => code,
+    }
 }
 
 /// Drives the session to its end, honouring ctrl-c: the first cancels the strategy
@@ -284,15 +322,8 @@ async fn until_interrupted<T>(
 }
 
 /// Prints the result (stdout) and the summary (stderr); returns the exit code.
-fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
-    if let Some(result) = &outcome.result {
-        let text = if args.compact {
-            serde_json::to_string(result)
-        } else {
-            serde_json::to_string_pretty(result)
-        };
-        println!("{}", text.unwrap_or_else(|_| "null".into()));
-    }
+pub(super) fn report(outcome: &Outcome, compact: bool, quiet: bool, prices: Option<&Prices>) -> u8 {
+    print_result(outcome, compact);
     if let Some(err) = &outcome.error {
         match &err.site {
             Some(site) if !err.message.starts_with(&site.to_string()) => {
@@ -300,11 +331,11 @@ fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
             }
             _ => eprintln!("error: {}", err.message),
         }
-        if let (Some(tb), false) = (&err.traceback, args.quiet) {
+        if let (Some(tb), false) = (&err.traceback, quiet) {
             eprintln!("{tb}");
         }
     }
-    if !args.quiet {
+    if !quiet {
         let m = &outcome.metrics;
         let usage = Usage {
             prompt_tokens: m.prompt_tokens,
@@ -325,6 +356,18 @@ fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
     match outcome.status {
         Status::Completed => EXIT_OK,
         Status::Failed | Status::Cancelled => EXIT_STRATEGY,
+    }
+}
+
+/// The result on stdout, pretty or as one line of JSON.
+pub(super) fn print_result(outcome: &Outcome, compact: bool) {
+    if let Some(result) = &outcome.result {
+        let text = if compact {
+            serde_json::to_string(result)
+        } else {
+            serde_json::to_string_pretty(result)
+        };
+        println!("{}", text.unwrap_or_else(|_| "null".into()));
     }
 }
 

@@ -403,7 +403,7 @@ impl Divergence {
 /// Why a replay stopped answering from the recording.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stop {
-    Diverged(Divergence),
+    Diverged(Box<Divergence>),
     /// `until(n)` reached: recorded query n was the last one replayed.
     Until(usize),
 }
@@ -510,12 +510,12 @@ impl ReplayCursor {
         }
         let fork_known = stream.asked > 1 || !stream.recorded.is_empty();
         let diverge = |mismatch, recorded: Option<&RecordedQuery>, total: usize| {
-            Stop::Diverged(Divergence {
+            Stop::Diverged(Box::new(Divergence {
                 query: query.clone(),
                 position: recorded.map_or(total + 1, |r| r.position),
                 recorded: recorded.cloned(),
                 mismatch,
-            })
+            }))
         };
         let total = self.recording.queries.len();
         let stop = match recorded {
