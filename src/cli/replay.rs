@@ -29,13 +29,9 @@ use super::run::{
 use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
 use crate::answer::{describe_query, AnswerSource, ReplaySource};
 use crate::engine::replay::{
-    unified_diff, Divergence, QueryField, RecordedEnd, Recording, ReplayCursor, Stop,
+    unified_diff, Divergence, QueryField, RecordedEnd, Recording, ReplayCursor, ScratchState, Stop,
 };
-use crate::engine::{Outcome, ScriptSpec, Session, SessionConfig, TranscriptRef};
-
-#[path = "replay_state.rs"]
-mod scratch;
-use scratch::ScratchState;
+use crate::engine::{Outcome, ScriptSpec, Session, SessionConfig};
 
 /// Lines of a unified diff shown at a divergence.
 const DIFF_LINES: usize = 40;
@@ -110,6 +106,9 @@ fn replay_inner(args: &ReplayArgs) -> Result<u8, InputError> {
     for warning in &recording.warnings {
         eprintln!("{warning}");
     }
+    if !crate::engine::determinism::string_hash_seed_is_fixed() {
+        eprintln!("warning: {}", crate::engine::determinism::UNFIXED_SEED);
+    }
     let Some(state) = recording.state.clone() else {
         return Err(InputError(format!(
             "{shown} was recorded by an older alc-workbench: its session line has no \
@@ -140,16 +139,10 @@ fn replay_inner(args: &ReplayArgs) -> Result<u8, InputError> {
     if let Some(msg) = scratch.notice() {
         note(args, &msg);
     }
-    let mut config = SessionConfig::new(spec);
+    let mut config = recording.session_config(spec, scratch.path());
     config.ctx = ctx;
-    config.seed = Some(recording.seed);
     config.transcript = args.transcript.clone();
     config.memory_limit = args.memory_mb.max(1) * 1024 * 1024;
-    config.state_dir = Some(scratch.path().to_path_buf());
-    config.lineage.replay_of = Some(TranscriptRef {
-        path: shown.clone(),
-        sha256: recording.sha256.clone(),
-    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -181,18 +174,15 @@ fn script_spec(args: &ReplayArgs, rec: &Recording) -> Result<ScriptSpec, InputEr
         }
         return Ok(spec);
     }
-    if let Some(package) = &rec.package {
-        return Ok(ScriptSpec::Package(package.clone()));
-    }
-    let path = PathBuf::from(&rec.script);
-    if !path.is_file() {
+    let spec = rec.script_spec();
+    if matches!(&spec, ScriptSpec::File(path) if !path.is_file()) {
         return Err(InputError(format!(
             "the script {} recorded in {shown} is missing (a relative path is taken from \
              the current directory); pass --script FILE",
             rec.script
         )));
     }
-    Ok(ScriptSpec::File(path))
+    Ok(spec)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -11,6 +11,7 @@
 
 pub mod budget;
 mod core;
+pub mod determinism;
 pub mod error;
 pub mod event;
 mod lua;

@@ -14,8 +14,10 @@
 //! order): `until(n)` replays recorded queries 1..=n and then stops; `hold(k)` hands
 //! query k to the person (its old answer as the draft) and goes on replaying after it.
 //!
-//! Comparing two transcripts query by query is in `replay_diff.rs`. This room reads
-//! only the transcript file it is given; it runs nothing.
+//! Comparing two transcripts query by query is in `replay_diff.rs`; the scratch state
+//! directory a replay runs on is `replay_state.rs`. This room reads the transcript
+//! file it is given and the recorded namespace, writes only its scratch directory
+//! under the system temp dir, and runs nothing.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,12 +25,16 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::event::{Answer, Lineage, Query, QueryId, StateSnapshot, Status};
+use super::event::{Answer, Lineage, Query, QueryId, StateSnapshot, Status, TranscriptRef};
+use super::session::{ScriptSpec, SessionConfig};
 use super::transcript::{self, TranscriptError, TranscriptLine};
 
 #[path = "replay_diff.rs"]
 mod diff;
+#[path = "replay_state.rs"]
+mod scratch;
 pub use diff::{diff, unified_diff, Change, QueryDiff, RecordingDiff};
+pub use scratch::ScratchState;
 
 /// What the recorded run did with a query.
 #[derive(Debug, Clone, PartialEq)]
@@ -260,6 +266,28 @@ impl Recording {
             }
         }
         Ok(recording)
+    }
+
+    /// The script as recorded: the package when it was one, else the file.
+    pub fn script_spec(&self) -> ScriptSpec {
+        match &self.package {
+            Some(name) => ScriptSpec::Package(name.clone()),
+            None => ScriptSpec::File(PathBuf::from(&self.script)),
+        }
+    }
+
+    /// A session config that runs `script` as the recording ran: its ctx and seed,
+    /// `alc.state` in `state_dir` (a [`ScratchState`]), `replay_of` naming this file.
+    pub fn session_config(&self, script: ScriptSpec, state_dir: &Path) -> SessionConfig {
+        let mut config = SessionConfig::new(script);
+        config.ctx = self.ctx.clone();
+        config.seed = Some(self.seed);
+        config.state_dir = Some(state_dir.to_path_buf());
+        config.lineage.replay_of = Some(TranscriptRef {
+            path: self.path.display().to_string(),
+            sha256: self.sha256.clone(),
+        });
+        config
     }
 
     /// How many recorded queries have an answer (or a recorded failure).

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::engine::event::StateSnapshot;
 use crate::engine::state_store::StateStore;
-use crate::engine::StateSnapshot;
 
 static SCRATCH_COUNTER: AtomicU64 = AtomicU64::new(0);
 
