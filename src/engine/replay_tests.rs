@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use std::path::Path;
+
+use serde_json::{json, Value};
 
 use super::*;
 use crate::engine::event::BatchPos;
+use crate::engine::transcript;
 
 fn query_line(
     seq: u64,
