@@ -99,6 +99,38 @@ impl Running {
         }
     }
 
+    /// Resizes the terminal (the TUI gets SIGWINCH) and the parsed screen with it.
+    fn resize(&self, rows: u16, cols: u16) {
+        self.screen.parser.lock().unwrap().0.set_size(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize the pty");
+    }
+
+    /// Waits for the process to exit (answering a quit question), then checks it
+    /// succeeded and gave the terminal back.
+    fn wait_exit_restored(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the TUI did not exit:\n{}",
+                self.screen.text()
+            );
+            self.screen.wait_change(Duration::from_millis(100));
+        };
+        assert!(status.success(), "exit status {status:?}");
+        self.assert_restored();
+    }
+
     fn signal(&self, sig: i32) {
         let pid = self.child.process_id().expect("child pid") as i32;
         // SAFETY: kill has no memory-safety preconditions.
@@ -110,6 +142,11 @@ impl Running {
 
 /// Spawns the TUI binary (`ALC_TUI_BIN`, default the crate's own) in a fresh pty.
 fn spawn() -> Option<Running> {
+    spawn_sized(ROWS, COLS)
+}
+
+/// Like `spawn`, on a `rows` x `cols` terminal.
+fn spawn_sized(rows: u16, cols: u16) -> Option<Running> {
     let (bin, args) = match std::env::var("ALC_TUI_BIN") {
         Ok(bin) => (bin, std::env::var("ALC_TUI_ARGS").unwrap_or_default()),
         Err(_) => (
@@ -119,8 +156,8 @@ fn spawn() -> Option<Running> {
     };
     let pty = native_pty_system()
         .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
+            rows,
+            cols,
             pixel_width: 0,
             pixel_height: 0,
         })
@@ -139,7 +176,7 @@ fn spawn() -> Option<Running> {
     drop(pty.slave);
 
     let screen = Arc::new(Screen {
-        parser: Mutex::new((vt100::Parser::new(ROWS, COLS, 0), false)),
+        parser: Mutex::new((vt100::Parser::new(rows, cols, 0), false)),
         changed: Condvar::new(),
     });
     let mut reader = pty.master.try_clone_reader().unwrap();
@@ -289,4 +326,71 @@ fn sigterm_and_suspend_give_the_terminal_back() {
         screen.wait_change(Duration::from_millis(100));
     }
     tui.assert_restored();
+}
+
+#[test]
+fn keys_on_the_too_small_notice_act_on_it_and_never_type_into_the_editor() {
+    if std::env::var("ALC_TUI_BIN").is_ok() {
+        return; // needs the default script's question
+    }
+    let Some(mut tui) = spawn_sized(10, 40) else {
+        return;
+    };
+    let screen = tui.screen.clone();
+    screen.wait_text("terminal too small");
+    // Keys, an unbracketed line break and a bracketed paste: all hidden from the editor.
+    tui.send(b"xyzzy\r");
+    tui.send(b"\x1b[200~plugh\x1b[201~");
+    tui.send(b"\x13"); // ctrl-s would send the (empty) answer
+                       // Input is read in order: once q's question shows, the keys before it were handled.
+    tui.send(b"q");
+    screen.wait_text("Quit anyway?");
+    tui.send(b"n");
+    screen.wait_text("q quits");
+    tui.resize(ROWS, COLS);
+    screen.wait_text("waiting for you");
+    screen.wait_text("type the answer");
+    let text = screen.text();
+    assert!(
+        !text.contains("xyzzy") && !text.contains("plugh"),
+        "typed into the hidden editor:\n{text}"
+    );
+    // q on the notice asks, as it does on the full screen; y quits.
+    tui.resize(10, 40);
+    screen.wait_text("terminal too small");
+    tui.send(b"q");
+    screen.wait_text("Quit anyway?");
+    tui.send(b"y");
+    tui.wait_exit_restored();
+}
+
+#[test]
+fn pasted_line_breaks_arrive_whatever_the_terminal_sends() {
+    if std::env::var("ALC_TUI_BIN").is_ok() {
+        return;
+    }
+    let Some(mut tui) = spawn() else {
+        return;
+    };
+    let screen = tui.screen.clone();
+    screen.wait_text("waiting for you");
+    // A bracketed paste with CR line breaks, then an unbracketed one with CRLF and LF
+    // (as keys: Enter, ctrl-j).
+    tui.send(b"\x1b[200~one\rtwo\x1b[201~");
+    screen.wait_text("two");
+    tui.send(b"\r\nthree\nfour");
+    screen.wait_text("four");
+    tui.send(b"\x13"); // ctrl-s
+    screen.wait_text("Result · completed");
+    let text = screen.text();
+    assert!(
+        text.contains(r#""one\ntwo\nthree\nfour""#),
+        "line breaks lost or doubled:\n{text}"
+    );
+    tui.send(b"\x1b");
+    screen.wait_for("result closed", Duration::from_secs(5), |s| {
+        !s.contents().contains("Result ·")
+    });
+    tui.send(b"q");
+    tui.wait_exit_restored();
 }

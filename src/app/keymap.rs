@@ -25,6 +25,8 @@ pub enum KeyContext {
     Picker,
     CtxEditor,
     Confirm,
+    /// The "terminal too small" notice: the panes are hidden, so only its own keys act.
+    Notice,
     /// Active under every overlay too (suspend).
     Always,
 }
@@ -41,6 +43,7 @@ impl KeyContext {
             KeyContext::Picker => "picker",
             KeyContext::CtxEditor => "ctx editor",
             KeyContext::Confirm => "questions",
+            KeyContext::Notice => "terminal too small",
             KeyContext::Always => "always",
         }
     }
@@ -88,6 +91,7 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::CtxEditor, Action::Close, &["esc"]),
     (KeyContext::Confirm, Action::Confirm, &["y", "enter"]),
     (KeyContext::Confirm, Action::Deny, &["n", "esc"]),
+    (KeyContext::Notice, Action::Quit, &["q", "ctrl-c"]),
 ];
 
 /// A key with its modifiers, normalised so that `shift-tab`, `G` and `?` match what
@@ -361,6 +365,7 @@ impl Keymap {
             K::Picker,
             K::CtxEditor,
             K::Confirm,
+            K::Notice,
             K::Always,
         ];
         let mut rows = Vec::new();

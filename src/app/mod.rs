@@ -181,9 +181,31 @@ pub enum Overlay {
         selected: usize,
     },
     ConfirmQuit,
+    /// `r`, `o` or `c` while a query waits for the person: the answers would be lost.
+    ConfirmDiscard {
+        action: Action,
+    },
     ConfirmEmpty {
         id: QueryId,
     },
+}
+
+impl Overlay {
+    /// The yes/no question a confirm overlay asks.
+    pub fn question(&self) -> Option<String> {
+        let waiting = "A query is waiting for you";
+        Some(match self {
+            Overlay::ConfirmQuit => format!("{waiting}. Quit anyway?"),
+            Overlay::ConfirmDiscard { action } => match action {
+                Action::Run => format!("{waiting}. Re-run anyway (its answer is lost)?"),
+                Action::Open => format!("{waiting}. Open another script anyway?"),
+                Action::Cancel => format!("{waiting}. Cancel the run anyway?"),
+                other => format!("{waiting}. {} anyway?", other.description()),
+            },
+            Overlay::ConfirmEmpty { id } => format!("Send an empty answer to {id}?"),
+            _ => return None,
+        })
+    }
 }
 
 /// The session being shown.
@@ -248,6 +270,9 @@ pub struct App {
     pub message: Option<String>,
     pub size: (u16, u16),
     pub quitting: bool,
+    /// The last key was a bare Enter (CR): a ctrl-j (LF) right after it is the second
+    /// half of a CRLF line break in an unbracketed paste, not a second newline.
+    pub(crate) after_cr: bool,
 }
 
 impl App {
@@ -277,6 +302,7 @@ impl App {
             message: None,
             size: opts.size,
             quitting: false,
+            after_cr: false,
         };
         app.budget.reset(Budget::from_ctx(&app.session.ctx));
         if app.mode != Mode::Manual && app.answer_source.is_none() {
@@ -327,6 +353,18 @@ impl App {
         ScreenLayout::of(ratatui::layout::Rect::new(0, 0, w, h))
     }
 
+    /// Is the "terminal too small" notice shown instead of the panes? Then only the
+    /// notice's keys act: nothing reaches a hidden editor or overlay.
+    pub fn too_small(&self) -> bool {
+        self.layout().is_none()
+    }
+
+    /// Would `r`, `o`, `c` or `q` throw away work the person has not sent: a query
+    /// waiting for them (with whatever they typed or a draft in its editor)?
+    pub fn work_at_risk(&self) -> bool {
+        self.is_running() && self.pending.any_for_you()
+    }
+
     /// Inner height of a pane at the current size (0 when too small).
     pub fn pane_height(&self, focus: Focus) -> usize {
         self.layout().map_or(0, |l| l.inner_height(focus))
@@ -334,19 +372,33 @@ impl App {
 
     /// Is the answer editor taking keys?
     pub fn editing(&self) -> bool {
-        self.overlay.is_none() && self.focus == Focus::Pending && self.pending.editing()
+        self.overlay.is_none()
+            && !self.too_small()
+            && self.focus == Focus::Pending
+            && self.pending.editing()
     }
 
     /// Keymap contexts active now, most specific first.
     pub fn key_contexts(&self) -> Vec<KeyContext> {
         use KeyContext as K;
+        let confirming = matches!(
+            self.overlay,
+            Some(Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. })
+        );
         let mut contexts = match &self.overlay {
+            // The notice shows the quit question too; nothing else is on screen.
+            _ if self.too_small() && confirming => vec![K::Confirm],
+            _ if self.too_small() => vec![K::Notice],
             Some(Overlay::Help { .. } | Overlay::Event { .. } | Overlay::Result { .. }) => {
                 vec![K::Overlay, K::Scroll]
             }
             Some(Overlay::Picker { .. }) => vec![K::Picker],
             Some(Overlay::Ctx { .. }) => vec![K::CtxEditor],
-            Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => vec![K::Confirm],
+            Some(
+                Overlay::ConfirmQuit
+                | Overlay::ConfirmDiscard { .. }
+                | Overlay::ConfirmEmpty { .. },
+            ) => vec![K::Confirm],
             None if self.editing() => vec![K::Editor, K::Pending, K::Global],
             None if self.focus == Focus::Pending => vec![K::Pending, K::Scroll, K::Global],
             None if self.focus == Focus::Trace => vec![K::Trace, K::Scroll, K::Global],
@@ -359,5 +411,7 @@ impl App {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_keys;
 #[cfg(test)]
 mod tests_modes;

@@ -80,6 +80,7 @@ fn without_a_script_the_picker_opens() {
 fn picking_loads_and_runs() {
     let (mut app, _) = App::new(AppOptions {
         choices: vec!["demo/a.lua".into(), "cot".into()],
+        size: (100, 30),
         ..Default::default()
     });
     update(&mut app, code(KeyCode::Down));
@@ -210,6 +211,7 @@ fn ctx_editor_keeps_text_on_bad_json_and_applies_good_json() {
     let (mut app, _) = App::new(AppOptions {
         script: Some("x.lua".into()),
         ctx: json!({"a": 1}),
+        size: (100, 30),
         ..Default::default()
     });
     update(&mut app, key('e'));
@@ -246,7 +248,11 @@ fn rerun_cancels_the_running_session_and_clears_panes() {
     let mut app = running(None);
     paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
     update(&mut app, code(KeyCode::Tab));
-    let fx = update(&mut app, key('r'));
+    assert!(
+        update(&mut app, key('r')).is_empty(),
+        "asks first: q-1 waits"
+    );
+    let fx = update(&mut app, key('y'));
     assert_eq!(fx[0], Effect::Cancel);
     assert!(matches!(fx[1], Effect::StartSession(_)));
     assert!(app.pending.queries.is_empty());

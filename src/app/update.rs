@@ -2,7 +2,7 @@
 //! Keys become actions through the keymap; unbound keys go to whichever editor has
 //! focus. Session events are handled in `events.rs`. Pure: no I/O.
 
-use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui_textarea::TextArea;
 
 use super::budget::Budget;
@@ -58,12 +58,11 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     let Some(chord) = KeyChord::from_event(&key) else {
         return;
     };
+    let after_cr = std::mem::replace(&mut app.after_cr, false);
     match app.keymap.resolve(chord, &app.key_contexts()) {
         // Nothing to reject: ctrl-r keeps its editor meaning (redo).
         Some(Action::RejectDraft) if app.editing() && !modes::can_reject(app) => {
-            if let Some(q) = app.pending.current_mut() {
-                q.editor.input(key);
-            }
+            type_into_editor(app, key, after_cr);
         }
         Some(action) => {
             if !matches!(action, Action::Submit | Action::ApplyCtx) {
@@ -71,33 +70,71 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             act(app, action, fx);
         }
-        None => match (
-            &mut app.overlay,
-            app.focus == Focus::Pending && app.pending.editing(),
-        ) {
-            (Some(Overlay::Ctx { editor, .. }), _) => {
-                editor.input(key);
-            }
-            (None, true) => {
-                if let Some(q) = app.pending.current_mut() {
-                    q.editor.input(key);
-                }
-            }
-            _ => {}
-        },
+        None => type_into_editor(app, key, after_cr),
     }
 }
 
-/// Performs one keymap action.
-pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
-    match action {
-        Action::Quit => {
-            if app.is_running() && app.pending.any_for_you() {
-                app.overlay = Some(Overlay::ConfirmQuit);
-            } else {
-                quit_now(app, fx);
+/// An unbound key goes to the editor on screen (the ctx editor, else the answer
+/// editor); behind the too-small notice nothing is on screen, so it goes nowhere.
+/// Line breaks of an unbracketed paste arrive as keys: CR is Enter, LF is ctrl-j (the
+/// editor's "delete to line start"), CRLF is both; each becomes one newline.
+fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
+    if app.too_small() {
+        return;
+    }
+    let plain = !key
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    let key = match key.code {
+        KeyCode::Enter if plain => {
+            app.after_cr = true;
+            key
+        }
+        KeyCode::Char('j') if key.modifiers == KeyModifiers::CONTROL => {
+            if after_cr {
+                return; // the LF of a CRLF
+            }
+            KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+        }
+        _ => key,
+    };
+    let editing = app.editing();
+    match &mut app.overlay {
+        Some(Overlay::Ctx { editor, .. }) => {
+            editor.input(key);
+        }
+        None if editing => {
+            if let Some(q) = app.pending.current_mut() {
+                q.editor.input(key);
             }
         }
+        _ => {}
+    }
+}
+
+/// Performs one keymap action; one that would throw away a query waiting for the
+/// person (quit, re-run, open, cancel) asks first.
+pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    if app.work_at_risk() {
+        match action {
+            Action::Quit => {
+                app.overlay = Some(Overlay::ConfirmQuit);
+                return;
+            }
+            Action::Run | Action::Open | Action::Cancel => {
+                app.overlay = Some(Overlay::ConfirmDiscard { action });
+                return;
+            }
+            _ => {}
+        }
+    }
+    perform(app, action, fx);
+}
+
+/// Performs one keymap action, without asking.
+fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::Quit => quit_now(app, fx),
         Action::Run => match app.session.script {
             Some(_) => {
                 if app.is_running() {
@@ -157,6 +194,7 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Close | Action::Deny => app.overlay = None,
         Action::Confirm => match app.overlay.take() {
             Some(Overlay::ConfirmQuit) => quit_now(app, fx),
+            Some(Overlay::ConfirmDiscard { action }) => perform(app, action, fx),
             Some(Overlay::ConfirmEmpty { id }) => send(app, &id, String::new(), fx),
             other => app.overlay = other,
         },
@@ -273,15 +311,21 @@ fn send(app: &mut App, id: &str, text: String, fx: &mut Vec<Effect>) {
     app.pending.select_next_for_you();
 }
 
+/// A bracketed paste goes to the editor on screen with its line breaks as they were
+/// meant: CRLF and lone CR (what many terminals send) become LF.
 fn on_paste(app: &mut App, text: &str) {
+    if app.too_small() {
+        return;
+    }
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let editing = app.editing();
     match &mut app.overlay {
         Some(Overlay::Ctx { editor, .. }) => {
-            editor.insert_str(text);
+            editor.insert_str(&text);
         }
         None if editing => {
             if let Some(q) = app.pending.current_mut() {
-                q.editor.insert_str(text);
+                q.editor.insert_str(&text);
             }
         }
         _ => {}
@@ -289,6 +333,9 @@ fn on_paste(app: &mut App, text: &str) {
 }
 
 fn on_mouse(app: &mut App, mouse: MouseEvent) {
+    if app.too_small() {
+        return; // no panes on screen to click or scroll
+    }
     let delta = match mouse.kind {
         MouseEventKind::ScrollUp => -WHEEL_ROWS,
         MouseEventKind::ScrollDown => WHEEL_ROWS,

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::layout::{ScreenLayout, MIN_HEIGHT, MIN_WIDTH};
-use crate::app::{App, Focus};
+use crate::app::{Action, App, Focus, Overlay};
 use crate::theme::Theme;
 
 mod budget;
@@ -63,8 +63,11 @@ pub fn draw(frame: &mut Frame, view: &View) {
     overlay::render(frame, area, view);
 }
 
+/// The notice shown instead of the panes; its keys come from the keymap's notice
+/// context, and the quit question (if one is open) is asked on it.
 fn too_small(frame: &mut Frame, area: Rect, view: &View) {
-    let text = vec![
+    let keys = &view.app.keymap;
+    let mut text = vec![
         Line::styled("terminal too small", view.theme.slots.note),
         Line::styled(
             format!(
@@ -73,8 +76,30 @@ fn too_small(frame: &mut Frame, area: Rect, view: &View) {
             ),
             view.theme.slots.dim,
         ),
-        Line::styled("q quits", view.theme.slots.dim),
     ];
+    let question = view
+        .app
+        .overlay
+        .as_ref()
+        .filter(|o| matches!(o, Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. }))
+        .and_then(Overlay::question);
+    match question {
+        Some(question) => {
+            text.push(Line::raw(question));
+            text.push(Line::styled(
+                format!(
+                    "{} yes · {} no",
+                    keys.hint(Action::Confirm).unwrap_or_default(),
+                    keys.hint(Action::Deny).unwrap_or_default()
+                ),
+                view.theme.slots.key_hint,
+            ));
+        }
+        None => text.push(Line::styled(
+            format!("{} quits", keys.hint(Action::Quit).unwrap_or_default()),
+            view.theme.slots.dim,
+        )),
+    }
     frame.render_widget(
         Paragraph::new(text)
             .wrap(Wrap { trim: true })

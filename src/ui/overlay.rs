@@ -38,14 +38,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
             frame.render_widget(editor.as_ref(), editor_area);
         }
         Overlay::Picker { selected } => picker(frame, area, view, *selected),
-        Overlay::ConfirmQuit => confirm(
-            frame,
-            area,
-            view,
-            "A query is waiting for you. Quit anyway?",
-        ),
-        Overlay::ConfirmEmpty { id } => {
-            confirm(frame, area, view, &format!("Send an empty answer to {id}?"))
+        Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. } | Overlay::ConfirmEmpty { .. } => {
+            confirm(frame, area, view, &overlay.question().unwrap_or_default())
         }
     }
 }
@@ -213,7 +207,7 @@ fn picker(frame: &mut Frame, area: Rect, view: &View, selected: usize) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn confirm(frame: &mut Frame, area: Rect, view: &View, question: &str) {
+pub(super) fn confirm(frame: &mut Frame, area: Rect, view: &View, question: &str) {
     let rect = overlay_rect(area, (question.chars().count() as u16 + 4).max(30), 5);
     let keys = &view.app.keymap;
     let footer = format!(

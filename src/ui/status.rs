@@ -1,5 +1,5 @@
 //! Draws the status bar: the session state, the mode (and the source it hands queries
-//! to), key hints taken from the keymap, and the latest message.
+//! to), the latest message, and key hints taken from the keymap.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -30,6 +30,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
     // Which source auto and review hand queries to.
     if let (Some(source), true) = (&app.answer_source, app.mode != Mode::Manual) {
         spans.push(Span::styled(format!("{source} "), s.dim));
+    }
+    // The message first: the hints are the same every time, the message is news and
+    // must not be the part cut off at the right edge.
+    if let Some(msg) = &app.message {
+        spans.push(Span::styled(format!(" {msg} "), s.note));
     }
     let draft = app.pending.current().is_some_and(|q| q.draft.is_some());
     let hints: &[(Action, &str)] = match (app.editing(), draft) {
@@ -65,14 +70,15 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         if *action == Action::Forward && app.answer_source.is_none() {
             continue;
         }
+        // No offer that would do nothing: cancel only while a session runs.
+        if *action == Action::Cancel && !app.is_running() {
+            continue;
+        }
         // In the editor, typing keys do not reach other bindings: hint a chord.
         if let Some(key) = app.keymap.hint_while(*action, app.editing()) {
             spans.push(Span::styled(format!(" {key}"), s.key_hint));
             spans.push(Span::raw(format!(" {label} ")));
         }
-    }
-    if let Some(msg) = &app.message {
-        spans.push(Span::styled(format!("  {msg}"), s.note));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(s.status_bar), area);
 }
