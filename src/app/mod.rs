@@ -180,6 +180,10 @@ pub enum Overlay {
     Picker {
         selected: usize,
     },
+    /// The trace search box, with what is typed so far.
+    Search {
+        query: String,
+    },
     ConfirmQuit,
     /// `r`, `o` or `c` while a query waits for the person: the answers would be lost.
     ConfirmDiscard {
@@ -394,6 +398,7 @@ impl App {
             }
             Some(Overlay::Picker { .. }) => vec![K::Picker],
             Some(Overlay::Ctx { .. }) => vec![K::CtxEditor],
+            Some(Overlay::Search { .. }) => vec![K::Search],
             Some(
                 Overlay::ConfirmQuit
                 | Overlay::ConfirmDiscard { .. }
@@ -402,6 +407,7 @@ impl App {
             None if self.editing() => vec![K::Editor, K::Pending, K::Global],
             None if self.focus == Focus::Pending => vec![K::Pending, K::Scroll, K::Global],
             None if self.focus == Focus::Trace => vec![K::Trace, K::Scroll, K::Global],
+            None if self.focus == Focus::Source => vec![K::Source, K::Scroll, K::Global],
             None => vec![K::Scroll, K::Global],
         };
         contexts.push(K::Always);
@@ -415,3 +421,5 @@ mod tests;
 mod tests_keys;
 #[cfg(test)]
 mod tests_modes;
+#[cfg(test)]
+mod tests_truth;

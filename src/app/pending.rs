@@ -124,6 +124,13 @@ impl PendingQuery {
         self.editor = editor;
     }
 
+    /// Moves the editor's cursor (and so its view) to the start of the text: a draft
+    /// to review is read from the top.
+    pub fn show_from_start(&mut self) {
+        self.editor.move_cursor(CursorMove::Top);
+        self.editor.move_cursor(CursorMove::Head);
+    }
+
     /// Is the source working on it right now (and has not failed it)?
     pub fn is_asking(&self) -> bool {
         matches!(self.status, QueryStatus::Asking(_)) && self.failed.is_none()

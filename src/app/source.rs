@@ -21,6 +21,10 @@ pub struct SourcePane {
     pub load_error: Option<String>,
     /// A line to reveal once the file that holds it is loaded.
     pub reveal_after_load: Option<u32>,
+    /// Columns scrolled sideways (long lines, when not wrapping).
+    pub hscroll: usize,
+    /// Wrap long lines instead of scrolling sideways.
+    pub wrap: bool,
 }
 
 impl SourcePane {
@@ -80,6 +84,25 @@ impl SourcePane {
     pub fn scroll_to(&mut self, top: bool, height: usize) {
         self.scroll = if top { 0 } else { usize::MAX };
         self.clamp(height);
+    }
+
+    /// Columns the line-number gutter takes (marker, number, two spaces).
+    pub fn gutter(&self) -> usize {
+        self.lines.len().to_string().len() + 3
+    }
+
+    /// Scrolls sideways by `delta` columns; `width` is the pane's inner width. Stops
+    /// once the longest line's end is in view.
+    pub fn scroll_sideways(&mut self, delta: isize, width: usize) {
+        if self.wrap {
+            return;
+        }
+        let text = width.saturating_sub(self.gutter()).max(1);
+        let longest = self.lines.iter().map(Line::width).max().unwrap_or(0);
+        self.hscroll = self
+            .hscroll
+            .saturating_add_signed(delta)
+            .min(longest.saturating_sub(text));
     }
 
     fn clamp(&mut self, height: usize) {

@@ -267,11 +267,12 @@ fn drafted() -> App {
 #[test]
 fn a_review_draft_edited_is_provider_edited() {
     let mut app = drafted();
-    typed(&mut app, ", mostly");
+    // The draft opens at its start, so typing goes in front.
+    typed(&mut app, "Mostly ");
     let fx = update(&mut app, ctrl('s'));
     let (id, answer) = sent(&fx);
     assert_eq!(id, "q-1");
-    assert_eq!(answer.text, "Rayleigh scattering, mostly");
+    assert_eq!(answer.text, "Mostly Rayleigh scattering");
     assert_eq!(answer.source, AnswerOrigin::ProviderEdited);
     assert_eq!(answer.model.as_deref(), Some("smollm2"));
     assert_eq!(answer.usage.map(|u| u.completion_tokens), Some(3));

@@ -103,6 +103,13 @@ fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
         Some(Overlay::Ctx { editor, .. }) => {
             editor.input(key);
         }
+        Some(Overlay::Search { query }) => match key.code {
+            KeyCode::Char(c) if plain => query.push(c),
+            KeyCode::Backspace => {
+                query.pop();
+            }
+            _ => {}
+        },
         None if editing => {
             if let Some(q) = app.pending.current_mut() {
                 q.editor.input(key);
@@ -185,7 +192,24 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageDown => scroll(app, page(app, app.focus)),
         Action::Top => jump(app, true),
         Action::Bottom => jump(app, false),
+        Action::ScrollLeft => scroll_sideways(app, -1),
+        Action::ScrollRight => scroll_sideways(app, 1),
+        Action::ToggleWrap => {
+            app.source.wrap = !app.source.wrap;
+            app.source.hscroll = 0;
+            app.message = Some(if app.source.wrap {
+                "source: long lines wrap".into()
+            } else {
+                "source: long lines scroll sideways".into()
+            });
+        }
         Action::TraceFilter => app.trace.cycle_filter(),
+        Action::TraceSearch => {
+            let query = app.trace.search.clone().unwrap_or_default();
+            app.overlay = Some(Overlay::Search { query });
+        }
+        Action::NextMatch => find_in_trace(app, true),
+        Action::PrevMatch => find_in_trace(app, false),
         Action::OpenEvent => {
             if let Some(index) = app.trace.cursor() {
                 app.overlay = Some(Overlay::Event { index, scroll: 0 });
@@ -198,7 +222,16 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             Some(Overlay::ConfirmEmpty { id }) => send(app, &id, String::new(), fx),
             other => app.overlay = other,
         },
-        Action::Select => pick(app, fx),
+        Action::Select => match app.overlay.take() {
+            Some(Overlay::Search { query }) => {
+                app.trace.search = (!query.is_empty()).then_some(query);
+                find_in_trace(app, true);
+            }
+            other => {
+                app.overlay = other;
+                pick(app, fx);
+            }
+        },
         Action::Suspend => fx.push(Effect::Suspend),
     }
 }
@@ -323,6 +356,7 @@ fn on_paste(app: &mut App, text: &str) {
         Some(Overlay::Ctx { editor, .. }) => {
             editor.insert_str(&text);
         }
+        Some(Overlay::Search { query }) => query.push_str(text.lines().next().unwrap_or("")),
         None if editing => {
             if let Some(q) = app.pending.current_mut() {
                 q.editor.insert_str(&text);
@@ -363,6 +397,28 @@ fn on_mouse(app: &mut App, mouse: MouseEvent) {
         return;
     };
     scroll_pane(app, pane, delta);
+}
+
+/// Columns one sideways step moves the Source pane.
+const SIDEWAYS_COLUMNS: isize = 8;
+
+fn scroll_sideways(app: &mut App, steps: isize) {
+    let width = app.layout().map_or(0, |l| l.source.width.saturating_sub(2));
+    app.source
+        .scroll_sideways(steps * SIDEWAYS_COLUMNS, width as usize);
+}
+
+/// Moves the trace cursor to the next (or previous) entry matching the search.
+fn find_in_trace(app: &mut App, forward: bool) {
+    let Some(query) = app.trace.search.clone() else {
+        let key = app.keymap.hint(Action::TraceSearch).unwrap_or_default();
+        app.message = Some(format!("no trace search: {key} starts one"));
+        return;
+    };
+    let height = app.pane_height(Focus::Trace);
+    if !app.trace.find(&query, forward, height) {
+        app.message = Some(format!("no trace entry matches {query:?}"));
+    }
 }
 
 fn page(app: &App, focus: Focus) -> isize {
@@ -414,7 +470,12 @@ fn clamp_scrolls(app: &mut App) {
     let (w, h) = app.size;
     let width = w.saturating_sub(4).min(88);
     let content = match &app.overlay {
-        Some(Overlay::Help { .. }) => Some(app.keymap.help_rows().len() + 8),
+        Some(Overlay::Help { .. }) => {
+            let rows = app.keymap.help_rows();
+            let mut headings: Vec<_> = rows.iter().map(|r| r.0).collect();
+            headings.dedup();
+            Some(rows.len() + headings.len() + 2)
+        }
         Some(Overlay::Event { index, .. }) => app
             .trace
             .get(*index)
@@ -442,14 +503,18 @@ fn clamp_scrolls(app: &mut App) {
     }
     let pane = app.layout().map(|l| l.pending);
     if let (Some(q), Some(rect)) = (app.pending.current(), pane) {
-        let inner_w = rect.width.saturating_sub(2);
-        let rows = layout::wrapped_rows(&q.query.prompt, inner_w)
-            + q.query.system.as_deref().map_or(0, |s| {
-                layout::wrapped_rows(s, inner_w.saturating_sub(8)) + 1
-            })
-            + usize::from(q.note.is_some());
-        let max = rows.saturating_sub(rect.height.saturating_sub(2) as usize) as u16;
-        app.pending.prompt_scroll = app.pending.prompt_scroll.min(max);
+        let rows = layout::prompt_rows(
+            q.note.as_deref(),
+            q.query.system.as_deref(),
+            &q.query.prompt,
+            rect.width.saturating_sub(2),
+        )
+        .len();
+        let max = rows.saturating_sub(rect.height.saturating_sub(2) as usize);
+        app.pending.prompt_scroll = app
+            .pending
+            .prompt_scroll
+            .min(max.min(u16::MAX as usize) as u16);
     }
 }
 

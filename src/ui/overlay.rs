@@ -38,6 +38,26 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
             frame.render_widget(editor.as_ref(), editor_area);
         }
         Overlay::Picker { selected } => picker(frame, area, view, *selected),
+        Overlay::Search { query } => {
+            let rect = overlay_rect(area, 60, 3);
+            let keys = &view.app.keymap;
+            let footer = format!(
+                "{} find · {} close",
+                keys.hint(Action::Select).unwrap_or_default(),
+                keys.hint(Action::Close).unwrap_or_default()
+            );
+            let block = boxed(view, "Search the trace", &footer);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled("/", view.theme.slots.key_hint),
+                    Span::raw(query.clone()),
+                    Span::styled("▏", view.theme.slots.key_hint),
+                ]))
+                .block(block),
+                rect,
+            );
+        }
         Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. } | Overlay::ConfirmEmpty { .. } => {
             confirm(frame, area, view, &overlay.question().unwrap_or_default())
         }
