@@ -154,6 +154,11 @@ fn spawn_sized(rows: u16, cols: u16) -> Option<Running> {
             "tests/fixtures/echo.lua".to_string(),
         ),
     };
+    spawn_with(&bin, &args, rows, cols)
+}
+
+/// Spawns `bin` with whitespace-separated `args` on a `rows` x `cols` terminal.
+fn spawn_with(bin: &str, args: &str, rows: u16, cols: u16) -> Option<Running> {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows,
@@ -162,7 +167,7 @@ fn spawn_sized(rows: u16, cols: u16) -> Option<Running> {
             pixel_height: 0,
         })
         .expect("open a pty");
-    let mut cmd = CommandBuilder::new(&bin);
+    let mut cmd = CommandBuilder::new(bin);
     for arg in args.split_whitespace() {
         cmd.arg(arg);
     }
@@ -392,5 +397,34 @@ fn pasted_line_breaks_arrive_whatever_the_terminal_sends() {
         !s.contents().contains("Result ·")
     });
     tui.send(b"q");
+    tui.wait_exit_restored();
+}
+
+#[test]
+fn rerun_after_an_edit_shows_the_new_text() {
+    if std::env::var("ALC_TUI_BIN").is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("edited.lua");
+    let original = std::fs::read_to_string("tests/fixtures/echo.lua").unwrap();
+    std::fs::write(&script, &original).unwrap();
+    let bin = env!("CARGO_BIN_EXE_alc-workbench");
+    let Some(mut tui) = spawn_with(bin, &script.display().to_string(), ROWS, COLS) else {
+        return;
+    };
+    let screen = tui.screen.clone();
+    screen.wait_text("waiting for you");
+    std::fs::write(&script, format!("-- edited: second version\n{original}")).unwrap();
+    tui.send(b"\t"); // out of the editor: r is a command
+    tui.send(b"r");
+    screen.wait_text("Re-run anyway");
+    tui.send(b"y");
+    screen.wait_text("-- edited: second version");
+    // The marker moved with the text: the call is one line further down now.
+    screen.wait_text("▶4");
+    tui.send(b"\x03");
+    screen.wait_text("Quit anyway?");
+    tui.send(b"y");
     tui.wait_exit_restored();
 }

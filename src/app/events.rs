@@ -4,6 +4,7 @@
 //! Pure: no I/O.
 
 use super::pending::QueryStatus;
+use super::source::Mark;
 use super::{App, Effect, Focus, Overlay, Phase};
 use crate::engine::{SessionEvent, Stamped, Status};
 
@@ -23,14 +24,8 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
                 .map(|query| super::modes::route(app, query, now, fx))
                 .collect();
             let for_you = new.iter().any(|q| q.status == QueryStatus::ForYou);
-            // A call site in another Lua file (a package's module): show that file.
-            if let Some(site) = new.iter().find_map(|q| q.query.site.as_ref()) {
-                let elsewhere = app.source.file.is_some() && !app.source.shows(&site.file);
-                if elsewhere && site.file.ends_with(".lua") {
-                    app.source.reveal_after_load = Some(site.line);
-                    fx.push(Effect::LoadScript(site.file.clone()));
-                }
-            }
+            // The Source pane follows the query shown (`sync_after`), whichever file
+            // (a fork child's package) it was asked from.
             app.pending.push(new);
             // Also under an overlay (it keeps the keys until closed): closing it then
             // lands in the answer editor.
@@ -54,16 +49,27 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
             app.session.phase = Phase::Ended(outcome.status);
             app.budget.finish(outcome.metrics.clone());
             app.pending.clear();
-            app.source.paused_line = None;
-            if let Some(site) = outcome.error.as_ref().and_then(|e| e.site.as_ref()) {
-                app.source.error_line = Some(site.line);
-                if app.source.shows(&site.file) {
-                    let height = app.pane_height(Focus::Source);
-                    app.source.reveal(site.line, height);
-                } else {
-                    app.source.reveal_after_load = Some(site.line);
-                    fx.push(Effect::LoadScript(site.file.clone()));
-                }
+            // Where it failed, or where the cancel stopped it: the error's site (in a
+            // package's file too), else the call it was waiting at.
+            let site = outcome
+                .error
+                .as_ref()
+                .and_then(|e| e.site.as_ref())
+                .filter(|s| s.file.ends_with(".lua"))
+                .map(|s| Mark {
+                    file: s.file.clone(),
+                    line: s.line,
+                });
+            let last_pause = app.source.paused.take();
+            let mark = match outcome.status {
+                Status::Failed => site.inspect(|m| app.source.error = Some(m.clone())),
+                Status::Cancelled => site
+                    .or(last_pause)
+                    .inspect(|m| app.source.stopped = Some(m.clone())),
+                Status::Completed => None,
+            };
+            if let Some(mark) = mark {
+                show_source(app, &mark, fx);
             }
             app.message = Some(match (&outcome.status, &outcome.error) {
                 (Status::Failed, Some(e)) => format!("failed: {}", e.message),
@@ -88,29 +94,37 @@ pub(super) fn on_stream_closed(app: &mut App) {
         };
         app.session.phase = Phase::Ended(status);
         app.pending.clear();
-        app.source.paused_line = None;
+        app.source.stopped = app.source.paused.take();
         app.message = Some("the session ended without a result".into());
     }
 }
 
-/// Keeps derived state in step after any message: the paused-line marker follows the
-/// query shown, and the person's clock runs while a query waits for them.
-pub(super) fn sync_after(app: &mut App) {
+/// Keeps derived state in step after any message: the Source pane follows the query
+/// shown (loading its file when it is another one: a package, a fork child), and the
+/// person's clock runs while a query waits for them.
+pub(super) fn sync_after(app: &mut App, fx: &mut Vec<Effect>) {
     let site = app.pending.current().and_then(|q| q.query.site.clone());
-    match site {
-        Some(site) => {
-            if app.source.paused_line != Some(site.line) {
-                app.source.paused_line = Some(site.line);
-                if app.source.shows(&site.file) {
-                    let height = app.pane_height(Focus::Source);
-                    app.source.reveal(site.line, height);
-                } else if app.source.lines.is_empty() {
-                    app.source.reveal_after_load = Some(site.line);
-                }
-            }
+    let mark = site.filter(|s| s.file.ends_with(".lua")).map(|s| Mark {
+        file: s.file,
+        line: s.line,
+    });
+    if let Some(mark) = mark {
+        // Follow it when it changes, or when its file still has to be shown.
+        if app.source.paused.as_ref() != Some(&mark) || app.source.paused_line().is_none() {
+            show_source(app, &mark, fx);
         }
-        None => app.source.paused_line = None,
+        app.source.paused = Some(mark);
+    } else {
+        app.source.paused = None;
     }
     let waiting = app.is_running() && app.pending.person_busy();
     app.budget.person_waiting(waiting, app.session.clock_ms);
+}
+
+/// Brings `mark` into view, loading its file first when another one is shown.
+pub(super) fn show_source(app: &mut App, mark: &Mark, fx: &mut Vec<Effect>) {
+    let height = app.pane_height(Focus::Source);
+    if let Some(file) = app.source.show(mark, height) {
+        fx.push(Effect::LoadScript(file));
+    }
 }

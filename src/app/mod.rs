@@ -315,11 +315,10 @@ impl App {
         }
         let mut effects = Vec::new();
         match opts.script {
+            Some(_) if opts.autostart => update::start(&mut app, &mut effects),
             Some(script) => {
+                app.source.loading = Some(script.clone());
                 effects.push(Effect::LoadScript(script));
-                if opts.autostart {
-                    update::start(&mut app, &mut effects);
-                }
             }
             None => app.overlay = Some(Overlay::Picker { selected: 0 }),
         }

@@ -101,7 +101,7 @@ fn a_pause_waits_for_you_and_ctrl_s_answers() {
     );
     assert_eq!(app.state(), SessionState::Waiting);
     assert_eq!(app.focus, Focus::Pending);
-    assert_eq!(app.source.paused_line, Some(13));
+    assert_eq!(app.source.paused.as_ref().map(|m| m.line), Some(13));
     typed(&mut app, "Rayleigh q");
     let fx = update(&mut app, ctrl('s'));
     let [Effect::AnswerQuery { id, answer }] = fx.as_slice() else {
@@ -124,7 +124,7 @@ fn a_pause_waits_for_you_and_ctrl_s_answers() {
         ),
     );
     assert!(app.pending.queries.is_empty());
-    assert_eq!(app.source.paused_line, None);
+    assert_eq!(app.source.paused.as_ref().map(|m| m.line), None);
     assert_eq!(app.budget.metrics.llm_calls, 1);
     assert_eq!(app.budget.metrics.completion_tokens, 3); // "Rayleigh q" = 10 chars
     assert_eq!(
@@ -164,7 +164,7 @@ fn a_batch_shows_k_of_n_and_moves_between_queries() {
     update(&mut app, ctrl('n'));
     assert_eq!(app.pending.current().unwrap().query.id, "q-2");
     assert_eq!(
-        app.source.paused_line,
+        app.source.paused.as_ref().map(|m| m.line),
         Some(9),
         "marker follows the query shown"
     );
@@ -238,7 +238,7 @@ fn ctx_editor_keeps_text_on_bad_json_and_applies_good_json() {
     assert!(app.overlay.is_none());
     let fx = update(&mut app, key('r'));
     assert!(
-        matches!(&fx[..], [Effect::StartSession(r)] if r.ctx == json!({"budget": {"max_tokens": 9}}))
+        matches!(&fx[..], [Effect::LoadScript(_), Effect::StartSession(r)] if r.ctx == json!({"budget": {"max_tokens": 9}}))
     );
     assert_eq!(app.budget.budget.max_tokens, Some(9));
 }
@@ -254,7 +254,9 @@ fn rerun_cancels_the_running_session_and_clears_panes() {
     );
     let fx = update(&mut app, key('y'));
     assert_eq!(fx[0], Effect::Cancel);
-    assert!(matches!(fx[1], Effect::StartSession(_)));
+    // The script is read again: it may have been edited since.
+    assert_eq!(fx[1], Effect::LoadScript("demo/cot.lua".into()));
+    assert!(matches!(fx[2], Effect::StartSession(_)));
     assert!(app.pending.queries.is_empty());
     assert_eq!(app.trace.total(), 0);
 }
@@ -264,7 +266,7 @@ fn failure_marks_the_error_line_and_success_shows_the_result() {
     let mut app = running(None);
     update(&mut app, event(2, failed("boom", "demo/cot.lua", 7)));
     assert_eq!(app.state(), SessionState::Failed);
-    assert_eq!(app.source.error_line, Some(7));
+    assert_eq!(app.source.error.as_ref().map(|m| m.line), Some(7));
     assert!(app.message.as_deref().unwrap().contains("boom"));
 
     let mut app = running(None);
@@ -486,7 +488,7 @@ fn a_call_site_in_another_file_loads_that_file() {
             lines,
         },
     );
-    assert_eq!(app.source.paused_line, Some(40));
+    assert_eq!(app.source.paused.as_ref().map(|m| m.line), Some(40));
     let h = app.pane_height(Focus::Source);
     assert!(app.source.scroll <= 39 && 39 < app.source.scroll + h);
 }

@@ -232,7 +232,14 @@ fn f5_forwards_just_this_query_and_r_still_runs() {
     assert!(update(&mut app, f5()).is_empty());
     let fx = update(&mut app, key('r'));
     assert!(
-        matches!(&fx[..], [Effect::Cancel, Effect::StartSession(_)]),
+        matches!(
+            &fx[..],
+            [
+                Effect::Cancel,
+                Effect::LoadScript(_),
+                Effect::StartSession(_)
+            ]
+        ),
         "{fx:?}"
     );
 }

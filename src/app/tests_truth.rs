@@ -205,3 +205,113 @@ fn the_trace_shows_what_tells_queries_apart_and_slash_searches_it() {
         .contains("no trace entry matches"));
     assert_eq!(shown(&app), "llm q-1", "the cursor stays");
 }
+
+fn lines(n: usize, name: &str) -> Vec<Line<'static>> {
+    (1..=n).map(|i| Line::raw(format!("{name} {i}"))).collect()
+}
+
+fn loaded(app: &mut App, file: &str, n: usize) -> Vec<Effect> {
+    update(
+        app,
+        Msg::SourceLoaded {
+            file: file.into(),
+            lines: lines(n, file),
+        },
+    )
+}
+
+fn loads(fx: &[Effect]) -> Vec<&str> {
+    fx.iter()
+        .filter_map(|f| match f {
+            Effect::LoadScript(file) => Some(file.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_source_pane_follows_the_query_shown_into_fork_children() {
+    let mut app = running(Mode::Manual, None);
+    loaded(&mut app, "demo/cot.lua", 20);
+    let cot = "bundled/cot/init.lua";
+    let reflect = "bundled/reflect/init.lua";
+    // `panel` forks cot and reflect: one pause, queries from two packages.
+    let fx = pause(
+        &mut app,
+        2,
+        vec![query("q-1", "a", cot, 5), query("q-2", "b", reflect, 9)],
+    );
+    assert_eq!(loads(&fx), vec![cot], "the shown query's file");
+    assert_eq!(app.source.paused_line(), None, "no mark on another file");
+    loaded(&mut app, cot, 30);
+    assert_eq!(app.source.file.as_deref(), Some(cot));
+    assert_eq!(app.source.paused_line(), Some(5));
+    // The next query of the pause lives in reflect: its file, its line.
+    let fx = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(loads(&fx), vec![reflect]);
+    assert_eq!(
+        app.source.paused_line(),
+        None,
+        "cot's file never shows reflect's line"
+    );
+    loaded(&mut app, reflect, 30);
+    assert_eq!(app.source.paused_line(), Some(9));
+    // A late arrival of a file no longer wanted does not replace it.
+    let fx = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(loads(&fx), vec![cot]);
+    loaded(&mut app, reflect, 30);
+    assert_eq!(app.source.loading.as_deref(), Some(cot));
+    loaded(&mut app, cot, 30);
+    assert_eq!(app.source.paused_line(), Some(5));
+}
+
+#[test]
+fn a_failure_inside_a_package_shows_and_marks_its_line() {
+    let mut app = running(Mode::Manual, None);
+    loaded(&mut app, "demo/cot.lua", 20);
+    let pkg = "/pkgs/deep/init.lua";
+    let fx = update(&mut app, at(2, crate::testkit::failed("boom", pkg, 80)));
+    assert_eq!(loads(&fx), vec![pkg]);
+    loaded(&mut app, pkg, 120);
+    assert_eq!(app.source.error_line(), Some(80));
+    let height = app.pane_height(Focus::Source);
+    let scroll = app.source.scroll;
+    assert!(scroll < 80 && 80 <= scroll + height, "line 80 in view");
+}
+
+#[test]
+fn after_a_cancel_the_line_where_the_strategy_stood_is_marked() {
+    let mut app = running(Mode::Manual, None);
+    loaded(&mut app, "demo/cot.lua", 20);
+    pause(&mut app, 2, vec![query("q-1", "a", "demo/cot.lua", 11)]);
+    assert_eq!(app.source.paused_line(), Some(11));
+    update(&mut app, code(KeyCode::Tab));
+    update(&mut app, key('c'));
+    assert_eq!(update(&mut app, key('y')), vec![Effect::Cancel]);
+    update(
+        &mut app,
+        at(
+            3,
+            SessionEvent::Finished(crate::engine::Outcome {
+                status: crate::engine::Status::Cancelled,
+                result: None,
+                error: None,
+                metrics: Default::default(),
+            }),
+        ),
+    );
+    assert_eq!(app.state(), SessionState::Cancelled);
+    assert_eq!(app.source.paused_line(), None);
+    assert_eq!(app.source.stopped_line(), Some(11));
+    assert_eq!(app.source.error_line(), None, "a cancel is not a failure");
+    // A re-run reads the script again (it may have been edited) and clears the marks.
+    let fx = update(&mut app, key('r'));
+    assert_eq!(loads(&fx), vec!["demo/cot.lua"]);
+    assert_eq!(app.source.stopped_line(), None);
+}

@@ -50,7 +50,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Terminate => quit_now(app, &mut fx),
     }
-    events::sync_after(app);
+    events::sync_after(app, &mut fx);
     fx
 }
 
@@ -252,8 +252,10 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
     app.trace.clear();
     app.pending.clear();
     app.budget.reset(Budget::from_ctx(&app.session.ctx));
-    app.source.paused_line = None;
-    app.source.error_line = None;
+    app.source.clear_marks();
+    // Read the script again: it may have been edited since the last run.
+    app.source.loading = Some(script.clone());
+    fx.push(Effect::LoadScript(script.clone()));
     app.session.phase = Phase::Running;
     app.session.outcome = None;
     app.session.cancel_requested = false;
@@ -291,8 +293,7 @@ fn pick(app: &mut App, fx: &mut Vec<Effect>) {
     if app.is_running() {
         fx.push(Effect::Cancel);
     }
-    app.session.script = Some(choice.clone());
-    fx.push(Effect::LoadScript(choice));
+    app.session.script = Some(choice);
     start(app, fx);
 }
 

@@ -32,7 +32,9 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
         let mut lines = vec![Line::from(view.dim(text))];
         // A failure in full, wrapped: the status bar has one line for it.
         if let Some(err) = app.session.outcome.as_ref().and_then(|o| o.error.as_ref()) {
-            lines.push(Line::styled(err.message.clone(), slots.note));
+            if err.message != text {
+                lines.push(Line::styled(err.message.clone(), slots.note));
+            }
             if let Some(site) = &err.site {
                 lines.push(Line::from(view.dim(format!("at {site}"))));
             }

@@ -1,5 +1,5 @@
-//! Draws the Source pane: highlighted lines with numbers, ▶ on the paused call site and
-//! ✗ on the error line. Only the visible lines are touched.
+//! Draws the Source pane: highlighted lines with numbers, ▶ on the paused call site,
+//! ✗ on the error line, ■ where a cancel stopped the strategy. Only the visible lines are touched.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -48,15 +48,19 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
     let height = inner.height as usize;
     let start = src.scroll.min(src.lines.len().saturating_sub(1));
     let mut rows: Vec<Line> = Vec::with_capacity(height);
+    // Marks only in the file they belong to.
+    let (paused, error, stopped) = (src.paused_line(), src.error_line(), src.stopped_line());
     for i in start..src.lines.len() {
         if rows.len() >= height {
             break;
         }
         let number = (i + 1) as u32;
-        let (marker, gutter_style) = if src.paused_line == Some(number) {
+        let (marker, gutter_style) = if paused == Some(number) {
             ("▶", slots.paused_line)
-        } else if src.error_line == Some(number) {
+        } else if error == Some(number) {
             ("✗", slots.error_line)
+        } else if stopped == Some(number) {
+            ("■", slots.paused_line)
         } else {
             (" ", slots.line_number)
         };
