@@ -107,13 +107,20 @@ async fn review_mode_drafts_are_edited_by_keys_through_the_real_engine() {
             })
             .await;
             match n {
-                1 => {}                           // accept as it is
-                2 => type_text(&keys, " edited"), // edit: appended at the cursor
+                1 => {} // accept as it is
+                // A draft opens at its start: go to its end, then edit.
+                2 => {
+                    press(&keys, KeyCode::End, KeyModifiers::NONE);
+                    type_text(&keys, " edited");
+                }
                 3 => {
                     ctrl(&keys, 'r'); // reject, answer by hand
                     type_text(&keys, "by hand");
                 }
-                _ => type_text(&keys, "!"),
+                _ => {
+                    press(&keys, KeyCode::End, KeyModifiers::NONE);
+                    type_text(&keys, "!");
+                }
             }
             ctrl(&keys, 's');
         }

@@ -132,3 +132,54 @@ fn the_trace_search_box() {
     }
     assert_snapshot!(screen(&app));
 }
+
+/// A batch of three verdicts: q-1 answered and held (revisable), q-2 shown.
+#[test]
+fn a_held_answer_in_a_batch() {
+    let (mut app, _) = App::new(AppOptions {
+        script: Some(FILE.into()),
+        autostart: true,
+        size: (100, 30),
+        ..Default::default()
+    });
+    let at = |seq, event| {
+        Msg::Session(Stamped {
+            seq,
+            t_ms: seq * 500,
+            event,
+        })
+    };
+    update(&mut app, at(1, started(FILE, json!({}))));
+    let queries = (1..=3)
+        .map(|i| {
+            query(
+                &format!("q-{i}"),
+                &format!("Claim {i}: PASS or FAIL?"),
+                FILE,
+                3,
+            )
+        })
+        .collect();
+    update(
+        &mut app,
+        at(
+            2,
+            SessionEvent::Paused {
+                pause: 1,
+                queries: alc_workbench::testkit::batch(queries),
+            },
+        ),
+    );
+    for c in "PASS".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+    );
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL)),
+    );
+    assert_snapshot!(screen(&app));
+}

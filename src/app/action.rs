@@ -14,6 +14,7 @@ pub enum Action {
     FocusNext,
     FocusPrev,
     Submit,
+    SendToAll,
     CycleMode,
     SiteMode,
     Forward,
@@ -58,6 +59,7 @@ impl Action {
         Action::FocusPrev,
         Action::CycleMode,
         Action::Submit,
+        Action::SendToAll,
         Action::Forward,
         Action::RejectDraft,
         Action::SiteMode,
@@ -100,6 +102,7 @@ impl Action {
             Action::FocusNext => "focus_next",
             Action::FocusPrev => "focus_prev",
             Action::Submit => "submit",
+            Action::SendToAll => "send_to_all",
             Action::CycleMode => "cycle_mode",
             Action::SiteMode => "site_mode",
             Action::Forward => "forward",
@@ -143,7 +146,10 @@ impl Action {
             Action::ShowResult => "show the result of the finished session",
             Action::FocusNext => "focus the next pane",
             Action::FocusPrev => "focus the previous pane",
-            Action::Submit => "send the answer, or accept the draft",
+            Action::Submit => {
+                "send the answer, or accept the draft (in a batch: held, revisable, until the last)"
+            }
+            Action::SendToAll => "send this answer to every query of the batch still waiting",
             Action::CycleMode => "switch the mode: manual → auto → review",
             Action::SiteMode => "cycle this call site's mode (inherit → review)",
             Action::Forward => "forward this query to the provider, once",

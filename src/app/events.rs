@@ -18,10 +18,14 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
     match stamped.event {
         SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
         SessionEvent::State { .. } | SessionEvent::Log { .. } => {}
-        SessionEvent::Paused { queries, .. } => {
+        SessionEvent::Paused { queries, pause } => {
             let new: Vec<_> = queries
                 .into_iter()
-                .map(|query| super::modes::route(app, query, now, fx))
+                .map(|query| {
+                    let mut q = super::modes::route(app, query, now, fx);
+                    q.pause = pause;
+                    q
+                })
                 .collect();
             let for_you = new.iter().any(|q| q.status == QueryStatus::ForYou);
             // The Source pane follows the query shown (`sync_after`), whichever file

@@ -69,6 +69,7 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Global, Action::FocusPrev, &["shift-tab"]),
     (KeyContext::Always, Action::Suspend, &["ctrl-z"]),
     (KeyContext::Editor, Action::Submit, &["ctrl-s", "alt-enter"]),
+    (KeyContext::Editor, Action::SendToAll, &["alt-a"]),
     (KeyContext::Pending, Action::Forward, &["f5"]),
     (KeyContext::Pending, Action::RejectDraft, &["ctrl-r"]),
     (KeyContext::Pending, Action::SiteMode, &["m", "alt-m"]),

@@ -417,6 +417,8 @@ impl App {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_batch;
+#[cfg(test)]
 mod tests_keys;
 #[cfg(test)]
 mod tests_modes;

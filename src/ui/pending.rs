@@ -139,14 +139,26 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
     let key = |action| app.keymap.hint_while(action, editing);
     let mut answer_title = vec![view.title("Answer")];
     let body: Option<Paragraph> = match &q.status {
-        QueryStatus::ForYou => {
-            let hints = match &q.draft {
-                Some(_) => {
-                    answer_title.push(view.dim("draft · "));
-                    [(Action::Submit, "accept"), (Action::RejectDraft, "reject")]
+        QueryStatus::ForYou | QueryStatus::Held(_) => {
+            let held = matches!(q.status, QueryStatus::Held(_));
+            let mut hints = match (&q.draft, held) {
+                (_, true) => {
+                    answer_title.push(view.dim("held · "));
+                    vec![(Action::Submit, "revise")]
                 }
-                None => [(Action::Submit, "send"), (Action::Forward, "forward")],
+                (Some(_), false) => {
+                    answer_title.push(view.dim("draft · "));
+                    vec![(Action::Submit, "accept"), (Action::RejectDraft, "reject")]
+                }
+                (None, false) => vec![(Action::Submit, "send"), (Action::Forward, "forward")],
             };
+            // One answer for every query of the batch still waiting.
+            let others = pending
+                .waiting_in(q.pause)
+                .saturating_sub(usize::from(!held));
+            if others > 0 {
+                hints.push((Action::SendToAll, "send to all"));
+            }
             let hints: Vec<String> = hints
                 .iter()
                 .filter(|(a, _)| *a != Action::Forward || app.answer_source.is_some())

@@ -30,9 +30,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         return;
     }
     if src.lines.is_empty() {
-        let hint = match &src.file {
-            Some(_) => "loading…".to_string(),
-            None => format!(
+        let hint = match (&src.file, &src.loading) {
+            (_, Some(file)) => format!("loading {file}…"),
+            (Some(_), None) => "loading…".to_string(),
+            (None, None) => format!(
                 "no script loaded; {} opens one",
                 view.app
                     .keymap

@@ -37,7 +37,17 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         spans.push(Span::styled(format!(" {msg} "), s.note));
     }
     let draft = app.pending.current().is_some_and(|q| q.draft.is_some());
+    let held = app
+        .pending
+        .current()
+        .is_some_and(|q| matches!(q.status, crate::app::pending::QueryStatus::Held(_)));
     let hints: &[(Action, &str)] = match (app.editing(), draft) {
+        (true, _) if held => &[
+            (Action::Submit, "revise"),
+            (Action::NextQuery, "next"),
+            (Action::FocusNext, "focus"),
+            (Action::Quit, "quit"),
+        ],
         (true, true) => &[
             (Action::Submit, "accept"),
             (Action::RejectDraft, "reject"),
