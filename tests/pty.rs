@@ -428,3 +428,39 @@ fn rerun_after_an_edit_shows_the_new_text() {
     tui.send(b"y");
     tui.wait_exit_restored();
 }
+
+#[test]
+fn rerun_starts_the_answers_file_from_its_top() {
+    if std::env::var("ALC_TUI_BIN").is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("one.answers.jsonl");
+    std::fs::write(&answers, "{\"answer\": \"from the file\"}\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_alc-workbench");
+    let args = format!("tests/fixtures/echo.lua --answers {}", answers.display());
+    let Some(mut tui) = spawn_with(bin, &args, ROWS, COLS) else {
+        return;
+    };
+    let screen = tui.screen.clone();
+    screen.wait_text("Result · completed");
+    screen.wait_text("from the file");
+    tui.send(b"\x1b");
+    screen.wait_for("result closed", Duration::from_secs(5), |s| {
+        !s.contents().contains("Result ·")
+    });
+    // The second run gets the file's one answer again (not "ran out").
+    tui.send(b"r");
+    screen.wait_text("Result · completed");
+    let text = screen.text();
+    assert!(
+        text.contains("from the file") && !text.contains("ran out"),
+        "{text}"
+    );
+    tui.send(b"\x1b");
+    screen.wait_for("result closed", Duration::from_secs(5), |s| {
+        !s.contents().contains("Result ·")
+    });
+    tui.send(b"q");
+    tui.wait_exit_restored();
+}

@@ -26,7 +26,8 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::{
-    answer_text_from_json, elapsed_ms, text_preview, AnswerFuture, AnswerSource, SourceError,
+    answer_text_from_json, elapsed_ms, text_preview, AnswerFuture, AnswerSource, RestartFuture,
+    SourceError,
 };
 use crate::engine::{Answer, AnswerOrigin, Query};
 
@@ -93,6 +94,8 @@ pub struct ScriptSource {
     rules: Vec<Rule>,
     /// Taken from the front, synchronously inside `answer`, so order is deterministic.
     queue: Mutex<VecDeque<Reply>>,
+    /// The queue as the file gave it, for `restart`.
+    all: VecDeque<Reply>,
 }
 
 impl ScriptSource {
@@ -131,7 +134,8 @@ impl ScriptSource {
         Ok(ScriptSource {
             path: path_for_messages.to_string(),
             rules,
-            queue: Mutex::new(queue),
+            queue: Mutex::new(queue.clone()),
+            all: queue,
         })
     }
 
@@ -186,6 +190,12 @@ impl AnswerSource for ScriptSource {
             ))),
         };
         Box::pin(std::future::ready(result))
+    }
+
+    /// The queue starts again from the file's first entry.
+    fn restart(&self) -> RestartFuture<'_> {
+        *self.lock_queue() = self.all.clone();
+        Box::pin(std::future::ready(()))
     }
 }
 

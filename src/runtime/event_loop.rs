@@ -187,8 +187,9 @@ impl EventLoop {
                     }
                 }
                 Effect::StartSession(request) => {
+                    // A re-run answers as the first run did: the source starts over.
                     if let Some(d) = &self.dispatcher {
-                        d.drop_all();
+                        d.restart();
                     }
                     self.generation += 1;
                     self.session = None;
