@@ -252,7 +252,6 @@ mod tests {
 
     #[test]
     fn built_ins_parse_and_name_known_syntect_themes() {
-        let known = syntect::highlighting::ThemeSet::load_defaults();
         for name in BUILT_IN {
             let theme = Theme::parse(
                 match *name {
@@ -264,10 +263,23 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{name}: {e}"));
             if let Some(s) = &theme.syntect {
-                assert!(known.themes.contains_key(s), "{name}: syntect theme {s}");
+                assert!(crate::highlight::has_theme(s), "{name}: syntect theme {s}");
             }
             assert_ne!(theme.slots.paused_line, Style::default(), "{name}");
         }
+    }
+
+    #[test]
+    fn light_sets_its_own_background_and_high_contrast_its_syntax_theme() {
+        let light = Theme::built_in("light").unwrap();
+        // The text slot fills every pane: a light theme on a dark terminal stays light.
+        assert_eq!(
+            light.slots.text.bg,
+            Some(Color::from_str("#ffffff").unwrap())
+        );
+        let hc = Theme::built_in("high-contrast").unwrap();
+        assert_eq!(hc.syntect.as_deref(), Some(crate::highlight::HIGH_CONTRAST));
+        assert_eq!(hc.slots.text.bg, Some(Color::Black));
     }
 
     #[test]

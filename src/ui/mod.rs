@@ -129,6 +129,45 @@ pub(crate) fn clip(s: &str, width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Color;
+    use ratatui::Terminal;
+
+    use crate::app::{App, AppOptions};
+    use crate::theme::Theme;
+
+    /// Every cell of a screen drawn with `theme` has a background of its own.
+    fn every_cell_has_a_background(theme: &str, size: (u16, u16)) {
+        let (app, _) = App::new(AppOptions {
+            script: Some("demo/cot.lua".into()),
+            size,
+            ..Default::default()
+        });
+        let theme = Theme::built_in(theme).unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
+        terminal
+            .draw(|f| super::draw(f, &super::View::new(&app, &theme)))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        for (i, cell) in buffer.content.iter().enumerate() {
+            assert_ne!(
+                cell.bg,
+                Color::Reset,
+                "cell {} of a {}x{} screen has the terminal's background",
+                i,
+                size.0,
+                size.1
+            );
+        }
+    }
+
+    #[test]
+    fn the_light_theme_paints_its_own_background() {
+        every_cell_has_a_background("light", (100, 30));
+        every_cell_has_a_background("light", (30, 8)); // the too-small notice too
+        every_cell_has_a_background("high-contrast", (100, 30));
+    }
+
     #[test]
     fn clip_counts_columns_not_bytes() {
         assert_eq!(super::clip("héllo", 3), "hél");
