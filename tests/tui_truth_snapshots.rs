@@ -183,3 +183,32 @@ fn a_held_answer_in_a_batch() {
     );
     assert_snapshot!(screen(&app));
 }
+
+/// The picker filtered by what was typed, with each package's description.
+#[test]
+fn the_picker_filters_and_shows_descriptions() {
+    use alc_workbench::app::picker::Choice;
+    let package = |name: &str, description: &str| Choice {
+        name: name.into(),
+        description: Some(description.into()),
+        package: true,
+        input: Vec::new(),
+    };
+    let (mut app, _) = App::new(AppOptions {
+        choices: vec![
+            Choice::from("demo/cot.lua"),
+            package("cot", "Iterative chain-of-thought, then a synthesis"),
+            package(
+                "panel",
+                "Fork several strategies; a judge picks the best answer",
+            ),
+            package("reflect", "Draft, critique, revise"),
+        ],
+        size: (100, 30),
+        ..Default::default()
+    });
+    for c in "strat".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert_snapshot!(screen(&app));
+}

@@ -96,6 +96,10 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Overlay, Action::Close, &["esc", "q"]),
     (KeyContext::Picker, Action::ScrollUp, &["up"]),
     (KeyContext::Picker, Action::ScrollDown, &["down"]),
+    (KeyContext::Picker, Action::PageUp, &["pageup"]),
+    (KeyContext::Picker, Action::PageDown, &["pagedown"]),
+    (KeyContext::Picker, Action::Top, &["home"]),
+    (KeyContext::Picker, Action::Bottom, &["end"]),
     (KeyContext::Picker, Action::Select, &["enter"]),
     (KeyContext::Picker, Action::Close, &["esc"]),
     (

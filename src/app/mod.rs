@@ -18,6 +18,7 @@ pub mod keymap;
 pub mod layout;
 pub mod modes;
 pub mod pending;
+pub mod picker;
 pub mod port;
 pub mod source;
 pub mod trace;
@@ -26,6 +27,7 @@ mod update;
 pub use action::Action;
 pub use keymap::{KeyChord, KeyContext, Keymap};
 pub use modes::{Mode, OnProviderError, SiteKey};
+pub use picker::Choice;
 pub use port::{SessionPort, StartRequest, StartedSession, Starter};
 pub use update::update;
 
@@ -176,9 +178,15 @@ pub enum Overlay {
     Ctx {
         editor: Box<TextArea<'static>>,
         error: Option<String>,
+        /// The script to run once the ctx is applied (a package picked).
+        run: Option<String>,
+        /// What JSON cannot say in the text (a package's optional fields).
+        hint: Option<String>,
     },
     Picker {
+        /// Index into the filtered list.
         selected: usize,
+        filter: String,
     },
     /// The trace search box, with what is typed so far.
     Search {
@@ -230,7 +238,7 @@ pub struct AppOptions {
     pub script: Option<String>,
     pub ctx: Value,
     /// Scripts and packages the picker offers (computed by the CLI).
-    pub choices: Vec<String>,
+    pub choices: Vec<Choice>,
     /// The starting mode (auto and review fall back to manual without a source).
     pub mode: Mode,
     pub keymap: Keymap,
@@ -265,7 +273,7 @@ pub struct App {
     pub mode: Mode,
     /// Per call site overrides of the mode (absent: inherit the global one).
     pub site_modes: BTreeMap<SiteKey, Mode>,
-    pub choices: Vec<String>,
+    pub choices: Vec<Choice>,
     pub answer_source: Option<String>,
     pub source_is_provider: bool,
     pub on_provider_error: OnProviderError,
@@ -320,7 +328,7 @@ impl App {
                 app.source.loading = Some(script.clone());
                 effects.push(Effect::LoadScript(script));
             }
-            None => app.overlay = Some(Overlay::Picker { selected: 0 }),
+            None => picker::open(&mut app),
         }
         (app, effects)
     }
@@ -422,5 +430,7 @@ mod tests_batch;
 mod tests_keys;
 #[cfg(test)]
 mod tests_modes;
+#[cfg(test)]
+mod tests_picker;
 #[cfg(test)]
 mod tests_truth;

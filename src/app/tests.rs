@@ -72,23 +72,11 @@ fn without_a_script_the_picker_opens() {
         ..Default::default()
     });
     assert!(fx.is_empty());
-    assert!(matches!(app.overlay, Some(Overlay::Picker { selected: 0 })));
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Picker { selected: 0, .. })
+    ));
     assert_eq!(app.state(), SessionState::Idle);
-}
-
-#[test]
-fn picking_loads_and_runs() {
-    let (mut app, _) = App::new(AppOptions {
-        choices: vec!["demo/a.lua".into(), "cot".into()],
-        size: (100, 30),
-        ..Default::default()
-    });
-    update(&mut app, code(KeyCode::Down));
-    let fx = update(&mut app, code(KeyCode::Enter));
-    assert_eq!(fx[0], Effect::LoadScript("cot".into()));
-    assert!(matches!(&fx[1], Effect::StartSession(r) if r.script == "cot"));
-    assert!(app.overlay.is_none());
-    assert_eq!(app.state(), SessionState::Running);
 }
 
 #[test]
@@ -217,7 +205,7 @@ fn ctx_editor_keeps_text_on_bad_json_and_applies_good_json() {
     update(&mut app, key('e'));
     update(&mut app, Msg::Paste(",".into()));
     update(&mut app, ctrl('s'));
-    let Some(Overlay::Ctx { editor, error }) = &app.overlay else {
+    let Some(Overlay::Ctx { editor, error, .. }) = &app.overlay else {
         panic!("overlay closed")
     };
     assert!(error.as_deref().unwrap().starts_with("invalid JSON"));

@@ -3,12 +3,12 @@
 //! focus. Session events are handled in `events.rs`. Pure: no I/O.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
-use ratatui_textarea::TextArea;
 
 use super::budget::Budget;
 use super::pending::QueryStatus;
 use super::{
-    events, layout, modes, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase, StartRequest,
+    events, layout, modes, picker, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase,
+    StartRequest,
 };
 
 /// Rows one mouse-wheel notch scrolls.
@@ -101,6 +101,14 @@ fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
         }
         _ => key,
     };
+    if let Some(Overlay::Picker { .. }) = app.overlay {
+        match key.code {
+            KeyCode::Char(c) if plain => picker::edit_filter(app, Some(c.encode_utf8(&mut [0; 4]))),
+            KeyCode::Backspace => picker::edit_filter(app, None),
+            _ => {}
+        }
+        return;
+    }
     let editing = app.editing();
     match &mut app.overlay {
         Some(Overlay::Ctx { editor, .. }) => {
@@ -152,7 +160,7 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 }
                 start(app, fx);
             }
-            None => open_picker(app),
+            None => picker::open(app),
         },
         Action::Cancel => {
             if app.is_running() {
@@ -163,16 +171,10 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::EditCtx => {
             let text = serde_json::to_string_pretty(&app.session.ctx).unwrap_or_default();
-            let mut editor = TextArea::new(text.lines().map(str::to_string).collect());
-            editor.set_placeholder_text("{}");
-            editor.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
-            app.overlay = Some(Overlay::Ctx {
-                editor: Box::new(editor),
-                error: None,
-            });
+            picker::edit_ctx(app, &text, None, None);
         }
-        Action::ApplyCtx => apply_ctx(app),
-        Action::Open => open_picker(app),
+        Action::ApplyCtx => picker::apply_ctx(app, fx),
+        Action::Open => picker::open(app),
         Action::Help => app.overlay = Some(Overlay::Help { scroll: 0 }),
         Action::ShowResult => match app.session.outcome {
             Some(_) => app.overlay = Some(Overlay::Result { scroll: 0 }),
@@ -233,7 +235,7 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
             other => {
                 app.overlay = other;
-                pick(app, fx);
+                picker::pick(app, fx);
             }
         },
         Action::Suspend => fx.push(Effect::Suspend),
@@ -275,45 +277,6 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
         ctx: app.session.ctx.clone(),
         transcript: app.transcript.clone(),
     }));
-}
-
-fn open_picker(app: &mut App) {
-    if app.choices.is_empty() {
-        app.message = Some("no scripts or packages to open".into());
-    } else {
-        app.overlay = Some(Overlay::Picker { selected: 0 });
-    }
-}
-
-/// Opens the chosen script and runs it (cancelling a session still running).
-fn pick(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(Overlay::Picker { selected }) = app.overlay else {
-        return;
-    };
-    let Some(choice) = app.choices.get(selected).cloned() else {
-        return;
-    };
-    app.overlay = None;
-    if app.is_running() {
-        fx.push(Effect::Cancel);
-    }
-    app.session.script = Some(choice);
-    start(app, fx);
-}
-
-fn apply_ctx(app: &mut App) {
-    let Some(Overlay::Ctx { editor, error }) = &mut app.overlay else {
-        return;
-    };
-    let text = editor.lines().join("\n");
-    match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(ctx) => {
-            app.session.ctx = ctx;
-            app.overlay = None;
-            app.message = Some("ctx updated; run to use it".into());
-        }
-        Err(e) => *error = Some(format!("invalid JSON: {e}")),
-    }
 }
 
 fn submit(app: &mut App, fx: &mut Vec<Effect>) {
@@ -411,6 +374,10 @@ fn on_paste(app: &mut App, text: &str) {
         return;
     }
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    if let Some(Overlay::Picker { .. }) = app.overlay {
+        picker::edit_filter(app, Some(&text));
+        return;
+    }
     let editing = app.editing();
     match &mut app.overlay {
         Some(Overlay::Ctx { editor, .. }) => {
@@ -497,12 +464,7 @@ fn scroll(app: &mut App, delta: isize) {
         ) => {
             *scroll = scroll.saturating_add_signed(delta as i16);
         }
-        Some(Overlay::Picker { selected }) => {
-            let n = app.choices.len();
-            if n > 0 {
-                *selected = selected.saturating_add_signed(delta).min(n - 1);
-            }
-        }
+        Some(Overlay::Picker { .. }) => picker::move_selection(app, delta),
         Some(_) => {}
         None => scroll_pane(app, app.focus, delta),
     }
@@ -579,6 +541,10 @@ fn clamp_scrolls(app: &mut App) {
 }
 
 fn jump(app: &mut App, top: bool) {
+    if let Some(Overlay::Picker { .. }) = app.overlay {
+        picker::move_selection(app, if top { isize::MIN } else { isize::MAX });
+        return;
+    }
     if let Some(
         Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll },
     ) = &mut app.overlay

@@ -5,6 +5,7 @@
 //! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
 //! file…). clap's own usage errors also exit 2.
 
+pub mod catalog;
 mod run;
 mod tui;
 

@@ -109,21 +109,6 @@ fn starter(fixed_transcript: Option<PathBuf>) -> Starter {
     })
 }
 
-/// The picker's offer: `demo/*.lua` here, then every resolvable package.
-fn choices(dirs: &[PathBuf]) -> Vec<String> {
-    let mut demos: Vec<String> = std::fs::read_dir("demo")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "lua"))
-        .map(|p| p.display().to_string())
-        .collect();
-    demos.sort();
-    demos.extend(packages::list(dirs));
-    demos
-}
-
 pub(super) fn run(args: TuiArgs) -> u8 {
     let built = (|| -> Result<TuiOptions, InputError> {
         let ctx = args.ctx.build()?;
@@ -156,7 +141,7 @@ pub(super) fn run(args: TuiArgs) -> u8 {
         Ok(TuiOptions {
             script: args.script.clone(),
             ctx,
-            choices: choices(&package_dirs),
+            choices: super::catalog::choices(&package_dirs),
             theme: args.theme.clone(),
             config: args.config.clone(),
             transcript: args.transcript.clone(),

@@ -28,8 +28,8 @@ pub struct TuiOptions {
     pub script: Option<String>,
     /// The `ctx` table (editable in the TUI); `ctx.budget` sets the gauges' limits.
     pub ctx: serde_json::Value,
-    /// What the picker offers: `demo/*.lua` paths and resolvable package names.
-    pub choices: Vec<String>,
+    /// What the picker offers: demo scripts and runnable packages.
+    pub choices: Vec<crate::app::Choice>,
     /// `--theme NAME` (overrides config).
     pub theme: Option<String>,
     /// Config file to read instead of the default location.
