@@ -12,6 +12,7 @@ use crate::answer::SourceError;
 use crate::engine::{Answer, Outcome, Query, QueryId, Stamped, Status};
 
 pub mod action;
+mod answering;
 pub mod budget;
 mod events;
 pub mod keymap;

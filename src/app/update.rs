@@ -1,14 +1,15 @@
 //! `update`: applies one [`Msg`] to the [`App`] and returns the [`Effect`]s it asks for.
 //! Keys become actions through the keymap; unbound keys go to whichever editor has
-//! focus. Session events are handled in `events.rs`. Pure: no I/O.
+//! focus. Session events are handled in `events.rs`, answering in `answering.rs`, the
+//! picker and ctx editor in `picker.rs`. Pure: no I/O.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::budget::Budget;
 use super::pending::QueryStatus;
 use super::{
-    events, layout, modes, picker, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase,
-    StartRequest,
+    answering, events, layout, modes, picker, Action, App, Effect, Focus, KeyChord, Msg, Overlay,
+    Phase, StartRequest,
 };
 
 /// Rows one mouse-wheel notch scrolls.
@@ -182,8 +183,8 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         },
         Action::FocusNext => app.focus = app.focus.step(true),
         Action::FocusPrev => app.focus = app.focus.step(false),
-        Action::Submit => submit(app, fx),
-        Action::SendToAll => send_to_all(app, fx),
+        Action::Submit => answering::submit(app, fx),
+        Action::SendToAll => answering::send_to_all(app, fx),
         Action::CycleMode => modes::cycle_mode(app),
         Action::SiteMode => modes::cycle_site_mode(app),
         Action::Forward => modes::forward(app, fx),
@@ -225,7 +226,7 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Confirm => match app.overlay.take() {
             Some(Overlay::ConfirmQuit) => quit_now(app, fx),
             Some(Overlay::ConfirmDiscard { action }) => perform(app, action, fx),
-            Some(Overlay::ConfirmEmpty { id }) => send(app, &id, String::new(), fx),
+            Some(Overlay::ConfirmEmpty { id }) => answering::send(app, &id, String::new(), fx),
             other => app.overlay = other,
         },
         Action::Select => match app.overlay.take() {
@@ -277,94 +278,6 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
         ctx: app.session.ctx.clone(),
         transcript: app.transcript.clone(),
     }));
-}
-
-fn submit(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(q) = app.pending.current() else {
-        return;
-    };
-    if !matches!(q.status, QueryStatus::ForYou | QueryStatus::Held(_)) {
-        return;
-    }
-    let id = q.query.id.clone();
-    let text = q.answer_text();
-    if text.trim().is_empty() {
-        app.overlay = Some(Overlay::ConfirmEmpty { id });
-    } else {
-        send(app, &id, text, fx);
-    }
-}
-
-/// Takes the person's answer to `id` (their own, or a reviewed draft). While other
-/// queries of its pause still wait for them it is held (and can be revised); with the
-/// last one, every held answer of the pause goes to the session. Then shows the next
-/// query waiting.
-fn send(app: &mut App, id: &str, text: String, fx: &mut Vec<Effect>) {
-    let clock = app.session.clock_ms;
-    let Some(q) = app.pending.find_mut(id) else {
-        return;
-    };
-    let revised = matches!(q.status, QueryStatus::Held(_));
-    q.status = QueryStatus::Held(modes::answer_for(q, text, clock));
-    q.note = None;
-    let pause = q.pause;
-    let left = app.pending.waiting_in(pause);
-    if left == 0 {
-        release(app, pause, fx);
-    } else {
-        let key = app.keymap.hint(Action::Submit).unwrap_or_default();
-        let what = if revised { "revised" } else { "kept" };
-        app.message = Some(format!(
-            "{id}: answer {what}; sent with the batch's last ({left} still waiting; {key} on it again revises it)"
-        ));
-    }
-    app.pending.select_next_for_you();
-}
-
-/// Sends every held answer of `pause` to the session, in the order asked.
-fn release(app: &mut App, pause: u64, fx: &mut Vec<Effect>) {
-    let held = |q: &&mut super::pending::PendingQuery| {
-        q.pause == pause && matches!(q.status, QueryStatus::Held(_))
-    };
-    for q in app.pending.queries.iter_mut().filter(held) {
-        if let QueryStatus::Held(answer) = std::mem::replace(&mut q.status, QueryStatus::Sent) {
-            fx.push(Effect::AnswerQuery {
-                id: q.query.id.clone(),
-                answer,
-            });
-        }
-    }
-}
-
-/// One answer for the whole batch: the shown editor's text goes to every query of its
-/// pause still waiting for the person (and replaces this one's held answer), then all
-/// of them are sent.
-fn send_to_all(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(q) = app.pending.current() else {
-        return;
-    };
-    if !matches!(q.status, QueryStatus::ForYou | QueryStatus::Held(_)) {
-        return;
-    }
-    let text = q.answer_text();
-    if text.trim().is_empty() {
-        app.message = Some("type the answer first: it goes to every query still waiting".into());
-        return;
-    }
-    let (pause, shown) = (q.pause, q.query.id.clone());
-    let clock = app.session.clock_ms;
-    let mut count = 0;
-    for q in app.pending.queries.iter_mut().filter(|q| q.pause == pause) {
-        if q.status == QueryStatus::ForYou || q.query.id == shown {
-            q.set_editor_text(&text);
-            q.status = QueryStatus::Held(modes::answer_for(q, text.clone(), clock));
-            q.note = None;
-            count += 1;
-        }
-    }
-    release(app, pause, fx);
-    app.message = Some(format!("sent the same answer to {count} queries"));
-    app.pending.select_next_for_you();
 }
 
 /// A bracketed paste goes to the editor on screen with its line breaks as they were
