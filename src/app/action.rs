@@ -146,10 +146,8 @@ impl Action {
             Action::ShowResult => "show the result of the finished session",
             Action::FocusNext => "focus the next pane",
             Action::FocusPrev => "focus the previous pane",
-            Action::Submit => {
-                "send the answer, or accept the draft (in a batch: held, revisable, until the last)"
-            }
-            Action::SendToAll => "send this answer to every query of the batch still waiting",
+            Action::Submit => "send the answer / accept the draft (batch: held)",
+            Action::SendToAll => "same answer to every query of the batch waiting",
             Action::CycleMode => "switch the mode: manual → auto → review",
             Action::SiteMode => "cycle this call site's mode (inherit → review)",
             Action::Forward => "forward this query to the provider, once",
