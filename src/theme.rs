@@ -45,7 +45,7 @@ slots! {
     error_line,
     breakpoint, system_prompt, note, selection,
     gauge_calls, gauge_time, gauge_tokens, gauge_progress,
-    /// A gauge past its budget.
+    /// A gauge at its limit (spent) or past it (over budget).
     gauge_over,
     trace_time, trace_query, trace_answer, trace_error, trace_end, trace_other,
     status_bar, status_idle, status_running, status_waiting, status_finished,

@@ -1,7 +1,7 @@
 //! How session events change the model: queries join the Pending pane (routed by their
 //! mode: for the person, or handed to the answer source), answers and failures leave
-//! it and count in the budget, the end marks the error line or shows the result.
-//! Pure: no I/O.
+//! it, every event's metrics are the Budget pane's figures, the end marks the error
+//! line or shows the result. Pure: no I/O.
 
 use super::pending::QueryStatus;
 use super::{App, Effect, Focus, Overlay, Phase};
@@ -13,6 +13,7 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
     }
     app.session.clock_ms = app.session.clock_ms.max(stamped.t_ms);
     app.trace.record(&stamped);
+    app.budget.observe(&stamped.metrics);
     let now = stamped.t_ms;
     match stamped.event {
         SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
@@ -38,13 +39,8 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
                 app.focus = Focus::Pending;
             }
         }
-        SessionEvent::Answered { id, answer } => {
-            let query = app.pending.remove(&id).map(|q| q.query);
-            app.budget.answered(query.as_ref(), &answer);
-        }
-        SessionEvent::QueryFailed { id, .. } => {
+        SessionEvent::Answered { id, .. } | SessionEvent::QueryFailed { id, .. } => {
             app.pending.remove(&id);
-            app.budget.failed_call();
         }
         SessionEvent::Progress { step, total, msg } => {
             app.budget.progress = Some(super::budget::Progress { step, total, msg });
@@ -94,8 +90,8 @@ pub(super) fn on_stream_closed(app: &mut App) {
 }
 
 /// Keeps derived state in step after any message: the paused-line marker follows the
-/// query shown, and the person's clock runs while a query waits for them.
-pub(super) fn sync_after(app: &mut App) {
+/// query shown, and the session hears when a query becomes the person's.
+pub(super) fn sync_after(app: &mut App, fx: &mut Vec<Effect>) {
     let site = app.pending.current().and_then(|q| q.query.site.clone());
     match site {
         Some(site) => {
@@ -111,6 +107,20 @@ pub(super) fn sync_after(app: &mut App) {
         }
         None => app.source.paused_line = None,
     }
-    let waiting = app.is_running() && app.pending.person_busy();
-    app.budget.person_waiting(waiting, app.session.clock_ms);
+    if app.is_running() {
+        person_ready(app, fx);
+    }
+}
+
+/// Person time starts when a query is ready for the person: waiting for their text
+/// in the Pending pane (manual), a review draft complete, or a failure handed back to
+/// them. The engine is told once per query and keeps the clock (`person_ready`), so the
+/// time the Budget pane shows as theirs is the time the engine does not charge.
+fn person_ready(app: &mut App, fx: &mut Vec<Effect>) {
+    for q in &mut app.pending.queries {
+        if q.status == QueryStatus::ForYou && !q.person_ready_sent {
+            q.person_ready_sent = true;
+            fx.push(Effect::PersonReady(q.query.id.clone()));
+        }
+    }
 }

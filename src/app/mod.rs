@@ -9,7 +9,7 @@ use ratatui_textarea::TextArea;
 use serde_json::Value;
 
 use crate::answer::SourceError;
-use crate::engine::{Answer, Outcome, Query, QueryId, Stamped, Status};
+use crate::engine::{Answer, Metrics, Outcome, Query, QueryId, Stamped, Status};
 
 pub mod action;
 pub mod budget;
@@ -29,7 +29,7 @@ pub use modes::{Mode, OnProviderError, SiteKey};
 pub use port::{SessionPort, StartRequest, StartedSession, Starter};
 pub use update::update;
 
-use budget::{Budget, BudgetPane};
+use budget::BudgetPane;
 use layout::ScreenLayout;
 use pending::PendingPane;
 use source::SourcePane;
@@ -73,9 +73,11 @@ pub enum Msg {
         id: QueryId,
         text: String,
     },
-    /// The clock, in ms since the session started; only while a session runs.
+    /// The clock, in ms since the session started, and the engine's figures at that
+    /// moment (absent when there is no session to ask); only while a session runs.
     Tick {
         now_ms: u64,
+        metrics: Option<Metrics>,
     },
     /// SIGTERM or similar: leave now.
     Terminate,
@@ -96,6 +98,8 @@ pub enum Effect {
     StartSession(StartRequest),
     /// Read and highlight a script (a path or a package name).
     LoadScript(String),
+    /// Tell the session the query is ready for the person: their time from now.
+    PersonReady(QueryId),
     /// Hand a query to the non-person answer source; its text streams back as
     /// `Msg::StreamText`, its result as `Msg::SourceReply`.
     AskSource(Query),
@@ -278,7 +282,7 @@ impl App {
             size: opts.size,
             quitting: false,
         };
-        app.budget.reset(Budget::from_ctx(&app.session.ctx));
+        app.budget.reset(BudgetPane::budget_of(&app.session.ctx));
         if app.mode != Mode::Manual && app.answer_source.is_none() {
             app.mode = Mode::Manual;
             app.message = Some(modes::NO_PROVIDER.into());

@@ -89,6 +89,8 @@ pub struct PendingQuery {
     pub draft: Option<Answer>,
     /// The source's error, when it gave up on this query.
     pub failed: Option<String>,
+    /// The session was told this query is ready for the person (their time from then).
+    pub person_ready_sent: bool,
 }
 
 impl PendingQuery {
@@ -106,6 +108,7 @@ impl PendingQuery {
             streamed: String::new(),
             draft: None,
             failed: None,
+            person_ready_sent: false,
         }
     }
 
@@ -167,14 +170,6 @@ impl PendingPane {
     /// Is any query waiting on the person?
     pub fn any_for_you(&self) -> bool {
         self.queries.iter().any(|q| q.status == QueryStatus::ForYou)
-    }
-
-    /// Is the person's clock running? From the pause until the session confirms the
-    /// person's answer, so the time charged is the session's own clock.
-    pub fn person_busy(&self) -> bool {
-        self.queries
-            .iter()
-            .any(|q| matches!(q.status, QueryStatus::ForYou | QueryStatus::Sent))
     }
 
     /// Is the shown query one the person should answer (so keys go to its editor)?

@@ -7,13 +7,17 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::engine::{Answer, Stamped};
+use crate::engine::{Answer, Metrics, Stamped};
 
 /// What the TUI needs from a running session; the engine's Session will implement it.
 pub trait SessionPort: Send + Sync {
     fn answer(&self, id: &str, answer: Answer) -> Result<(), String>;
     fn fail(&self, id: &str, error: &str) -> Result<(), String>;
     fn cancel(&self);
+    /// The query is ready for the person from now on (their time, not the strategy's).
+    fn person_ready(&self, id: &str) -> Result<(), String>;
+    /// The session's figures as the engine counts them now.
+    fn metrics(&self) -> Metrics;
 }
 
 /// What to run: a script path or package name, the `ctx` table, and where the session

@@ -5,7 +5,7 @@
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 use ratatui_textarea::TextArea;
 
-use super::budget::Budget;
+use super::budget::BudgetPane;
 use super::pending::QueryStatus;
 use super::{
     events, layout, modes, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase, StartRequest,
@@ -42,15 +42,17 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::SourceLoadFailed { file, error } => app.source.load_failed(file, error),
         Msg::StreamText { id, text } => modes::on_stream_text(app, &id, &text),
-        Msg::Tick { now_ms } => {
+        Msg::Tick { now_ms, metrics } => {
             if app.is_running() {
                 app.session.clock_ms = app.session.clock_ms.max(now_ms);
-                app.budget.tick(app.session.clock_ms);
+                if let Some(m) = &metrics {
+                    app.budget.observe(m);
+                }
             }
         }
         Msg::Terminate => quit_now(app, &mut fx),
     }
-    events::sync_after(app);
+    events::sync_after(app, &mut fx);
     fx
 }
 
@@ -180,7 +182,7 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
     };
     app.trace.clear();
     app.pending.clear();
-    app.budget.reset(Budget::from_ctx(&app.session.ctx));
+    app.budget.reset(BudgetPane::budget_of(&app.session.ctx));
     app.source.paused_line = None;
     app.source.error_line = None;
     app.session.phase = Phase::Running;

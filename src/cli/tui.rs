@@ -15,7 +15,7 @@ use crate::app::port::{SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
 use crate::engine::session::default_alc_home;
-use crate::engine::{Answer, ScriptSpec, Session, SessionConfig};
+use crate::engine::{Answer, Metrics, ScriptSpec, Session, SessionConfig};
 use crate::runtime::{run_tui, TuiOptions};
 
 #[derive(Debug, Clone, Args)]
@@ -65,6 +65,12 @@ impl SessionPort for Session {
     }
     fn cancel(&self) {
         Session::cancel(self)
+    }
+    fn person_ready(&self, id: &str) -> Result<(), String> {
+        Session::person_ready(self, id).map_err(|e| e.to_string())
+    }
+    fn metrics(&self) -> Metrics {
+        Session::metrics(self)
     }
 }
 

@@ -48,7 +48,6 @@ pub(crate) struct VmSettings {
 }
 
 pub(crate) struct SessionCore {
-    pub start: Instant,
     pub budget: Budget,
     pub settings: VmSettings,
     sink: Mutex<Sink>,
@@ -74,7 +73,6 @@ impl SessionCore {
     ) -> Self {
         let start = Instant::now();
         SessionCore {
-            start,
             budget,
             settings,
             sink: Mutex::new(Sink {
@@ -96,10 +94,12 @@ impl SessionCore {
     pub fn emit(&self, event: SessionEvent) {
         let mut sink = lock(&self.sink);
         sink.seq += 1;
+        let metrics = self.metrics();
         let stamped = Stamped {
             seq: sink.seq,
-            t_ms: self.start.elapsed().as_millis() as u64,
+            t_ms: metrics.wall_ms,
             event,
+            metrics,
         };
         if let Some(w) = sink.transcript.as_mut() {
             if let Err(e) = w.write(&stamped) {
@@ -113,6 +113,7 @@ impl SessionCore {
                         level: super::event::LogLevel::Error,
                         msg: format!("transcript write failed, no longer recording: {e}"),
                     },
+                    metrics: stamped.metrics.clone(),
                 };
                 let _ = sink.tx.send(warn);
                 sink.seq += 1;
@@ -178,12 +179,35 @@ impl SessionCore {
 
     /// Drops every query of a pause that is still pending (a batch that failed early).
     pub fn withdraw(&self, pause: u64) {
-        lock(&self.pending).retain(|_, q| q.pause != pause);
+        let mut gone = Vec::new();
+        lock(&self.pending).retain(|id, q| {
+            let keep = q.pause != pause;
+            if !keep {
+                gone.push(id.clone());
+            }
+            keep
+        });
+        self.counters().release(&gone);
+    }
+
+    /// Marks a pending query as ready for a person: from now until it is answered,
+    /// the time is the person's, not the strategy's (see `budget.rs`).
+    pub fn person_ready(&self, id: &str) -> Result<(), EngineError> {
+        if self.is_finished() {
+            return Err(EngineError::Finished);
+        }
+        let pending = lock(&self.pending);
+        if !pending.contains_key(id) {
+            return Err(EngineError::UnknownQuery(id.to_string()));
+        }
+        // Under the pending lock, so an answer cannot settle the query in between.
+        self.counters().person_ready(id, Instant::now());
+        Ok(())
     }
 
     pub fn answer(&self, id: &str, answer: Answer) -> Result<(), EngineError> {
         let q = self.take_pending(id)?;
-        self.counters().record_answer(q.prompt_tokens, &answer);
+        self.counters().record_answer(id, q.prompt_tokens, &answer);
         self.emit(SessionEvent::Answered {
             id: id.to_string(),
             answer: answer.clone(),
@@ -194,7 +218,7 @@ impl SessionCore {
 
     pub fn fail(&self, id: &str, error: &str) -> Result<(), EngineError> {
         let q = self.take_pending(id)?;
-        self.counters().record_failure();
+        self.counters().record_failure(id);
         self.emit(SessionEvent::QueryFailed {
             id: id.to_string(),
             error: error.to_string(),

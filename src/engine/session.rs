@@ -274,6 +274,15 @@ impl Session {
         self.inner.core.fail(id, error)
     }
 
+    /// Tells the session that the pending query `id` is now ready for a person: shown
+    /// for them to type an answer, a draft complete for them to review, or a failed
+    /// query handed back to them. From now until it is answered (or failed), the time
+    /// is the person's: counted in `human_ms`, never charged to `max_elapsed_ms`.
+    /// Calling it again for the same query changes nothing.
+    pub fn person_ready(&self, id: &str) -> Result<(), EngineError> {
+        self.inner.core.person_ready(id)
+    }
+
     /// Stops the strategy, even inside `while true do end`.
     pub fn cancel(&self) {
         self.inner.core.cancel();

@@ -146,6 +146,7 @@ impl EventLoop {
                 },
                 _ = tick(&mut ticker) => Msg::Tick {
                     now_ms: self.started_at.map_or(0, |t| t.elapsed().as_millis() as u64),
+                    metrics: self.session.as_ref().map(|s| s.metrics()),
                 },
                 _ = sleep_until(next_frame.into()), if dirty => continue,
             };
@@ -176,6 +177,13 @@ impl EventLoop {
                         if let Err(error) = s.fail(&id, &error) {
                             self.send_now(Msg::AnswerRejected { id, error });
                         }
+                    }
+                }
+                Effect::PersonReady(id) => {
+                    // A query already answered or a session already over has nothing
+                    // left to time; nothing to report.
+                    if let Some(s) = &self.session {
+                        let _ = s.person_ready(&id);
                     }
                 }
                 Effect::Cancel => {

@@ -120,7 +120,7 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                 overlap = t.get::<Option<i64>>("overlap")?.unwrap_or(0).max(0) as usize;
             }
             let parts = textops::chunk(&text, mode, size, overlap);
-            ret(lua, lua.create_sequence_from(parts)?)
+            ret(lua, super::arrays::array_from(lua, parts)?)
         })?,
     )?;
     let v = vm.clone();
@@ -227,7 +227,7 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
         }),
         ("keys", |lua, s, _| {
             Ok((
-                lua.create_sequence_from(s.keys())?.into_lua_multi(lua)?,
+                super::arrays::array_from(lua, s.keys())?.into_lua_multi(lua)?,
                 None,
             ))
         }),
