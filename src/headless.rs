@@ -64,11 +64,17 @@ pub async fn drive(
 }
 
 /// Answers one pause: `answer()` is called for every query in index order first, then
-/// the answers are awaited together and delivered as each arrives.
+/// the answers are awaited together and delivered as each arrives. A source a person
+/// answers (a plain terminal) makes each query the person's from the hand-over on.
 pub async fn answer_pause(session: Session, source: Arc<dyn AnswerSource>, queries: Vec<Query>) {
+    let by_person = source.answered_by_person();
     let mut pending: FuturesUnordered<_> = queries
         .iter()
         .map(|q| {
+            if by_person {
+                // Only fails when the query is already gone; then nothing is timed.
+                let _ = session.person_ready(&q.id);
+            }
             let id = q.id.clone();
             let fut = source.answer(q);
             async move { (id, fut.await) }

@@ -59,6 +59,10 @@ pub struct CtxArgs {
     /// Sets ctx.budget.max_tokens.
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
+    /// Sets ctx.budget.strict: also refuse a batch whose size would pass the calls
+    /// limit (without it, as in algocline, a batch is checked only before it starts).
+    #[arg(long)]
+    pub budget_strict: bool,
 }
 
 /// An input error: printed as `error: …` and exit 2.
@@ -102,7 +106,7 @@ impl CtxArgs {
             ("max_elapsed_ms", self.budget_ms),
             ("max_tokens", self.budget_tokens),
         ];
-        if limits.iter().any(|(_, v)| v.is_some()) {
+        if limits.iter().any(|(_, v)| v.is_some()) || self.budget_strict {
             let budget = obj.entry("budget").or_insert_with(|| serde_json::json!({}));
             let Some(b) = budget.as_object_mut() else {
                 return Err(InputError("ctx.budget must be an object".into()));
@@ -111,6 +115,9 @@ impl CtxArgs {
                 if let Some(v) = v {
                     b.insert(k.into(), v.into());
                 }
+            }
+            if self.budget_strict {
+                b.insert("strict".into(), true.into());
             }
         }
         Ok(ctx)

@@ -10,7 +10,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -22,7 +22,7 @@ use crate::answer::script::ScriptSource;
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
 use crate::engine::Usage;
-use crate::engine::{Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status};
+use crate::engine::{Budget, Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status};
 use crate::headless::{drive, Verbosity};
 use crate::provider::{cost_usd, FallbackSource, Prices};
 
@@ -102,11 +102,16 @@ fn check_mode(args: &RunArgs) -> Result<(), InputError> {
     }
 }
 
+/// The session, once started: the provider's fallback tells it when a failed query is
+/// handed to the person, so their time is theirs.
+type PersonClock = Arc<OnceLock<Session>>;
+
 /// The configured provider, wrapped with the `--on-provider-error` policy, and its
 /// prices (for the cost figure) when the config gives them.
 fn provider_source(
     args: &RunArgs,
     name: &str,
+    clock: PersonClock,
 ) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
     let provider = crate::provider::load_from_config_file(args.config.as_deref(), name)
         .map_err(|e| InputError(e.to_string()))?;
@@ -117,7 +122,10 @@ fn provider_source(
         OnProviderError::Ask | OnProviderError::Fail => None,
     };
     let source =
-        FallbackSource::new(provider.source, person).with_notice(Arc::new(|query, error| {
+        FallbackSource::new(provider.source, person).with_notice(Arc::new(move |query, error| {
+            if let Some(session) = clock.get() {
+                let _ = session.person_ready(&query.id);
+            }
             eprintln!(
                 "[warn] {} failed: {error}\n[warn] answer {} yourself:",
                 query.id, query.id
@@ -169,11 +177,14 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         .build()
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
+        let clock = PersonClock::default();
         let (source, prices) = match &args.provider {
-            Some(name) => provider_source(args, name)?,
+            Some(name) => provider_source(args, name, clock.clone())?,
             None => (source_for(args)?, None),
         };
         let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
+        let _ = clock.set(session.clone());
+        let budget = session.budget();
         let verbosity = match (args.quiet, args.verbose) {
             (true, _) => Verbosity::Quiet,
             (_, true) => Verbosity::Debug,
@@ -190,12 +201,12 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
                 drive.await
             }
         };
-        Ok(report(&outcome, args, prices.as_ref()))
+        Ok(report(&outcome, &budget, args, prices.as_ref()))
     })
 }
 
 /// Prints the result (stdout) and the summary (stderr); returns the exit code.
-fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
+fn report(outcome: &Outcome, budget: &Budget, args: &RunArgs, prices: Option<&Prices>) -> u8 {
     if let Some(result) = &outcome.result {
         let text = if args.compact {
             serde_json::to_string(result)
@@ -221,7 +232,7 @@ fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
             prompt_tokens: m.prompt_tokens,
             completion_tokens: m.completion_tokens,
         };
-        let mut line = summary(outcome.status, m);
+        let mut line = summary(outcome.status, m, budget);
         // Money only with prices in the config; "~" when any tokens were estimated.
         if let Some(cost) = cost_usd(prices, &usage) {
             let approx = if m.token_basis() == "estimated" {
@@ -239,21 +250,53 @@ fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
     }
 }
 
-/// One line: status, calls, tokens, time.
-pub fn summary(status: Status, m: &Metrics) -> String {
+/// One line: status, calls, tokens, time, each as the engine counted it. A figure at
+/// or under its limit is shown plain; one past it (a batch that started under budget
+/// and ended over, as algocline allows) says so: `5 calls (over budget: max 2)`.
+pub fn summary(status: Status, m: &Metrics, budget: &Budget) -> String {
+    let [calls, time, tokens] = budget.uses(m);
+    let over = |is_over: bool, max: String| {
+        if is_over {
+            format!("over budget: max {max}")
+        } else {
+            String::new()
+        }
+    };
+    let calls_note = over(calls.is_over(), calls.max.unwrap_or_default().to_string());
+    let tokens_note = over(
+        tokens.is_over(),
+        human_count(tokens.max.unwrap_or_default()),
+    );
+    let time_note = over(
+        time.is_over(),
+        format!("{:.2} s", time.max.unwrap_or_default() as f64 / 1000.0),
+    );
+    let paren = |note: String| {
+        if note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({note})")
+        }
+    };
     let person = if m.human_ms > 0 {
         format!(" (+{:.1} s yours)", m.human_ms as f64 / 1000.0)
     } else {
         String::new()
     };
+    let tokens_basis = if tokens_note.is_empty() {
+        m.token_basis().to_string()
+    } else {
+        format!("{}, {tokens_note}", m.token_basis())
+    };
     format!(
-        "{} · {} call{} · {} tokens ({}) · {:.2} s{person}",
+        "{} · {} call{}{} · {} tokens ({tokens_basis}) · {:.2} s{}{person}",
         status.label(),
         m.llm_calls,
         if m.llm_calls == 1 { "" } else { "s" },
+        paren(calls_note),
         human_count(m.tokens()),
-        m.token_basis(),
         m.elapsed_ms as f64 / 1000.0,
+        paren(time_note),
     )
 }
 
@@ -262,5 +305,47 @@ fn human_count(n: u64) -> String {
         format!("{:.1}k", n as f64 / 1000.0)
     } else {
         n.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(calls: Option<u64>, ms: Option<u64>, tokens: Option<u64>) -> Budget {
+        Budget {
+            max_llm_calls: calls,
+            max_elapsed_ms: ms,
+            max_tokens: tokens,
+            strict: false,
+        }
+    }
+
+    #[test]
+    fn the_summary_says_over_budget_only_past_a_limit() {
+        let m = Metrics {
+            llm_calls: 5,
+            prompt_tokens: 1200,
+            wall_ms: 2500,
+            elapsed_ms: 2500,
+            ..Metrics::default()
+        };
+        let line = summary(Status::Completed, &m, &budget(Some(2), None, None));
+        assert_eq!(
+            line,
+            "completed · 5 calls (over budget: max 2) · 1200 tokens (estimated) · 2.50 s"
+        );
+        let line = summary(
+            Status::Completed,
+            &m,
+            &budget(Some(5), Some(1500), Some(1000)),
+        );
+        assert_eq!(
+            line,
+            "completed · 5 calls · 1200 tokens (estimated, over budget: max 1000) · 2.50 s \
+             (over budget: max 1.50 s)"
+        );
+        let line = summary(Status::Completed, &m, &Budget::default());
+        assert!(!line.contains("over budget"), "{line}");
     }
 }
