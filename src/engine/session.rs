@@ -58,6 +58,20 @@ pub struct SessionConfig {
     pub memory_limit: usize,
     /// `$ALC_HOME` (default `~/.algocline`): packages and `state/` live here.
     pub alc_home: PathBuf,
+    /// Extra set-up of the root VM for embedders and tests (a test framework's
+    /// globals), run after all three layers and before the chunk. Never set by the
+    /// workbench itself.
+    pub root_vm_setup: Option<RootVmSetup>,
+}
+
+/// See [`SessionConfig::root_vm_setup`].
+#[derive(Clone)]
+pub struct RootVmSetup(pub Arc<dyn Fn(&mlua::Lua) -> mlua::Result<()> + Send + Sync>);
+
+impl std::fmt::Debug for RootVmSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RootVmSetup(..)")
+    }
 }
 
 impl SessionConfig {
@@ -69,6 +83,7 @@ impl SessionConfig {
             transcript: None,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             alc_home: default_alc_home(),
+            root_vm_setup: None,
         }
     }
 }
@@ -205,6 +220,7 @@ impl Session {
             transcript,
             memory_limit,
             alc_home,
+            root_vm_setup,
         } = config;
         if !ctx.is_object() {
             return Err(EngineError::CtxNotObject(json_type(&ctx)));
@@ -243,8 +259,14 @@ impl Session {
             package_dirs,
         });
         let for_setup = vm.clone();
-        let isle = Isle::spawn(move |lua| lua::setup(lua, for_setup))
-            .map_err(|e| EngineError::Vm(e.to_string()))?;
+        let isle = Isle::spawn(move |lua| {
+            lua::setup(lua, for_setup)?;
+            match &root_vm_setup {
+                Some(extra) => (extra.0)(lua),
+                None => Ok(()),
+            }
+        })
+        .map_err(|e| EngineError::Vm(e.to_string()))?;
         let runner = vm.clone();
         // The task's own result is not needed: the outcome travels as `Finished`.
         let _task = isle.spawn_exec(move |lua| {
