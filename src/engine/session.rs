@@ -64,9 +64,12 @@ pub struct SessionConfig {
     pub root_vm_setup: Option<RootVmSetup>,
 }
 
+/// A function that sets up a VM further (see [`SessionConfig::root_vm_setup`]).
+pub type VmSetupFn = dyn Fn(&mlua::Lua) -> mlua::Result<()> + Send + Sync;
+
 /// See [`SessionConfig::root_vm_setup`].
 #[derive(Clone)]
-pub struct RootVmSetup(pub Arc<dyn Fn(&mlua::Lua) -> mlua::Result<()> + Send + Sync>);
+pub struct RootVmSetup(pub Arc<VmSetupFn>);
 
 impl std::fmt::Debug for RootVmSetup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
