@@ -325,6 +325,7 @@ mod tests {
     fn the_summary_says_over_budget_only_past_a_limit() {
         let m = Metrics {
             llm_calls: 5,
+            estimated_calls: 5,
             prompt_tokens: 1200,
             wall_ms: 2500,
             elapsed_ms: 2500,
