@@ -115,6 +115,54 @@ fn state_api_from_lua() {
 }
 
 #[test]
+fn state_update_is_compare_and_swap_on_the_real_store() {
+    // fn's first run writes the key itself, like a concurrent writer would: the swap
+    // based on the value fn saw is refused and fn runs again on the newer value.
+    let home = tempfile::tempdir().unwrap();
+    let mut cfg = config(
+        "alc.state.set('n', 1)\nlocal seen = {}\nlocal new = alc.state.update('n', function(n)\n  seen[#seen + 1] = n\n  if #seen == 1 then alc.state.set('n', 10) end\n  return n + 1\nend)\nlocal gone = alc.state.update('n', function() return nil end)\nreturn {seen = seen, new = new, now = alc.state.get('n', 'absent'), gone = gone == nil, hidden = rawget(alc.state, '_swap') == nil and rawget(alc.state, '_read') == nil}",
+    );
+    cfg.alc_home = home.path().to_path_buf();
+    let (out, events) = run_config(cfg, |_| Ok(String::new()));
+    assert_eq!(out.status, Status::Completed, "{:?}", out.error);
+    assert_eq!(
+        out.result.unwrap(),
+        json!({"seen": [1, 10], "new": 11, "now": "absent", "gone": true, "hidden": true})
+    );
+    assert!(events.iter().any(
+        |e| matches!(&e.event, SessionEvent::State { key, op, .. } if key == "n" && op == "update")
+    ));
+}
+
+#[test]
+fn corrupt_state_file_is_a_lua_error_naming_it() {
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("default.json"), "{\"a\": oops}").unwrap();
+    for code in [
+        "return alc.state.get('a')",
+        "return alc.state.incr('a')",
+        "return alc.state.update('a', function(v) return v end)",
+    ] {
+        let mut cfg = config(code);
+        cfg.alc_home = home.path().to_path_buf();
+        let (out, _) = run_config(cfg, |_| Ok(String::new()));
+        assert_eq!(out.status, Status::Failed, "{code}");
+        let message = out.error.expect("an error").message;
+        assert!(
+            message.contains(&state.join("default.json").display().to_string())
+                && message.contains("corrupt"),
+            "{code}: {message}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(state.join("default.json")).unwrap(),
+        "{\"a\": oops}"
+    );
+}
+
+#[test]
 fn llm_argument_errors_name_the_problem() {
     assert!(err("alc.llm({})").contains("alc.llm: prompt must be a string, got table"));
     assert!(err("alc.llm('x', 5)").contains("opts must be a table"));

@@ -8,7 +8,10 @@
 //!   matches any text in its place (`"...unavailable..."` = contains);
 //! - `failed at line N: TEXT`: exit 1 and stderr names `:N:` and contains TEXT;
 //! - `cancelled after the log "TEXT"`: once TEXT is logged, an interrupt cancels the
-//!   strategy (exit 1, stderr says so).
+//!   strategy (exit 1, stderr says so);
+//! - `stuck after the log "TEXT"`: once TEXT is logged, an interrupt does not stop the
+//!   strategy (it is inside a C call the cancel cannot reach: stderr says it is stuck,
+//!   the process keeps running), and a second interrupt ends the process with exit 130.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -173,6 +176,60 @@ fn check_cancelled(file: &Path, log: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn check_stuck(file: &Path, log: &str) -> Result<(), String> {
+    let mut child = bin(file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let pid = child.id();
+    // A watchdog, so an interrupt that never lands fails the test instead of hanging it.
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    });
+    let interrupt = || {
+        Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut wait_for = |text: &str, seen: &mut Vec<String>| -> Result<(), String> {
+        for line in lines.by_ref() {
+            let line = line.map_err(|e| e.to_string())?;
+            let found = line.contains(text);
+            seen.push(line);
+            if found {
+                return Ok(());
+            }
+        }
+        Err(format!("never printed {text:?}: {seen:?}"))
+    };
+    wait_for(log, &mut seen)?;
+    interrupt()?;
+    wait_for("stuck in a C call", &mut seen)?;
+    if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+        return Err(format!(
+            "the first interrupt ended the process ({status:?}); stderr: {seen:?}"
+        ));
+    }
+    interrupt()?;
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.code() != Some(130) {
+        return Err(format!(
+            "expected exit 130 after the second interrupt; got {:?}, stderr: {seen:?}",
+            status.code()
+        ));
+    }
+    Ok(())
+}
+
 /// Runs one fixture against its `-- expect:` line.
 fn check(file: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
@@ -193,6 +250,10 @@ fn check(file: &Path) -> Result<(), String> {
     if let Some(rest) = expect.strip_prefix("cancelled after the log \"") {
         let log = rest.split('"').next().unwrap_or_default();
         return check_cancelled(file, log);
+    }
+    if let Some(rest) = expect.strip_prefix("stuck after the log \"") {
+        let log = rest.split('"').next().unwrap_or_default();
+        return check_stuck(file, log);
     }
     Err(format!("unknown expectation: {expect}"))
 }

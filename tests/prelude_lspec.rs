@@ -53,7 +53,7 @@ stub = {}
 function stub.reset()
     stub.answers, stub.responder = {}, nil
     stub.calls, stub.batches, stub.logs = {}, {}, {}
-    stub.budget, stub.store = nil, {}
+    stub.budget, stub.store, stub.versions = nil, {}, {}
 end
 stub.reset()
 
@@ -80,11 +80,23 @@ end
 function alc.log(level, msg) stub.logs[#stub.logs + 1] = { level = level, msg = msg } end
 function alc.budget_remaining() return stub.budget end
 function alc.time() return os.time() end
+-- Versions count writes per key, like the real store's compare-and-swap versions.
+local function written(k) stub.versions[k] = (stub.versions[k] or 0) + 1 end
+local function version(k)
+    if stub.store[k] == nil then return nil end
+    return tostring(stub.versions[k] or 0)
+end
 alc.state = {
     get = function(k, default) local v = stub.store[k]; if v == nil then return default end; return v end,
-    set = function(k, v) stub.store[k] = v end,
-    delete = function(k) stub.store[k] = nil end,
+    set = function(k, v) stub.store[k] = v; written(k) end,
+    delete = function(k) stub.store[k] = nil; written(k) end,
     has = function(k) return stub.store[k] ~= nil end,
+    _read = function(k) return stub.store[k], version(k) end,
+    _swap = function(k, seen, new)
+        if version(k) ~= seen then return false end
+        stub.store[k] = new; written(k)
+        return true
+    end,
 }
 setmetatable(alc, { __index = function(_, name)
     error("alc." .. tostring(name) .. " is not available in this engine", 2)

@@ -7,8 +7,11 @@
 //! Runs the real `alc-workbench` binary on `tests/fixtures/echo.lua` (one question);
 //! `ALC_TUI_BIN` / `ALC_TUI_ARGS` (space-separated) point it at another binary.
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Condvar, Mutex};
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
@@ -20,6 +23,8 @@ const COLS: u16 = 100;
 struct Screen {
     parser: Mutex<(vt100::Parser, bool)>,
     changed: Condvar,
+    /// Every byte the program wrote, in order.
+    raw: Mutex<Vec<u8>>,
 }
 
 impl Screen {
@@ -65,14 +70,18 @@ impl Screen {
 struct Running {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     screen: Arc<Screen>,
-    keys: Box<dyn Write + Send>,
-    master: Box<dyn portable_pty::MasterPty + Send>,
+    /// `None` once the terminal is closed (`close_terminal`).
+    keys: Option<Box<dyn Write + Send>>,
+    master: Option<Box<dyn portable_pty::MasterPty + Send>>,
+    stop: Arc<AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
     fn send(&mut self, bytes: &[u8]) {
-        self.keys.write_all(bytes).unwrap();
-        self.keys.flush().unwrap();
+        let keys = self.keys.as_mut().expect("the terminal is open");
+        keys.write_all(bytes).unwrap();
+        keys.flush().unwrap();
     }
 
     /// Asserts the terminal was given back: main screen, no mouse or paste mode,
@@ -85,7 +94,7 @@ impl Running {
                     && s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
                     && !s.hide_cursor()
             });
-        if let Some(fd) = self.master.as_raw_fd() {
+        if let Some(fd) = self.master.as_ref().and_then(|m| m.as_raw_fd()) {
             // SAFETY: tcgetattr only writes into the struct we own.
             let mut tio: libc::termios = unsafe { std::mem::zeroed() };
             if unsafe { libc::tcgetattr(fd, &mut tio) } == 0 {
@@ -99,11 +108,64 @@ impl Running {
         }
     }
 
+    /// Waits (waking on output) until the process exits; fails after `limit`.
+    fn wait_exit(&mut self, limit: Duration) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the TUI did not exit:\n{}",
+                self.screen.text()
+            );
+            // Wakes on new output; the timeout only re-checks the exit.
+            self.screen.wait_change(Duration::from_millis(100));
+        }
+    }
+
+    /// The last bytes the program wrote leave the TUI's modes: the alternate screen
+    /// is left and mouse capture disabled after they were last turned on.
+    fn assert_modes_left_last(&self) {
+        let raw = self.screen.raw.lock().unwrap();
+        let last = |seq: &[u8]| raw.windows(seq.len()).rposition(|w| w == seq);
+        let entered = last(b"\x1b[?1049h").expect("entered the alternate screen");
+        let left = last(b"\x1b[?1049l").expect("left the alternate screen");
+        assert!(
+            left > entered,
+            "the alternate screen was entered again after leaving"
+        );
+        let mouse_on = last(b"\x1b[?1000h").expect("mouse capture was on");
+        let mouse_off = last(b"\x1b[?1000l").expect("mouse capture turned off");
+        assert!(mouse_off > mouse_on, "mouse capture was left on");
+    }
+
+    /// Closes the terminal as a terminal emulator's window closing does: every
+    /// master fd goes. Returns the child to wait on.
+    fn close_terminal(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        self.keys = None;
+        self.master = None;
+    }
+
     fn signal(&self, sig: i32) {
         let pid = self.child.process_id().expect("child pid") as i32;
         // SAFETY: kill has no memory-safety preconditions.
         unsafe {
             libc::kill(pid, sig);
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A failed test must not leave a TUI behind (one may spin in string.find).
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
         }
     }
 }
@@ -117,6 +179,17 @@ fn spawn() -> Option<Running> {
             "tests/fixtures/echo.lua".to_string(),
         ),
     };
+    let args: Vec<String> = args.split_whitespace().map(str::to_string).collect();
+    Some(spawn_with(&bin, &args))
+}
+
+/// Spawns this crate's TUI binary with `args` in a fresh pty.
+fn spawn_own(args: &[&str]) -> Running {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    spawn_with(env!("CARGO_BIN_EXE_alc-workbench"), &args)
+}
+
+fn spawn_with(bin: &str, args: &[String]) -> Running {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows: ROWS,
@@ -125,8 +198,8 @@ fn spawn() -> Option<Running> {
             pixel_height: 0,
         })
         .expect("open a pty");
-    let mut cmd = CommandBuilder::new(&bin);
-    for arg in args.split_whitespace() {
+    let mut cmd = CommandBuilder::new(bin);
+    for arg in args {
         cmd.arg(arg);
     }
     cmd.env("TERM", "xterm-256color");
@@ -141,30 +214,58 @@ fn spawn() -> Option<Running> {
     let screen = Arc::new(Screen {
         parser: Mutex::new((vt100::Parser::new(ROWS, COLS, 0), false)),
         changed: Condvar::new(),
+        raw: Mutex::new(Vec::new()),
     });
-    let mut reader = pty.master.try_clone_reader().unwrap();
+    // Our own reader on a dup of the master, polled so it can be told to stop: a
+    // thread blocked in read() would keep the master open, and closing the terminal
+    // (every master fd closed) is one of the things tested.
+    let master_fd = pty.master.as_raw_fd().expect("a unix pty");
+    // SAFETY: dup of a valid fd we hold; the new fd is owned by `reader_fd` below.
+    let reader_fd = unsafe { OwnedFd::from_raw_fd(libc::dup(master_fd)) };
+    let stop = Arc::new(AtomicBool::new(false));
     let feed = screen.clone();
-    std::thread::spawn(move || {
+    let stopping = stop.clone();
+    let reader = std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
+        let closed = |feed: &Screen| {
+            feed.parser.lock().unwrap().1 = true;
+            feed.changed.notify_all();
+        };
         loop {
-            let n = reader.read(&mut buf).unwrap_or(0);
-            let mut guard = feed.parser.lock().unwrap();
-            if n == 0 {
-                guard.1 = true; // closed
-                feed.changed.notify_all();
-                return;
+            let mut watched = libc::pollfd {
+                fd: reader_fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the duration of the call.
+            let ready = unsafe { libc::poll(&mut watched, 1, 50) };
+            if stopping.load(Ordering::SeqCst) {
+                return closed(&feed);
             }
-            guard.0.process(&buf[..n]);
+            if ready <= 0 {
+                continue;
+            }
+            // SAFETY: reads into our own buffer, at most its length.
+            let n =
+                unsafe { libc::read(reader_fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return closed(&feed);
+            }
+            let bytes = &buf[..n as usize];
+            feed.raw.lock().unwrap().extend_from_slice(bytes);
+            feed.parser.lock().unwrap().0.process(bytes);
             feed.changed.notify_all();
         }
     });
     let keys = pty.master.take_writer().unwrap();
-    Some(Running {
+    Running {
         child,
         screen,
-        keys,
-        master: pty.master,
-    })
+        keys: Some(keys),
+        master: Some(pty.master),
+        stop,
+        reader: Some(reader),
+    }
 }
 
 #[test]
@@ -283,10 +384,113 @@ fn sigterm_and_suspend_give_the_terminal_back() {
     tui.send(b"\x1bOP");
     screen.wait_text("show this help");
     tui.signal(libc::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tui.child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "SIGTERM did not end the TUI");
-        screen.wait_change(Duration::from_millis(100));
-    }
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.exit_code(), 128 + libc::SIGTERM as u32, "{status:?}");
     tui.assert_restored();
+}
+
+/// The transcript's lines as JSON.
+fn transcript(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The transcript ends with one `end` line, status cancelled.
+fn assert_ends_cancelled(path: &Path) {
+    let lines = transcript(path);
+    let ends = lines.iter().filter(|l| l["event"] == "end").count();
+    assert_eq!(ends, 1, "{lines:?}");
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "end", "{lines:?}");
+    assert_eq!(last["status"], "cancelled", "{last}");
+}
+
+#[test]
+fn sigint_restores_the_terminal_ends_the_transcript_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.jsonl");
+    let mut tui = spawn_own(&[
+        "tests/fixtures/echo.lua",
+        "--transcript",
+        t.to_str().unwrap(),
+    ]);
+    tui.screen.wait_text("waiting for you");
+    tui.signal(libc::SIGINT);
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.exit_code(), 128 + libc::SIGINT as u32, "{status:?}");
+    tui.assert_restored();
+    tui.assert_modes_left_last();
+    assert_ends_cancelled(&t);
+}
+
+#[test]
+fn sigterm_ends_a_tui_stuck_in_a_c_call_with_143_and_an_end_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.jsonl");
+    let mut tui = spawn_own(&[
+        "tests/fixtures/stuck_find.lua",
+        "--transcript",
+        t.to_str().unwrap(),
+    ]);
+    tui.screen.wait_text("entering string.find");
+    tui.signal(libc::SIGTERM);
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.exit_code(), 128 + libc::SIGTERM as u32, "{status:?}");
+    tui.assert_restored();
+    tui.assert_modes_left_last();
+    assert_ends_cancelled(&t);
+}
+
+#[test]
+fn q_quits_a_tui_whose_cancel_is_stuck_in_a_c_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.jsonl");
+    let mut tui = spawn_own(&[
+        "tests/fixtures/stuck_find.lua",
+        "--transcript",
+        t.to_str().unwrap(),
+    ]);
+    tui.screen.wait_text("entering string.find");
+    tui.send(b"c");
+    tui.screen
+        .wait_text("stuck in a C call (string.find?) — q quits");
+    tui.send(b"q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    tui.assert_restored();
+    tui.assert_modes_left_last();
+    assert_ends_cancelled(&t);
+}
+
+#[test]
+fn closing_the_terminal_ends_the_tui() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.jsonl");
+    let mut tui = spawn_own(&[
+        "tests/fixtures/echo.lua",
+        "--transcript",
+        t.to_str().unwrap(),
+    ]);
+    tui.screen.wait_text("waiting for you");
+    tui.close_terminal();
+    // The screen reader is gone, so wait on the process itself.
+    let pid = tui.child.process_id().expect("child pid");
+    let (done, exited) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut status = 0;
+        // SAFETY: waits on our own child; writes only `status`.
+        let reaped = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+        let _ = done.send((reaped, status));
+    });
+    let (reaped, status) = exited
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the TUI exits when its terminal closes (no orphan)");
+    assert_eq!(reaped, pid as libc::pid_t);
+    assert!(libc::WIFEXITED(status), "ended by a signal: {status:#x}");
+    let code = libc::WEXITSTATUS(status);
+    assert_eq!(code, 128 + libc::SIGHUP, "exit code");
+    assert_ends_cancelled(&t);
 }

@@ -29,6 +29,7 @@ use super::{
     answer_text_from_json, elapsed_ms, text_preview, AnswerFuture, AnswerSource, SourceError,
 };
 use crate::engine::{Answer, AnswerOrigin, Query};
+use crate::limits::{read_input_file, InputFileError, MAX_INPUT_FILE_BYTES};
 
 /// Characters of the prompt quoted when the file runs out.
 const PROMPT_PREVIEW_CHARS: usize = 60;
@@ -100,9 +101,22 @@ impl ScriptSource {
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, ScriptFileError> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScriptFileError::Read {
-            path: shown.clone(),
-            source,
+        let bytes = read_input_file(path, MAX_INPUT_FILE_BYTES, "answers files").map_err(|e| {
+            ScriptFileError::Read {
+                path: shown.clone(),
+                source: match e {
+                    InputFileError::Io(source) => source,
+                    too_large => std::io::Error::new(std::io::ErrorKind::InvalidData, too_large),
+                },
+            }
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            ScriptFileError::Line {
+                path: shown.clone(),
+                line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+                message: "invalid UTF-8 (answers files are UTF-8 text)".into(),
+            }
         })?;
         Self::parse(&text, &shown)
     }

@@ -48,6 +48,7 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
         SessionEvent::Stat { key, value } => app.budget.stat(&key, value),
         SessionEvent::Finished(outcome) => {
             app.session.phase = Phase::Ended(outcome.status);
+            super::unrecorded::forget(app);
             app.budget.finish(outcome.metrics.clone());
             app.pending.clear();
             app.source.paused_line = None;
@@ -83,6 +84,7 @@ pub(super) fn on_stream_closed(app: &mut App) {
             Status::Failed
         };
         app.session.phase = Phase::Ended(status);
+        super::unrecorded::forget(app);
         app.pending.clear();
         app.source.paused_line = None;
         app.message = Some("the session ended without a result".into());

@@ -25,6 +25,10 @@ pub enum KeyContext {
     Picker,
     CtxEditor,
     Confirm,
+    /// The transcript could not record an answer: the person's choices.
+    Unrecorded,
+    /// Typing the path to record the transcript to instead.
+    PathPrompt,
     /// Active under every overlay too (suspend).
     Always,
 }
@@ -41,7 +45,65 @@ impl KeyContext {
             KeyContext::Picker => "picker",
             KeyContext::CtxEditor => "ctx editor",
             KeyContext::Confirm => "questions",
+            KeyContext::Unrecorded => "answer not recorded",
+            KeyContext::PathPrompt => "transcript path",
             KeyContext::Always => "always",
+        }
+    }
+}
+
+/// The sets of contexts that are active together, most specific first. The model is
+/// always in exactly one (see `Model::key_contexts`), so within one a chord may do
+/// only one thing; across them the same chord may mean different things (`q` closes
+/// an overlay, quits elsewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextStack {
+    /// Help, event detail and result overlays.
+    Overlay,
+    Picker,
+    CtxEditor,
+    Confirm,
+    /// The "answer not recorded" choices.
+    Unrecorded,
+    /// The prompt for another transcript path.
+    PathPrompt,
+    /// The answer editor has the keys.
+    Editing,
+    /// The Pending pane is focused, not editing.
+    Pending,
+    Trace,
+    /// Any other pane.
+    Panes,
+}
+
+impl ContextStack {
+    pub const ALL: [ContextStack; 10] = [
+        ContextStack::Overlay,
+        ContextStack::Picker,
+        ContextStack::CtxEditor,
+        ContextStack::Confirm,
+        ContextStack::Unrecorded,
+        ContextStack::PathPrompt,
+        ContextStack::Editing,
+        ContextStack::Pending,
+        ContextStack::Trace,
+        ContextStack::Panes,
+    ];
+
+    /// Its contexts in resolution order, `Always` last.
+    pub fn contexts(self) -> &'static [KeyContext] {
+        use KeyContext as K;
+        match self {
+            ContextStack::Overlay => &[K::Overlay, K::Scroll, K::Always],
+            ContextStack::Picker => &[K::Picker, K::Always],
+            ContextStack::CtxEditor => &[K::CtxEditor, K::Always],
+            ContextStack::Confirm => &[K::Confirm, K::Always],
+            ContextStack::Unrecorded => &[K::Unrecorded, K::Always],
+            ContextStack::PathPrompt => &[K::PathPrompt, K::Always],
+            ContextStack::Editing => &[K::Editor, K::Pending, K::Global, K::Always],
+            ContextStack::Pending => &[K::Pending, K::Scroll, K::Global, K::Always],
+            ContextStack::Trace => &[K::Trace, K::Scroll, K::Global, K::Always],
+            ContextStack::Panes => &[K::Scroll, K::Global, K::Always],
         }
     }
 }
@@ -88,6 +150,12 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::CtxEditor, Action::Close, &["esc"]),
     (KeyContext::Confirm, Action::Confirm, &["y", "enter"]),
     (KeyContext::Confirm, Action::Deny, &["n", "esc"]),
+    (KeyContext::Unrecorded, Action::RetryAnswer, &["r"]),
+    (KeyContext::Unrecorded, Action::RecordElsewhere, &["w"]),
+    (KeyContext::Unrecorded, Action::GoUnrecorded, &["u"]),
+    (KeyContext::Unrecorded, Action::Quit, &["q", "ctrl-c"]),
+    (KeyContext::PathPrompt, Action::Select, &["enter"]),
+    (KeyContext::PathPrompt, Action::Close, &["esc"]),
 ];
 
 /// A key with its modifiers, normalised so that `shift-tab`, `G` and `?` match what
@@ -256,6 +324,25 @@ pub enum KeymapError {
     UnknownAction(String),
     #[error("[keys] {action}: {source}")]
     BadChord { action: String, source: BadChord },
+    /// `quit = ""` or `quit = []`: the action could never be used.
+    #[error(
+        "[keys] {action} is bound to nothing: give it a key (like \"{example}\"), or remove \
+         the line to keep its default"
+    )]
+    Unbound { action: String, example: String },
+    /// One chord for two actions where both apply (`quit = "ctrl-s"` while editing,
+    /// where ctrl-s submits).
+    #[error(
+        "[keys] \"{chord}\" is bound to both {first} ({first_context}) and {second} \
+         ({second_context}), which apply at the same time; give one of them another key"
+    )]
+    Collision {
+        chord: String,
+        first: String,
+        first_context: &'static str,
+        second: String,
+        second_context: &'static str,
+    },
 }
 
 /// The resolved table.
@@ -289,6 +376,12 @@ impl Keymap {
         for (name, chords) in overrides {
             let action =
                 Action::from_name(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
+            if chords.is_empty() || chords.iter().any(|c| c.trim().is_empty()) {
+                return Err(KeymapError::Unbound {
+                    action: name.clone(),
+                    example: map.hint(action).unwrap_or_else(|| "f2".into()),
+                });
+            }
             let parsed = chords
                 .iter()
                 .map(|c| KeyChord::parse(c))
@@ -301,7 +394,37 @@ impl Keymap {
                 binding.chords = parsed.clone();
             }
         }
+        map.check_collisions()?;
         Ok(map)
+    }
+
+    /// Fails on a chord bound to two different actions in contexts that are active
+    /// together (one [`ContextStack`]): one of the two could never be reached there.
+    fn check_collisions(&self) -> Result<(), KeymapError> {
+        for stack in ContextStack::ALL {
+            let active: Vec<&Binding> = self
+                .bindings
+                .iter()
+                .filter(|b| stack.contexts().contains(&b.context))
+                .collect();
+            for (i, first) in active.iter().enumerate() {
+                for second in &active[i + 1..] {
+                    if first.action == second.action {
+                        continue;
+                    }
+                    if let Some(chord) = first.chords.iter().find(|c| second.chords.contains(c)) {
+                        return Err(KeymapError::Collision {
+                            chord: chord.to_string(),
+                            first: first.action.name().to_string(),
+                            first_context: first.context.label(),
+                            second: second.action.name().to_string(),
+                            second_context: second.context.label(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The action bound to `chord`, trying `contexts` in order. In the answer editor,
@@ -325,6 +448,15 @@ impl Keymap {
         self.bindings
             .iter()
             .find(|b| b.action == action)
+            .and_then(|b| b.chords.first())
+            .map(|c| c.to_string())
+    }
+
+    /// The first chord bound to `action` in `context`, as text.
+    pub fn hint_in(&self, action: Action, context: KeyContext) -> Option<String> {
+        self.bindings
+            .iter()
+            .find(|b| b.action == action && b.context == context)
             .and_then(|b| b.chords.first())
             .map(|c| c.to_string())
     }
@@ -361,6 +493,8 @@ impl Keymap {
             K::Picker,
             K::CtxEditor,
             K::Confirm,
+            K::Unrecorded,
+            K::PathPrompt,
             K::Always,
         ];
         let mut rows = Vec::new();

@@ -182,3 +182,82 @@ fn mode_keys_resolve_in_their_contexts() {
         .iter()
         .any(|(_, keys, d)| keys == "r" && *d == Action::Run.description()));
 }
+
+#[test]
+fn the_default_keymap_has_no_collisions() {
+    assert_eq!(
+        Keymap::with_overrides(&BTreeMap::new()),
+        Ok(Keymap::default())
+    );
+}
+
+#[test]
+fn one_chord_for_two_actions_that_apply_together_is_an_error_naming_both() {
+    let mut keys = BTreeMap::new();
+    keys.insert("quit".to_string(), vec!["ctrl-s".to_string()]);
+    let err = Keymap::with_overrides(&keys).expect_err("ctrl-s also submits");
+    assert_eq!(
+        err,
+        KeymapError::Collision {
+            chord: "ctrl-s".into(),
+            first: "quit".into(),
+            first_context: "anywhere",
+            second: "submit".into(),
+            second_context: "answer editor",
+        }
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("\"ctrl-s\"") && message.contains("quit") && message.contains("submit"),
+        "{message}"
+    );
+    // A chord already used by another action in a pane that is active together.
+    let mut keys = BTreeMap::new();
+    keys.insert("cancel".to_string(), vec!["j".to_string()]);
+    let err = Keymap::with_overrides(&keys).expect_err("j scrolls down");
+    assert!(
+        matches!(&err, KeymapError::Collision { first, second, .. }
+            if first == "cancel" && second == "scroll_down"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_same_chord_in_contexts_never_active_together_is_fine() {
+    // `q` closes overlays and quits elsewhere; `esc` closes the picker and denies a
+    // question: never both at once.
+    let mut keys = BTreeMap::new();
+    keys.insert("quit".to_string(), vec!["q".to_string()]);
+    keys.insert("deny".to_string(), vec!["esc".to_string(), "n".to_string()]);
+    assert!(Keymap::with_overrides(&keys).is_ok());
+    // Moving submit to a key nothing else uses while editing.
+    let mut keys = BTreeMap::new();
+    keys.insert("submit".to_string(), vec!["f2".to_string()]);
+    assert!(Keymap::with_overrides(&keys).is_ok());
+}
+
+#[test]
+fn an_action_bound_to_nothing_is_an_error() {
+    for chords in [
+        vec![String::new()],
+        vec![],
+        vec!["x".to_string(), " ".to_string()],
+    ] {
+        let mut keys = BTreeMap::new();
+        keys.insert("quit".to_string(), chords.clone());
+        let err = Keymap::with_overrides(&keys).expect_err("nothing to press");
+        assert_eq!(
+            err,
+            KeymapError::Unbound {
+                action: "quit".into(),
+                example: "q".into()
+            },
+            "{chords:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("[keys] quit is bound to nothing"),
+            "{err}"
+        );
+    }
+}

@@ -21,12 +21,13 @@ pub mod pending;
 pub mod port;
 pub mod source;
 pub mod trace;
+pub mod unrecorded;
 mod update;
 
 pub use action::Action;
-pub use keymap::{KeyChord, KeyContext, Keymap};
+pub use keymap::{ContextStack, KeyChord, KeyContext, Keymap};
 pub use modes::{Mode, OnProviderError, SiteKey};
-pub use port::{SessionPort, StartRequest, StartedSession, Starter};
+pub use port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 pub use update::update;
 
 use budget::BudgetPane;
@@ -34,6 +35,7 @@ use layout::ScreenLayout;
 use pending::PendingPane;
 use source::SourcePane;
 use trace::TracePane;
+use unrecorded::{HeldSend, Unrecorded};
 
 /// Everything that happens, as the model sees it.
 #[derive(Debug, Clone)]
@@ -58,6 +60,20 @@ pub enum Msg {
         id: QueryId,
         error: String,
     },
+    /// The transcript at `path` could not record `send`, so the session did not
+    /// acknowledge it: the query still waits. `error` is the whole message.
+    AnswerUnrecorded {
+        send: HeldSend,
+        path: PathBuf,
+        error: String,
+    },
+    /// The runtime tried to move the transcript to `path`.
+    TranscriptRedirected {
+        path: PathBuf,
+        result: Result<(), String>,
+    },
+    /// The session stopped recording its transcript (the person's choice).
+    RecordingStopped,
     /// A script file was read and highlighted.
     SourceLoaded {
         file: String,
@@ -103,6 +119,14 @@ pub enum Effect {
     /// Hand a query to the non-person answer source; its text streams back as
     /// `Msg::StreamText`, its result as `Msg::SourceReply`.
     AskSource(Query),
+    /// Write the whole transcript to this file and record there from now on; the
+    /// result comes back as `Msg::TranscriptRedirected`.
+    RedirectTranscript(PathBuf),
+    /// Go on without a transcript (recorded as an event); `Msg::RecordingStopped`
+    /// comes back.
+    StopRecording {
+        reason: String,
+    },
     Suspend,
     Quit,
 }
@@ -188,6 +212,14 @@ pub enum Overlay {
     ConfirmEmpty {
         id: QueryId,
     },
+    /// The transcript could not record an answer: retry, record elsewhere, or go on
+    /// unrecorded (what failed is in `App::unrecorded`).
+    Unrecorded,
+    /// The path to record the transcript to instead.
+    TranscriptPath {
+        editor: Box<TextArea<'static>>,
+        error: Option<String>,
+    },
 }
 
 /// The session being shown.
@@ -198,8 +230,15 @@ pub struct SessionInfo {
     pub ctx: Value,
     pub outcome: Option<Outcome>,
     pub cancel_requested: bool,
+    /// Session time (ms) when the cancel was asked for.
+    pub cancel_requested_ms: u64,
+    /// The cancel has not taken after [`crate::engine::CANCEL_GRACE`]: the strategy is
+    /// inside a C function the cancel hook cannot reach. Quitting still works.
+    pub stuck: bool,
     /// Latest known session time (ms), from events and ticks.
     pub clock_ms: u64,
+    /// The person chose to go on without a transcript.
+    pub recording_stopped: bool,
 }
 
 /// How the App starts; the runtime builds it from CLI options and config.
@@ -221,6 +260,9 @@ pub struct AppOptions {
     /// What a provider failure in auto mode does.
     pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
+    /// Where the path prompt suggests writing a transcript that failed (the data
+    /// directory's transcripts folder).
+    pub recovery_dir: Option<PathBuf>,
     /// Start the script at once (else wait for `run`).
     pub autostart: bool,
     pub size: (u16, u16),
@@ -248,6 +290,9 @@ pub struct App {
     pub source_is_provider: bool,
     pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
+    pub recovery_dir: Option<PathBuf>,
+    /// Answers the transcript could not record, waiting for the person's choice.
+    pub unrecorded: Option<Unrecorded>,
     /// A one-line note for the status bar (errors, hints).
     pub message: Option<String>,
     pub size: (u16, u16),
@@ -278,6 +323,8 @@ impl App {
             source_is_provider: opts.source_is_provider,
             on_provider_error: opts.on_provider_error,
             transcript: opts.transcript,
+            recovery_dir: opts.recovery_dir,
+            unrecorded: None,
             message: None,
             size: opts.size,
             quitting: false,
@@ -326,6 +373,19 @@ impl App {
         self.session.phase == Phase::Running
     }
 
+    /// The status bar's note while a cancel cannot take (the strategy is stuck in a C
+    /// call), naming the key that quits anyway.
+    pub fn stuck_note(&self) -> Option<String> {
+        if !(self.is_running() && self.session.stuck) {
+            return None;
+        }
+        let quit = self.keymap.hint(Action::Quit).unwrap_or_else(|| "q".into());
+        Some(format!(
+            "cancel requested · {} — {quit} quits",
+            crate::engine::STUCK_IN_C
+        ))
+    }
+
     pub fn layout(&self) -> Option<ScreenLayout> {
         let (w, h) = self.size;
         ScreenLayout::of(ratatui::layout::Rect::new(0, 0, w, h))
@@ -343,25 +403,33 @@ impl App {
 
     /// Keymap contexts active now, most specific first.
     pub fn key_contexts(&self) -> Vec<KeyContext> {
-        use KeyContext as K;
-        let mut contexts = match &self.overlay {
+        self.key_stack().contexts().to_vec()
+    }
+
+    /// Which set of keymap contexts applies now.
+    pub fn key_stack(&self) -> ContextStack {
+        match &self.overlay {
             Some(Overlay::Help { .. } | Overlay::Event { .. } | Overlay::Result { .. }) => {
-                vec![K::Overlay, K::Scroll]
+                ContextStack::Overlay
             }
-            Some(Overlay::Picker { .. }) => vec![K::Picker],
-            Some(Overlay::Ctx { .. }) => vec![K::CtxEditor],
-            Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => vec![K::Confirm],
-            None if self.editing() => vec![K::Editor, K::Pending, K::Global],
-            None if self.focus == Focus::Pending => vec![K::Pending, K::Scroll, K::Global],
-            None if self.focus == Focus::Trace => vec![K::Trace, K::Scroll, K::Global],
-            None => vec![K::Scroll, K::Global],
-        };
-        contexts.push(K::Always);
-        contexts
+            Some(Overlay::Picker { .. }) => ContextStack::Picker,
+            Some(Overlay::Ctx { .. }) => ContextStack::CtxEditor,
+            Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => ContextStack::Confirm,
+            Some(Overlay::Unrecorded) => ContextStack::Unrecorded,
+            Some(Overlay::TranscriptPath { .. }) => ContextStack::PathPrompt,
+            None if self.editing() => ContextStack::Editing,
+            None if self.focus == Focus::Pending => ContextStack::Pending,
+            None if self.focus == Focus::Trace => ContextStack::Trace,
+            None => ContextStack::Panes,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_cancel;
+#[cfg(test)]
 mod tests_modes;
+#[cfg(test)]
+mod tests_unrecorded;

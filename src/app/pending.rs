@@ -163,6 +163,10 @@ impl PendingPane {
         self.queries.get_mut(self.selected)
     }
 
+    pub fn find(&self, id: &str) -> Option<&PendingQuery> {
+        self.queries.iter().find(|q| q.query.id == id)
+    }
+
     pub fn find_mut(&mut self, id: &str) -> Option<&mut PendingQuery> {
         self.queries.iter_mut().find(|q| q.query.id == id)
     }

@@ -2,13 +2,14 @@
 //! Keys become actions through the keymap; unbound keys go to whichever editor has
 //! focus. Session events are handled in `events.rs`. Pure: no I/O.
 
-use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
 use ratatui_textarea::TextArea;
 
 use super::budget::BudgetPane;
 use super::pending::QueryStatus;
 use super::{
-    events, layout, modes, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase, StartRequest,
+    events, layout, modes, unrecorded, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase,
+    StartRequest,
 };
 
 /// Rows one mouse-wheel notch scrolls.
@@ -36,6 +37,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             app.message = Some(format!("{id}: {error}"));
         }
+        Msg::AnswerUnrecorded { send, path, error } => unrecorded::refused(app, send, path, error),
+        Msg::TranscriptRedirected { path, result } => {
+            unrecorded::redirected(app, path, result, &mut fx)
+        }
+        Msg::RecordingStopped => unrecorded::recording_stopped(app, &mut fx),
         Msg::SourceLoaded { file, lines } => {
             let height = app.pane_height(Focus::Source);
             app.source.loaded(file, lines, height);
@@ -48,6 +54,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 if let Some(m) = &metrics {
                     app.budget.observe(m);
                 }
+                notice_stuck(app);
             }
         }
         Msg::Terminate => quit_now(app, &mut fx),
@@ -80,6 +87,10 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             (Some(Overlay::Ctx { editor, .. }), _) => {
                 editor.input(key);
             }
+            // One line: a path has no newlines.
+            (Some(Overlay::TranscriptPath { editor, .. }), _) if key.code != KeyCode::Enter => {
+                editor.input(key);
+            }
             (None, true) => {
                 if let Some(q) = app.pending.current_mut() {
                     q.editor.input(key);
@@ -110,8 +121,9 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             None => open_picker(app),
         },
         Action::Cancel => {
-            if app.is_running() {
+            if app.is_running() && !app.session.cancel_requested {
                 app.session.cancel_requested = true;
+                app.session.cancel_requested_ms = app.session.clock_ms;
                 app.message = Some("cancelling…".into());
                 fx.push(Effect::Cancel);
             }
@@ -156,15 +168,41 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.overlay = Some(Overlay::Event { index, scroll: 0 });
             }
         }
-        Action::Close | Action::Deny => app.overlay = None,
+        Action::Close | Action::Deny => close_overlay(app),
         Action::Confirm => match app.overlay.take() {
             Some(Overlay::ConfirmQuit) => quit_now(app, fx),
             Some(Overlay::ConfirmEmpty { id }) => send(app, &id, String::new(), fx),
             other => app.overlay = other,
         },
-        Action::Select => pick(app, fx),
+        Action::Select => match app.overlay {
+            Some(Overlay::TranscriptPath { .. }) => unrecorded::confirm_path(app, fx),
+            _ => pick(app, fx),
+        },
+        Action::RetryAnswer => unrecorded::retry(app, fx),
+        Action::RecordElsewhere => unrecorded::ask_path(app),
+        Action::GoUnrecorded => unrecorded::go_unrecorded(app, fx),
         Action::Suspend => fx.push(Effect::Suspend),
     }
+}
+
+/// A cancel that has not ended the session within the grace time is stuck in a C call
+/// (no `Finished` came): say so, so the person knows to quit.
+fn notice_stuck(app: &mut App) {
+    let grace = crate::engine::CANCEL_GRACE.as_millis() as u64;
+    let since = app
+        .session
+        .clock_ms
+        .saturating_sub(app.session.cancel_requested_ms);
+    if app.session.cancel_requested && !app.session.stuck && since >= grace {
+        app.session.stuck = true;
+        app.message = None;
+    }
+}
+
+/// Closes the overlay; a transcript question still open comes back (it is answered
+/// by a choice, not by closing something in front of it).
+fn close_overlay(app: &mut App) {
+    app.overlay = app.unrecorded.as_ref().map(|_| Overlay::Unrecorded);
 }
 
 fn quit_now(app: &mut App, fx: &mut Vec<Effect>) {
@@ -188,7 +226,11 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
     app.session.phase = Phase::Running;
     app.session.outcome = None;
     app.session.cancel_requested = false;
+    app.session.cancel_requested_ms = 0;
+    app.session.stuck = false;
     app.session.clock_ms = 0;
+    app.session.recording_stopped = false;
+    unrecorded::forget(app);
     if matches!(
         app.overlay,
         Some(Overlay::Result { .. } | Overlay::Event { .. })
@@ -280,6 +322,9 @@ fn on_paste(app: &mut App, text: &str) {
     match &mut app.overlay {
         Some(Overlay::Ctx { editor, .. }) => {
             editor.insert_str(text);
+        }
+        Some(Overlay::TranscriptPath { editor, .. }) => {
+            editor.insert_str(text.replace(['\r', '\n'], ""));
         }
         None if editing => {
             if let Some(q) = app.pending.current_mut() {

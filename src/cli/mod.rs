@@ -1,25 +1,32 @@
 //! The process edge: arguments, exit codes, and turning errors into messages.
 //! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless.
 //!
-//! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled),
+//! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled, or
+//! its transcript could not be written: an answer not acknowledged, lines missing),
 //! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
-//! file…). clap's own usage errors also exit 2.
+//! file…). clap's own usage errors also exit 2. A process ended by a signal exits
+//! 128 + the signal's number (130 for a second ctrl-c in `run`; the TUI on SIGINT,
+//! SIGQUIT, SIGHUP or SIGTERM).
 
 mod run;
 mod tui;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::limits::{read_input_file, MAX_INPUT_FILE_BYTES};
 
 pub use run::RunArgs;
 
 /// Exit code of a completed strategy.
 pub const EXIT_OK: u8 = 0;
-/// Exit code of a strategy that failed (or was cancelled).
+/// Exit code of a strategy that failed (or was cancelled, or could not be recorded).
 pub const EXIT_STRATEGY: u8 = 1;
 /// Exit code of a usage or input error.
 pub const EXIT_INPUT: u8 = 2;
+/// Exit code after a second ctrl-c in `run` (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 128 + libc::SIGINT as u8;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -76,12 +83,7 @@ impl CtxArgs {
             None => serde_json::json!({}),
             Some(arg) => {
                 let (text, origin) = match arg.strip_prefix('@') {
-                    Some(path) => (
-                        std::fs::read_to_string(path).map_err(|e| {
-                            InputError(format!("cannot read --ctx file {path}: {e}"))
-                        })?,
-                        path.to_string(),
-                    ),
+                    Some(path) => (read_ctx_file(path)?, path.to_string()),
                     None => (arg.to_string(), "--ctx".to_string()),
                 };
                 serde_json::from_str(&text).map_err(|e| {
@@ -122,6 +124,13 @@ impl CtxArgs {
         }
         Ok(ctx)
     }
+}
+
+/// The text of `--ctx @FILE`: at most [`MAX_INPUT_FILE_BYTES`], UTF-8.
+fn read_ctx_file(path: &str) -> Result<String, InputError> {
+    let bytes = read_input_file(Path::new(path), MAX_INPUT_FILE_BYTES, "--ctx files")
+        .map_err(|e| InputError(format!("cannot read --ctx file {path}: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| InputError(format!("--ctx file {path} is not UTF-8 text")))
 }
 
 /// Parses arguments and runs; returns the process exit code.

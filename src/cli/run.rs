@@ -7,6 +7,10 @@
 //! query (the Lua call raises, `alc.llm_safe` can catch it); `ask` (the default) asks
 //! the person on the terminal — but only when stdin **is** a terminal, since in a
 //! pipe or CI nobody could answer, so there it fails like `fail`.
+//!
+//! ctrl-c cancels the strategy; a second ctrl-c ends the process at once (exit 130)
+//! with the transcript closed as cancelled, for a strategy stuck in a C call that
+//! the cancel cannot reach.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -15,15 +19,18 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
+use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRATEGY};
 use crate::answer::command::CommandSource;
 use crate::answer::coprocess::CoprocessSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
 use crate::engine::Usage;
-use crate::engine::{Budget, Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status};
+use crate::engine::{
+    Budget, Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
+};
 use crate::headless::{drive, Verbosity};
+use crate::limits::mib_to_bytes;
 use crate::provider::{cost_usd, FallbackSource, Prices};
 
 /// What `run` does when the provider still fails after its retries.
@@ -85,6 +92,10 @@ pub struct RunArgs {
     /// Debug logs and progress on stderr too.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Largest answer accepted from --answer-cmd, --answer-proc or a provider, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_answer_mb: u64,
 }
 
 /// Rejects `--mode` values that need a person at an editor.
@@ -113,8 +124,12 @@ fn provider_source(
     name: &str,
     clock: PersonClock,
 ) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
-    let provider = crate::provider::load_from_config_file(args.config.as_deref(), name)
-        .map_err(|e| InputError(e.to_string()))?;
+    let provider = crate::provider::load_from_config_file_capped(
+        args.config.as_deref(),
+        name,
+        mib_to_bytes(args.max_answer_mb),
+    )
+    .map_err(|e| InputError(e.to_string()))?;
     let person: Option<Arc<dyn AnswerSource>> = match args.on_provider_error {
         OnProviderError::Ask if std::io::stdin().is_terminal() => {
             Some(Arc::new(StdinSource::new()))
@@ -140,12 +155,15 @@ fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
         let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
         return Ok(Arc::new(s));
     }
+    let max_answer = mib_to_bytes(args.max_answer_mb);
     if let Some(cmd) = &args.answer_cmd {
-        return Ok(Arc::new(CommandSource::new(cmd, timeout)));
+        let s = CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer);
+        return Ok(Arc::new(s));
     }
     if let Some(cmd) = &args.answer_proc {
         let s = CoprocessSource::spawn(cmd, timeout)
-            .map_err(|e| InputError(format!("--answer-proc: {e}")))?;
+            .map_err(|e| InputError(format!("--answer-proc: {e}")))?
+            .with_max_answer_bytes(max_answer);
         return Ok(Arc::new(s));
     }
     // A person at a terminal answers on stdin; piped answers work too (each ends with
@@ -163,8 +181,26 @@ pub(super) fn run(args: RunArgs) -> u8 {
     }
 }
 
+/// `--config FILE` is read and checked even when no provider needs it: a broken or
+/// missing file the person named is an input error, not silently ignored.
+fn check_config(args: &RunArgs) -> Result<(), InputError> {
+    let Some(path) = &args.config else {
+        return Ok(());
+    };
+    if !path.exists() {
+        return Err(InputError(format!(
+            "--config file {} does not exist",
+            path.display()
+        )));
+    }
+    crate::config::Config::load(Some(path))
+        .map(|_| ())
+        .map_err(|e| InputError(format!("invalid config: {e}")))
+}
+
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     check_mode(args)?;
+    check_config(args)?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;
@@ -192,17 +228,70 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         };
         let mut stderr = std::io::stderr();
         let drive = drive(&session, events, source, verbosity, &mut stderr);
-        tokio::pin!(drive);
-        let outcome = tokio::select! {
-            o = &mut drive => o,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted: cancelling the strategy");
-                session.cancel();
-                drive.await
+        let ended = until_interrupted(&session, drive).await?;
+        let outcome = match ended {
+            Ok(outcome) => outcome,
+            Err(unrecorded) => {
+                // The strategy is still paused on that query; dropping the session
+                // ends it there, without resuming it.
+                eprintln!("error: {unrecorded}");
+                eprintln!(
+                    "error: the strategy was stopped where it waited; give --transcript a \
+                     file on a disk that can be written"
+                );
+                return Ok(EXIT_STRATEGY);
             }
         };
-        Ok(report(&outcome, &budget, args, prices.as_ref()))
+        let code = report(&outcome, &budget, args, prices.as_ref());
+        match session.transcript_failure() {
+            Some(failure) => {
+                eprintln!("error: {failure}; the transcript is incomplete");
+                Ok(EXIT_STRATEGY)
+            }
+            None => Ok(code),
+        }
     })
+}
+
+/// Drives the session to its end, honouring ctrl-c: the first cancels the strategy
+/// (and the outcome is reported as usual); the second ends the process at once with
+/// exit 130, after recording `end` (cancelled) in the transcript. The second one is
+/// what gets a person out of a strategy stuck in a C call, where cancel cannot reach.
+async fn until_interrupted<T>(
+    session: &Session,
+    drive: impl std::future::Future<Output = T>,
+) -> Result<T, InputError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // One listener for both presses, so the second cannot slip between two.
+    let mut interrupts = signal(SignalKind::interrupt())
+        .map_err(|e| InputError(format!("cannot listen for ctrl-c: {e}")))?;
+    tokio::pin!(drive);
+    tokio::select! {
+        o = &mut drive => return Ok(o),
+        _ = interrupts.recv() => {}
+    }
+    eprintln!("interrupted: cancelling the strategy (ctrl-c again quits at once)");
+    session.cancel();
+    let stuck = tokio::time::sleep(CANCEL_GRACE);
+    tokio::pin!(stuck);
+    let mut told = false;
+    loop {
+        tokio::select! {
+            o = &mut drive => return Ok(o),
+            _ = &mut stuck, if !told => {
+                told = true;
+                eprintln!("cancel requested · {STUCK_IN_C} — ctrl-c again quits");
+            }
+            _ = interrupts.recv() => {
+                session.abandon();
+                eprintln!("interrupted again: quitting without waiting for the strategy");
+                // Not a return: dropping the runtime would wait for blocked readers
+                // (stdin answers), and the VM thread may never end. The transcript
+                // is flushed and synced by now.
+                std::process::exit(EXIT_INTERRUPTED.into());
+            }
+        }
+    }
 }
 
 /// Prints the result (stdout) and the summary (stderr); returns the exit code.

@@ -170,8 +170,9 @@ impl Budget {
     }
 }
 
-/// Live counters of one session.
-#[derive(Debug)]
+/// Live counters of one session. Cloned only to work out the figures an event will
+/// carry before it is recorded (see `SessionCore::record`).
+#[derive(Debug, Clone)]
 pub struct Counters {
     start: Instant,
     metrics: Metrics,
@@ -233,7 +234,18 @@ impl Counters {
 
     /// Counts one answered call: provider usage where reported, else estimates.
     pub fn record_answer(&mut self, id: &str, prompt_estimate: u64, answer: &Answer) {
-        self.settle(id, Instant::now());
+        self.record_answer_at(id, prompt_estimate, answer, Instant::now());
+    }
+
+    /// [`Self::record_answer`] with the query settled at `now`.
+    pub fn record_answer_at(
+        &mut self,
+        id: &str,
+        prompt_estimate: u64,
+        answer: &Answer,
+        now: Instant,
+    ) {
+        self.settle(id, now);
         self.metrics.llm_calls += 1;
         match answer.usage {
             Some(u) => {
@@ -249,7 +261,12 @@ impl Counters {
     }
 
     pub fn record_failure(&mut self, id: &str) {
-        self.settle(id, Instant::now());
+        self.record_failure_at(id, Instant::now());
+    }
+
+    /// [`Self::record_failure`] with the query settled at `now`.
+    pub fn record_failure_at(&mut self, id: &str, now: Instant) {
+        self.settle(id, now);
         self.metrics.failed_calls += 1;
     }
 

@@ -16,13 +16,25 @@ use tokio::sync::mpsc;
 use super::budget::Budget;
 use super::core::{SessionCore, VmSettings};
 use super::error::EngineError;
-use super::event::{Answer, Metrics, SessionEvent, Stamped};
+use super::event::{Answer, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
 use super::lua::{self, Chunk, VmContext};
 use super::packages;
 use super::transcript::TranscriptWriter;
 
 /// The ordered event stream of one session.
 pub type EventStream = mpsc::UnboundedReceiver<Stamped>;
+
+/// How long a cancel may take before the strategy counts as stuck. The cancel hook
+/// stops Lua code within microseconds; only a C function (a catastrophic `string.find`
+/// pattern) can hold it off longer.
+pub const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What to tell the person when a cancel did not take within [`CANCEL_GRACE`].
+pub const STUCK_IN_C: &str = "strategy is stuck in a C call (string.find?)";
+
+/// The error of a session ended by [`Session::abandon`].
+pub const ABANDONED: &str = "cancelled (the workbench stopped waiting for the strategy: one \
+     inside a C function such as string.find cannot be interrupted)";
 
 /// Default Lua memory limit per VM.
 pub const DEFAULT_MEMORY_LIMIT: usize = 512 * 1024 * 1024;
@@ -215,7 +227,24 @@ fn resolve(
 }
 
 impl Session {
+    /// Starts a session, writing its transcript to `config.transcript` if set.
     pub fn start(config: SessionConfig) -> Result<(Session, EventStream), EngineError> {
+        Self::start_inner(config, None)
+    }
+
+    /// Starts a session that records into `writer` (a transcript over any sink;
+    /// `config.transcript` is not used).
+    pub fn start_with_transcript(
+        config: SessionConfig,
+        writer: TranscriptWriter,
+    ) -> Result<(Session, EventStream), EngineError> {
+        Self::start_inner(config, Some(writer))
+    }
+
+    fn start_inner(
+        config: SessionConfig,
+        given: Option<TranscriptWriter>,
+    ) -> Result<(Session, EventStream), EngineError> {
         let SessionConfig {
             script,
             ctx,
@@ -230,16 +259,10 @@ impl Session {
         }
         let budget = Budget::from_ctx(&ctx)?;
         let (info, chunk, package_dirs) = resolve(&script, &alc_home)?;
-        let writer = match &transcript {
-            Some(p) => {
-                Some(
-                    TranscriptWriter::create(p).map_err(|source| EngineError::Transcript {
-                        path: p.clone(),
-                        source,
-                    })?,
-                )
-            }
-            None => None,
+        let writer = match (given, &transcript) {
+            (Some(w), _) => Some(w),
+            (None, Some(p)) => Some(TranscriptWriter::create(p).map_err(EngineError::Transcript)?),
+            (None, None) => None,
         };
         let seed = seed.unwrap_or_else(fresh_seed);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -274,8 +297,8 @@ impl Session {
         // The task's own result is not needed: the outcome travels as `Finished`.
         let _task = isle.spawn_exec(move |lua| {
             let outcome = lua::run_root(lua, &runner, chunk);
-            runner.core.mark_finished();
-            runner.core.emit(SessionEvent::Finished(outcome));
+            // A no-op when the session was abandoned meanwhile: one `end` only.
+            runner.core.finish(outcome);
             Ok(String::new())
         });
         let session = Session {
@@ -288,13 +311,17 @@ impl Session {
         Ok((session, rx))
     }
 
-    /// Answers a pending query. The answer is in the transcript (flushed) before the
-    /// strategy resumes.
+    /// Answers a pending query. The answer is in the transcript, written and synced,
+    /// before the strategy resumes. If the transcript cannot take it, this returns
+    /// [`EngineError::TranscriptWrite`], the query stays pending and the strategy
+    /// waits: answer again (retry), [`Self::redirect_transcript`], or
+    /// [`Self::stop_recording`]. Blocks on the disk: call it off any UI thread.
     pub fn answer(&self, id: &str, answer: Answer) -> Result<(), EngineError> {
         self.inner.core.answer(id, answer)
     }
 
-    /// Fails a pending query: the strategy's `alc.llm` raises `error`.
+    /// Fails a pending query: the strategy's `alc.llm` raises `error`. Recorded like
+    /// an answer (see [`Self::answer`]).
     pub fn fail(&self, id: &str, error: &str) -> Result<(), EngineError> {
         self.inner.core.fail(id, error)
     }
@@ -308,9 +335,56 @@ impl Session {
         self.inner.core.person_ready(id)
     }
 
+    /// Writes the whole transcript so far to `path` (created or truncated), synced,
+    /// and records there from now on. On error the transcript stays where it was.
+    pub fn redirect_transcript(&self, path: &Path) -> Result<(), EngineError> {
+        self.inner.core.redirect_transcript(path)
+    }
+
+    /// Goes on without a transcript: later answers are acknowledged unrecorded. The
+    /// choice is an event on the stream (a `warn` log naming the file and `reason`).
+    pub fn stop_recording(&self, reason: &str) {
+        self.inner.core.stop_recording(reason)
+    }
+
+    /// Where the transcript is being written (None: not recording).
+    pub fn transcript_path(&self) -> Option<PathBuf> {
+        self.inner.core.transcript_path()
+    }
+
+    /// The write failure keeping lines out of the transcript file, if any (at the end
+    /// of a session: the transcript is incomplete).
+    pub fn transcript_failure(&self) -> Option<String> {
+        self.inner.core.transcript_failure()
+    }
+
     /// Stops the strategy, even inside `while true do end`.
     pub fn cancel(&self) {
         self.inner.core.cancel();
+    }
+
+    /// Ends the session now, without waiting for its VM: cancels it, then records
+    /// `end` with status `cancelled` unless the strategy already finished. For a
+    /// strategy that does not stop because it is inside a C function (a catastrophic
+    /// `string.find` pattern), where the cancel hook cannot reach it. The VM thread is
+    /// left behind; whatever it does later is not recorded (`end` stays the last line).
+    /// Returns whether this call wrote the `end`.
+    pub fn abandon(&self) -> bool {
+        let core = &self.inner.core;
+        core.cancel();
+        if core.is_finished() {
+            return false;
+        }
+        core.finish(Outcome {
+            status: Status::Cancelled,
+            result: None,
+            error: Some(ScriptError {
+                message: ABANDONED.into(),
+                site: None,
+                traceback: None,
+            }),
+            metrics: core.metrics(),
+        })
     }
 
     pub fn metrics(&self) -> Metrics {

@@ -254,6 +254,25 @@ describe("alc:prelude (pure)", function()
             expect(alc.state.update("gone", function() return nil end)).to_not.exist()
             expect(alc.state.has("gone")).to.equal(false)
         end)
+
+        it("runs fn again on the newer value when another writer got in between", function()
+            alc.state.set("n", 1)
+            local seen = {}
+            local new = alc.state.update("n", function(n)
+                seen[#seen + 1] = n
+                -- Another writer changes the key while fn runs, the first time only.
+                if #seen == 1 then alc.state.set("n", 10) end
+                return n + 1
+            end)
+            expect(seen).to.equal({ 1, 10 })
+            expect(new).to.equal(11)
+            expect(alc.state.get("n")).to.equal(11)
+        end)
+
+        it("hides its compare-and-swap steps from strategies", function()
+            expect(rawget(alc.state, "_read")).to_not.exist()
+            expect(rawget(alc.state, "_swap")).to_not.exist()
+        end)
     end)
 
     describe("tuning", function()
