@@ -38,6 +38,16 @@ pub fn has_theme(name: &str) -> bool {
     themes().themes.contains_key(name)
 }
 
+/// The names of the syntect themes highlighting can use, sorted.
+pub fn syntect_theme_names() -> Vec<&'static str> {
+    themes().themes.keys().map(String::as_str).collect()
+}
+
+/// Whether `name` is a syntect theme highlighting can use.
+pub fn is_syntect_theme(name: &str) -> bool {
+    themes().themes.contains_key(name)
+}
+
 /// Tabs have no width in a terminal cell grid; expand them so columns line up.
 fn detab(s: &str) -> String {
     s.trim_end_matches(['\n', '\r']).replace('\t', "    ")
@@ -48,8 +58,8 @@ pub fn plain(text: &str) -> Vec<Line<'static>> {
     text.lines().map(|l| Line::raw(detab(l))).collect()
 }
 
-/// Highlights Lua source with the named syntect theme; unknown names fall back to
-/// plain lines rather than failing the load.
+/// Highlights Lua source with the named syntect theme. Theme files are checked when
+/// loaded (see `theme.rs`); a name unknown here anyway draws plain lines.
 pub fn highlight_lua(text: &str, theme: Option<&str>) -> Vec<Line<'static>> {
     let (Some(theme), Some(syntax)) = (
         theme.and_then(|t| themes().themes.get(t)),

@@ -45,7 +45,7 @@ slots! {
     error_line,
     breakpoint, system_prompt, note, selection,
     gauge_calls, gauge_time, gauge_tokens, gauge_progress,
-    /// A gauge past its budget.
+    /// A gauge at its limit (spent) or past it (over budget).
     gauge_over,
     trace_time, trace_query, trace_answer, trace_error, trace_end, trace_other,
     status_bar, status_idle, status_running, status_waiting, status_finished,
@@ -147,6 +147,14 @@ impl Theme {
                 .map_err(|m| invalid(format!("slot {name}: {m}")))?;
             if !slots.set(name, style) {
                 return Err(invalid(format!("unknown slot {name:?}")));
+            }
+        }
+        if let Some(name) = parsed.syntect.as_deref() {
+            if !crate::highlight::is_syntect_theme(name) {
+                return Err(invalid(format!(
+                    "unknown syntect theme {name:?} (known: {})",
+                    crate::highlight::syntect_theme_names().join(", ")
+                )));
             }
         }
         Ok(Theme {
@@ -293,6 +301,20 @@ mod tests {
         assert!(e.to_string().contains("wat"), "{e}");
         let e = Theme::parse("name = \n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn unknown_syntect_theme_is_an_error_listing_the_known_ones() {
+        let e = Theme::parse("syntect = \"base16-oceanic\"\n", "/t/mine.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("/t/mine.toml: unknown syntect theme \"base16-oceanic\" (known: "),
+            "{e}"
+        );
+        assert!(e.contains("base16-ocean.dark"), "{e}");
+        let ok = Theme::parse("syntect = \"base16-ocean.dark\"\n", "t.toml").unwrap();
+        assert_eq!(ok.syntect.as_deref(), Some("base16-ocean.dark"));
     }
 
     #[test]

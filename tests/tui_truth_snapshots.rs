@@ -10,7 +10,7 @@ use ratatui::Terminal;
 use serde_json::json;
 
 use alc_workbench::app::{update, App, AppOptions, Msg};
-use alc_workbench::engine::{SessionEvent, Stamped};
+use alc_workbench::engine::{Metrics, SessionEvent, Stamped};
 use alc_workbench::highlight::highlight_lua;
 use alc_workbench::testkit::{query, started};
 use alc_workbench::theme::Theme;
@@ -54,11 +54,25 @@ fn app() -> App {
             lines: highlight_lua(SOURCE, None),
         },
     );
-    let at = |seq, event| {
+    // The engine's figures on each event: from seq 3 on, q-1 is answered (its 13
+    // tokens estimated: 41 characters of prompt, 8 of answer) after 0.5 s with the
+    // person, which is not charged to the strategy.
+    let at = |seq: u64, event| {
+        let answered = u64::from(seq >= 3);
         Msg::Session(Stamped {
             seq,
             t_ms: seq * 500,
             event,
+            metrics: Metrics {
+                llm_calls: answered,
+                estimated_calls: answered,
+                prompt_tokens: 11 * answered,
+                completion_tokens: 2 * answered,
+                wall_ms: seq * 500,
+                human_ms: 500 * answered,
+                elapsed_ms: seq * 500 - 500 * answered,
+                ..Metrics::default()
+            },
         })
     };
     update(
@@ -147,6 +161,11 @@ fn a_held_answer_in_a_batch() {
             seq,
             t_ms: seq * 500,
             event,
+            metrics: Metrics {
+                wall_ms: seq * 500,
+                elapsed_ms: seq * 500,
+                ..Metrics::default()
+            },
         })
     };
     update(&mut app, at(1, started(FILE, json!({}))));

@@ -71,6 +71,13 @@ pub trait AnswerSource: Send + Sync {
         let _ = on_text;
         self.answer(query)
     }
+
+    /// Whether a person answers what is handed to this source (a plain terminal): then
+    /// the driver tells the session the query is ready for the person when it hands it
+    /// over, and the wait is the person's time, not the strategy's.
+    fn answered_by_person(&self) -> bool {
+        false
+    }
 }
 
 /// Receives streamed answer text, piece by piece.

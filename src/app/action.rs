@@ -43,6 +43,9 @@ pub enum Action {
     Select,
     ApplyCtx,
     Suspend,
+    RetryAnswer,
+    RecordElsewhere,
+    GoUnrecorded,
 }
 
 impl Action {
@@ -86,6 +89,9 @@ impl Action {
         Action::Confirm,
         Action::Deny,
         Action::Close,
+        Action::RetryAnswer,
+        Action::RecordElsewhere,
+        Action::GoUnrecorded,
         Action::Suspend,
     ];
 
@@ -131,6 +137,9 @@ impl Action {
             Action::Select => "select",
             Action::ApplyCtx => "apply_ctx",
             Action::Suspend => "suspend",
+            Action::RetryAnswer => "retry_answer",
+            Action::RecordElsewhere => "record_elsewhere",
+            Action::GoUnrecorded => "go_unrecorded",
         }
     }
 
@@ -176,6 +185,9 @@ impl Action {
             Action::Select => "choose the selected item",
             Action::ApplyCtx => "apply the edited ctx",
             Action::Suspend => "suspend to the shell",
+            Action::RetryAnswer => "retry: record the answer in the same transcript",
+            Action::RecordElsewhere => "write the whole transcript to another file, then send",
+            Action::GoUnrecorded => "go on without a transcript (recorded as your choice)",
         }
     }
 

@@ -48,6 +48,27 @@ pub(super) fn send(app: &mut App, id: &str, text: String, fx: &mut Vec<Effect>) 
     app.pending.select_next_for_you();
 }
 
+/// Sends the held answers of every pause with no query left waiting for the person: the
+/// last one may have left them another way than an answer (forwarded to the source,
+/// failed), and a held answer must not wait for nothing (the strategy, and the
+/// person's clock, would wait with it).
+pub(super) fn release_ready(app: &mut App, fx: &mut Vec<Effect>) {
+    let mut pauses: Vec<u64> = app
+        .pending
+        .queries
+        .iter()
+        .filter(|q| matches!(q.status, QueryStatus::Held(_)))
+        .map(|q| q.pause)
+        .collect();
+    pauses.sort_unstable();
+    pauses.dedup();
+    for pause in pauses {
+        if app.pending.waiting_in(pause) == 0 {
+            release(app, pause, fx);
+        }
+    }
+}
+
 /// Sends every held answer of `pause` to the session, in the order asked.
 fn release(app: &mut App, pause: u64, fx: &mut Vec<Effect>) {
     let held = |q: &&mut PendingQuery| q.pause == pause && matches!(q.status, QueryStatus::Held(_));

@@ -1,7 +1,7 @@
 //! How session events change the model: queries join the Pending pane (routed by their
 //! mode: for the person, or handed to the answer source), answers and failures leave
-//! it and count in the budget, the end marks the error line or shows the result.
-//! Pure: no I/O.
+//! it, every event's metrics are the Budget pane's figures, the end marks the error
+//! line or shows the result. Pure: no I/O.
 
 use super::pending::QueryStatus;
 use super::source::Mark;
@@ -14,6 +14,7 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
     }
     app.session.clock_ms = app.session.clock_ms.max(stamped.t_ms);
     app.trace.record(&stamped);
+    app.budget.observe(&stamped.metrics);
     let now = stamped.t_ms;
     match stamped.event {
         SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
@@ -37,13 +38,8 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
                 app.focus = Focus::Pending;
             }
         }
-        SessionEvent::Answered { id, answer } => {
-            let query = app.pending.remove(&id).map(|q| q.query);
-            app.budget.answered(query.as_ref(), &answer);
-        }
-        SessionEvent::QueryFailed { id, .. } => {
+        SessionEvent::Answered { id, .. } | SessionEvent::QueryFailed { id, .. } => {
             app.pending.remove(&id);
-            app.budget.failed_call();
         }
         SessionEvent::Progress { step, total, msg } => {
             app.budget.progress = Some(super::budget::Progress { step, total, msg });
@@ -51,6 +47,7 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
         SessionEvent::Stat { key, value } => app.budget.stat(&key, value),
         SessionEvent::Finished(outcome) => {
             app.session.phase = Phase::Ended(outcome.status);
+            super::unrecorded::forget(app);
             app.budget.finish(outcome.metrics.clone());
             app.pending.clear();
             // Where it failed, or where the cancel stopped it: the error's site (in a
@@ -97,6 +94,7 @@ pub(super) fn on_stream_closed(app: &mut App) {
             Status::Failed
         };
         app.session.phase = Phase::Ended(status);
+        super::unrecorded::forget(app);
         app.pending.clear();
         app.source.stopped = app.source.paused.take();
         app.message = Some("the session ended without a result".into());
@@ -104,8 +102,9 @@ pub(super) fn on_stream_closed(app: &mut App) {
 }
 
 /// Keeps derived state in step after any message: the Source pane follows the query
-/// shown (loading its file when it is another one: a package, a fork child), and the
-/// person's clock runs while a query waits for them.
+/// shown (loading its file when it is another one: a package, a fork child), held
+/// batch answers go once nothing of their pause waits for the person, and the session
+/// hears when a query becomes the person's.
 pub(super) fn sync_after(app: &mut App, fx: &mut Vec<Effect>) {
     let site = app.pending.current().and_then(|q| q.query.site.clone());
     let mark = site.filter(|s| s.file.ends_with(".lua")).map(|s| Mark {
@@ -121,8 +120,23 @@ pub(super) fn sync_after(app: &mut App, fx: &mut Vec<Effect>) {
     } else {
         app.source.paused = None;
     }
-    let waiting = app.is_running() && app.pending.person_busy();
-    app.budget.person_waiting(waiting, app.session.clock_ms);
+    if app.is_running() {
+        super::answering::release_ready(app, fx);
+        person_ready(app, fx);
+    }
+}
+
+/// Person time starts when a query is ready for the person: waiting for their text
+/// in the Pending pane (manual), a review draft complete, or a failure handed back to
+/// them. The engine is told once per query and keeps the clock (`person_ready`), so the
+/// time the Budget pane shows as theirs is the time the engine does not charge.
+fn person_ready(app: &mut App, fx: &mut Vec<Effect>) {
+    for q in &mut app.pending.queries {
+        if q.status == QueryStatus::ForYou && !q.person_ready_sent {
+            q.person_ready_sent = true;
+            fx.push(Effect::PersonReady(q.query.id.clone()));
+        }
+    }
 }
 
 /// Brings `mark` into view, loading its file first when another one is shown.

@@ -5,38 +5,43 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use ratatui_textarea::TextArea;
 use serde_json::Value;
 
 use crate::answer::SourceError;
-use crate::engine::{Answer, Outcome, Query, QueryId, Stamped, Status};
+use crate::engine::{Answer, Metrics, Outcome, Query, QueryId, Stamped, Status};
 
 pub mod action;
 mod answering;
 pub mod budget;
+mod chord;
 mod events;
 pub mod keymap;
 pub mod layout;
 pub mod modes;
+mod overlay;
 pub mod pending;
 pub mod picker;
 pub mod port;
+mod scrolling;
 pub mod source;
 pub mod trace;
+pub mod unrecorded;
 mod update;
 
 pub use action::Action;
-pub use keymap::{KeyChord, KeyContext, Keymap};
+pub use keymap::{ContextStack, KeyChord, KeyContext, Keymap};
 pub use modes::{Mode, OnProviderError, SiteKey};
+pub use overlay::Overlay;
 pub use picker::Choice;
-pub use port::{SessionPort, StartRequest, StartedSession, Starter};
+pub use port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 pub use update::update;
 
-use budget::{Budget, BudgetPane};
+use budget::BudgetPane;
 use layout::ScreenLayout;
 use pending::PendingPane;
 use source::SourcePane;
 use trace::TracePane;
+use unrecorded::{HeldSend, Unrecorded};
 
 /// Everything that happens, as the model sees it.
 #[derive(Debug, Clone)]
@@ -61,6 +66,20 @@ pub enum Msg {
         id: QueryId,
         error: String,
     },
+    /// The transcript at `path` could not record `send`, so the session did not
+    /// acknowledge it: the query still waits. `error` is the whole message.
+    AnswerUnrecorded {
+        send: HeldSend,
+        path: PathBuf,
+        error: String,
+    },
+    /// The runtime tried to move the transcript to `path`.
+    TranscriptRedirected {
+        path: PathBuf,
+        result: Result<(), String>,
+    },
+    /// The session stopped recording its transcript (the person's choice).
+    RecordingStopped,
     /// A script file was read and highlighted.
     SourceLoaded {
         file: String,
@@ -76,9 +95,11 @@ pub enum Msg {
         id: QueryId,
         text: String,
     },
-    /// The clock, in ms since the session started; only while a session runs.
+    /// The clock, in ms since the session started, and the engine's figures at that
+    /// moment (absent when there is no session to ask); only while a session runs.
     Tick {
         now_ms: u64,
+        metrics: Option<Metrics>,
     },
     /// SIGTERM or similar: leave now.
     Terminate,
@@ -99,9 +120,19 @@ pub enum Effect {
     StartSession(StartRequest),
     /// Read and highlight a script (a path or a package name).
     LoadScript(String),
+    /// Tell the session the query is ready for the person: their time from now.
+    PersonReady(QueryId),
     /// Hand a query to the non-person answer source; its text streams back as
     /// `Msg::StreamText`, its result as `Msg::SourceReply`.
     AskSource(Query),
+    /// Write the whole transcript to this file and record there from now on; the
+    /// result comes back as `Msg::TranscriptRedirected`.
+    RedirectTranscript(PathBuf),
+    /// Go on without a transcript (recorded as an event); `Msg::RecordingStopped`
+    /// comes back.
+    StopRecording {
+        reason: String,
+    },
     Suspend,
     Quit,
 }
@@ -162,65 +193,6 @@ impl SessionState {
     }
 }
 
-/// A box over the panes; at most one at a time.
-#[derive(Debug, Clone)]
-pub enum Overlay {
-    Help {
-        scroll: u16,
-    },
-    /// A trace entry (index into the filtered view) in full.
-    Event {
-        index: usize,
-        scroll: u16,
-    },
-    Result {
-        scroll: u16,
-    },
-    Ctx {
-        editor: Box<TextArea<'static>>,
-        error: Option<String>,
-        /// The script to run once the ctx is applied (a package picked).
-        run: Option<String>,
-        /// What JSON cannot say in the text (a package's optional fields).
-        hint: Option<String>,
-    },
-    Picker {
-        /// Index into the filtered list.
-        selected: usize,
-        filter: String,
-    },
-    /// The trace search box, with what is typed so far.
-    Search {
-        query: String,
-    },
-    ConfirmQuit,
-    /// `r`, `o` or `c` while a query waits for the person: the answers would be lost.
-    ConfirmDiscard {
-        action: Action,
-    },
-    ConfirmEmpty {
-        id: QueryId,
-    },
-}
-
-impl Overlay {
-    /// The yes/no question a confirm overlay asks.
-    pub fn question(&self) -> Option<String> {
-        let waiting = "A query is waiting for you";
-        Some(match self {
-            Overlay::ConfirmQuit => format!("{waiting}. Quit anyway?"),
-            Overlay::ConfirmDiscard { action } => match action {
-                Action::Run => format!("{waiting}. Re-run anyway (its answer is lost)?"),
-                Action::Open => format!("{waiting}. Open another script anyway?"),
-                Action::Cancel => format!("{waiting}. Cancel the run anyway?"),
-                other => format!("{waiting}. {} anyway?", other.description()),
-            },
-            Overlay::ConfirmEmpty { id } => format!("Send an empty answer to {id}?"),
-            _ => return None,
-        })
-    }
-}
-
 /// The session being shown.
 #[derive(Debug, Clone, Default)]
 pub struct SessionInfo {
@@ -229,8 +201,15 @@ pub struct SessionInfo {
     pub ctx: Value,
     pub outcome: Option<Outcome>,
     pub cancel_requested: bool,
+    /// Session time (ms) when the cancel was asked for.
+    pub cancel_requested_ms: u64,
+    /// The cancel has not taken after [`crate::engine::CANCEL_GRACE`]: the strategy is
+    /// inside a C function the cancel hook cannot reach. Quitting still works.
+    pub stuck: bool,
     /// Latest known session time (ms), from events and ticks.
     pub clock_ms: u64,
+    /// The person chose to go on without a transcript.
+    pub recording_stopped: bool,
 }
 
 /// How the App starts; the runtime builds it from CLI options and config.
@@ -252,6 +231,9 @@ pub struct AppOptions {
     /// What a provider failure in auto mode does.
     pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
+    /// Where the path prompt suggests writing a transcript that failed (the data
+    /// directory's transcripts folder).
+    pub recovery_dir: Option<PathBuf>,
     /// Start the script at once (else wait for `run`).
     pub autostart: bool,
     pub size: (u16, u16),
@@ -279,6 +261,9 @@ pub struct App {
     pub source_is_provider: bool,
     pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
+    pub recovery_dir: Option<PathBuf>,
+    /// Answers the transcript could not record, waiting for the person's choice.
+    pub unrecorded: Option<Unrecorded>,
     /// A one-line note for the status bar (errors, hints).
     pub message: Option<String>,
     pub size: (u16, u16),
@@ -312,12 +297,14 @@ impl App {
             source_is_provider: opts.source_is_provider,
             on_provider_error: opts.on_provider_error,
             transcript: opts.transcript,
+            recovery_dir: opts.recovery_dir,
+            unrecorded: None,
             message: None,
             size: opts.size,
             quitting: false,
             after_cr: false,
         };
-        app.budget.reset(Budget::from_ctx(&app.session.ctx));
+        app.budget.reset(BudgetPane::budget_of(&app.session.ctx));
         if app.mode != Mode::Manual && app.answer_source.is_none() {
             app.mode = Mode::Manual;
             app.message = Some(modes::NO_PROVIDER.into());
@@ -360,6 +347,19 @@ impl App {
         self.session.phase == Phase::Running
     }
 
+    /// The status bar's note while a cancel cannot take (the strategy is stuck in a C
+    /// call), naming the key that quits anyway.
+    pub fn stuck_note(&self) -> Option<String> {
+        if !(self.is_running() && self.session.stuck) {
+            return None;
+        }
+        let quit = self.keymap.hint(Action::Quit).unwrap_or_else(|| "q".into());
+        Some(format!(
+            "cancel requested · {} — {quit} quits",
+            crate::engine::STUCK_IN_C
+        ))
+    }
+
     pub fn layout(&self) -> Option<ScreenLayout> {
         let (w, h) = self.size;
         ScreenLayout::of(ratatui::layout::Rect::new(0, 0, w, h))
@@ -392,34 +392,38 @@ impl App {
 
     /// Keymap contexts active now, most specific first.
     pub fn key_contexts(&self) -> Vec<KeyContext> {
-        use KeyContext as K;
+        self.key_stack().contexts().to_vec()
+    }
+
+    /// Which set of keymap contexts applies now. Behind the "terminal too small"
+    /// notice nothing else is on screen: only its keys act, or its quit question's.
+    pub fn key_stack(&self) -> ContextStack {
         let confirming = matches!(
             self.overlay,
             Some(Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. })
         );
-        let mut contexts = match &self.overlay {
-            // The notice shows the quit question too; nothing else is on screen.
-            _ if self.too_small() && confirming => vec![K::Confirm],
-            _ if self.too_small() => vec![K::Notice],
+        match &self.overlay {
+            _ if self.too_small() && confirming => ContextStack::Confirm,
+            _ if self.too_small() => ContextStack::Notice,
             Some(Overlay::Help { .. } | Overlay::Event { .. } | Overlay::Result { .. }) => {
-                vec![K::Overlay, K::Scroll]
+                ContextStack::Overlay
             }
-            Some(Overlay::Picker { .. }) => vec![K::Picker],
-            Some(Overlay::Ctx { .. }) => vec![K::CtxEditor],
-            Some(Overlay::Search { .. }) => vec![K::Search],
+            Some(Overlay::Picker { .. }) => ContextStack::Picker,
+            Some(Overlay::Ctx { .. }) => ContextStack::CtxEditor,
+            Some(Overlay::Search { .. }) => ContextStack::Search,
             Some(
                 Overlay::ConfirmQuit
                 | Overlay::ConfirmDiscard { .. }
                 | Overlay::ConfirmEmpty { .. },
-            ) => vec![K::Confirm],
-            None if self.editing() => vec![K::Editor, K::Pending, K::Global],
-            None if self.focus == Focus::Pending => vec![K::Pending, K::Scroll, K::Global],
-            None if self.focus == Focus::Trace => vec![K::Trace, K::Scroll, K::Global],
-            None if self.focus == Focus::Source => vec![K::Source, K::Scroll, K::Global],
-            None => vec![K::Scroll, K::Global],
-        };
-        contexts.push(K::Always);
-        contexts
+            ) => ContextStack::Confirm,
+            Some(Overlay::Unrecorded) => ContextStack::Unrecorded,
+            Some(Overlay::TranscriptPath { .. }) => ContextStack::PathPrompt,
+            None if self.editing() => ContextStack::Editing,
+            None if self.focus == Focus::Pending => ContextStack::Pending,
+            None if self.focus == Focus::Trace => ContextStack::Trace,
+            None if self.focus == Focus::Source => ContextStack::Source,
+            None => ContextStack::Panes,
+        }
     }
 }
 
@@ -428,6 +432,8 @@ mod tests;
 #[cfg(test)]
 mod tests_batch;
 #[cfg(test)]
+mod tests_cancel;
+#[cfg(test)]
 mod tests_keys;
 #[cfg(test)]
 mod tests_modes;
@@ -435,3 +441,5 @@ mod tests_modes;
 mod tests_picker;
 #[cfg(test)]
 mod tests_truth;
+#[cfg(test)]
+mod tests_unrecorded;

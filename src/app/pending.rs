@@ -99,6 +99,8 @@ pub struct PendingQuery {
     pub draft: Option<Answer>,
     /// The source's error, when it gave up on this query.
     pub failed: Option<String>,
+    /// The session was told this query is ready for the person (their time from then).
+    pub person_ready_sent: bool,
 }
 
 impl PendingQuery {
@@ -117,6 +119,7 @@ impl PendingQuery {
             streamed: String::new(),
             draft: None,
             failed: None,
+            person_ready_sent: false,
         }
     }
 
@@ -179,6 +182,10 @@ impl PendingPane {
         self.queries.get_mut(self.selected)
     }
 
+    pub fn find(&self, id: &str) -> Option<&PendingQuery> {
+        self.queries.iter().find(|q| q.query.id == id)
+    }
+
     pub fn find_mut(&mut self, id: &str) -> Option<&mut PendingQuery> {
         self.queries.iter_mut().find(|q| q.query.id == id)
     }
@@ -196,17 +203,6 @@ impl PendingPane {
             .iter()
             .filter(|q| q.pause == pause && q.status == QueryStatus::ForYou)
             .count()
-    }
-
-    /// Is the person's clock running? From the pause until the session confirms the
-    /// person's answer, so the time charged is the session's own clock.
-    pub fn person_busy(&self) -> bool {
-        self.queries.iter().any(|q| {
-            matches!(
-                q.status,
-                QueryStatus::ForYou | QueryStatus::Held(_) | QueryStatus::Sent
-            )
-        })
     }
 
     /// Is the shown query one the person answers (so keys go to its editor)? A held

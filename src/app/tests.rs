@@ -19,7 +19,11 @@ fn code(c: KeyCode) -> Msg {
 }
 fn typed(app: &mut App, text: &str) {
     for c in text.chars() {
-        assert!(update(app, key(c)).is_empty());
+        let fx = update(app, key(c));
+        assert!(
+            fx.iter().all(|e| matches!(e, Effect::PersonReady(_))),
+            "{fx:?}"
+        );
     }
 }
 fn event(seq: u64, event: SessionEvent) -> Msg {
@@ -27,6 +31,10 @@ fn event(seq: u64, event: SessionEvent) -> Msg {
         seq,
         t_ms: seq * 1000,
         event,
+        metrics: Metrics {
+            wall_ms: seq * 1000,
+            ..Metrics::default()
+        },
     })
 }
 
@@ -101,24 +109,32 @@ fn a_pause_waits_for_you_and_ctrl_s_answers() {
     assert_eq!(answer.latency_ms, 0);
     assert_eq!(app.pending.current().unwrap().status, QueryStatus::Sent);
     assert_eq!(app.state(), SessionState::Running);
+    // The pane shows the engine's figures as the event carries them: nothing counted
+    // or estimated here.
+    let engine_says = Metrics {
+        llm_calls: 1,
+        completion_tokens: 3,
+        estimated_calls: 1,
+        wall_ms: 3000,
+        human_ms: 1000,
+        elapsed_ms: 2000,
+        ..Metrics::default()
+    };
     update(
         &mut app,
-        event(
-            3,
-            SessionEvent::Answered {
+        Msg::Session(Stamped {
+            seq: 3,
+            t_ms: 3000,
+            event: SessionEvent::Answered {
                 id: "q-1".into(),
                 answer: answer.clone(),
             },
-        ),
+            metrics: engine_says.clone(),
+        }),
     );
     assert!(app.pending.queries.is_empty());
     assert_eq!(app.source.paused.as_ref().map(|m| m.line), None);
-    assert_eq!(app.budget.metrics.llm_calls, 1);
-    assert_eq!(app.budget.metrics.completion_tokens, 3); // "Rayleigh q" = 10 chars
-    assert_eq!(
-        app.budget.metrics.human_ms, 1000,
-        "paused at 2 s, answered at 3 s"
-    );
+    assert_eq!(app.budget.metrics, engine_says);
 }
 
 #[test]
@@ -352,16 +368,40 @@ fn trace_enter_opens_the_event_and_f_filters() {
 }
 
 #[test]
-fn ticks_advance_time_but_the_persons_time_is_not_charged() {
+fn ticks_bring_the_engines_figures_and_the_person_is_told_when_a_query_is_theirs() {
     let mut app = running(None);
-    update(&mut app, Msg::Tick { now_ms: 1500 });
-    assert_eq!(app.budget.metrics.elapsed_ms, 1500);
-    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
-    update(&mut app, Msg::Tick { now_ms: 10_000 });
-    assert_eq!(app.budget.metrics.wall_ms, 10_000);
+    let live = Metrics {
+        wall_ms: 1500,
+        elapsed_ms: 1500,
+        ..Metrics::default()
+    };
+    update(
+        &mut app,
+        Msg::Tick {
+            now_ms: 1500,
+            metrics: Some(live.clone()),
+        },
+    );
+    assert_eq!(app.budget.metrics, live);
+    let fx = paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
+    assert_eq!(fx, vec![Effect::PersonReady("q-1".into())]);
+    assert!(update(&mut app, key('x')).is_empty(), "told once per query");
+    let thinking = Metrics {
+        wall_ms: 10_000,
+        human_ms: 8_000,
+        elapsed_ms: 2_000,
+        ..Metrics::default()
+    };
+    update(
+        &mut app,
+        Msg::Tick {
+            now_ms: 10_000,
+            metrics: Some(thinking.clone()),
+        },
+    );
     assert_eq!(
-        app.budget.metrics.elapsed_ms, 2_000,
-        "8 s of thinking not charged"
+        app.budget.metrics, thinking,
+        "shown exactly as the engine counts"
     );
 }
 
@@ -465,7 +505,13 @@ fn a_call_site_in_another_file_loads_that_file() {
         2,
         vec![query("q-1", "p", "packages/cot/init.lua", 40)],
     );
-    assert_eq!(fx, vec![Effect::LoadScript("packages/cot/init.lua".into())]);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::LoadScript("packages/cot/init.lua".into()),
+            Effect::PersonReady("q-1".into())
+        ]
+    );
     let lines = (0..100)
         .map(|i| ratatui::text::Line::raw(format!("{i}")))
         .collect();

@@ -5,9 +5,12 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
 
+use std::path::PathBuf;
+
 use super::pending::{QueryPhase, QueryStatus};
+use super::unrecorded::HeldSend;
 use super::*;
-use crate::engine::SessionEvent;
+use crate::engine::{Metrics, SessionEvent};
 use crate::testkit::{batch, query, started};
 
 fn key(c: char) -> Msg {
@@ -31,10 +34,16 @@ fn clear_editor(app: &mut App) {
 
 /// A batch of `n` verdict queries (pause 1), all for the person.
 fn batch_of(n: usize) -> App {
+    batch_with_source(n, None)
+}
+
+/// Like `batch_of`, in manual mode with `source` to forward to.
+fn batch_with_source(n: usize, source: Option<&str>) -> App {
     let (mut app, _) = App::new(AppOptions {
         script: Some("demo/vote.lua".into()),
         autostart: true,
         size: (100, 30),
+        answer_source: source.map(str::to_string),
         ..Default::default()
     });
     let at = |seq, event| {
@@ -42,6 +51,7 @@ fn batch_of(n: usize) -> App {
             seq,
             t_ms: seq * 100,
             event,
+            metrics: Metrics::default(),
         })
     };
     update(&mut app, at(1, started("demo/vote.lua", json!({}))));
@@ -173,4 +183,77 @@ fn a_single_query_is_sent_at_once() {
         sent(&update(&mut app, ctrl('s'))),
         vec![("q-1".into(), "PASS".into())]
     );
+}
+
+#[test]
+fn held_answers_go_when_the_last_waiting_query_is_forwarded() {
+    let mut app = batch_with_source(2, Some("scripted"));
+    typed(&mut app, "PASS");
+    assert!(update(&mut app, ctrl('s')).is_empty(), "q-1 held");
+    // q-2 goes to the source: nothing of the pause waits for the person any more, so
+    // q-1's answer must not wait for the person either.
+    let fx = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE)),
+    );
+    assert!(
+        matches!(fx.as_slice(), [Effect::AskSource(q), Effect::AnswerQuery { id, answer }]
+            if q.id == "q-2" && id == "q-1" && answer.text == "PASS"),
+        "{fx:?}"
+    );
+    assert_eq!(app.pending.queries[0].status, QueryStatus::Sent);
+}
+
+#[test]
+fn a_batch_answer_the_transcript_refused_comes_back_and_goes_again() {
+    let mut app = batch_of(2);
+    typed(&mut app, "PASS");
+    update(&mut app, ctrl('s'));
+    typed(&mut app, "FAIL");
+    let fx = update(&mut app, ctrl('s'));
+    let answers: Vec<(String, Answer)> = fx
+        .into_iter()
+        .map(|f| match f {
+            Effect::AnswerQuery { id, answer } => (id, answer),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(answers.len(), 2);
+    // The runtime's worker sends them in order; both are refused as unrecorded.
+    for (id, answer) in &answers {
+        let fx = update(
+            &mut app,
+            Msg::AnswerUnrecorded {
+                send: HeldSend::Answer {
+                    id: id.clone(),
+                    answer: answer.clone(),
+                },
+                path: PathBuf::from("/x/t.jsonl"),
+                error: format!("transcript /x/t.jsonl: write failed; {id} not acknowledged"),
+            },
+        );
+        assert!(
+            fx.is_empty(),
+            "nothing goes before the person chooses: {fx:?}"
+        );
+    }
+    assert!(matches!(app.overlay, Some(Overlay::Unrecorded)));
+    for (id, text) in [("q-1", "PASS"), ("q-2", "FAIL")] {
+        let q = app.pending.find(id).unwrap();
+        assert_eq!(q.status, QueryStatus::ForYou, "{id} is the person's again");
+        assert_eq!(q.answer_text(), text, "{id}'s text stays");
+    }
+    // Retry: both go again, in the order refused, with the answers as they were.
+    let fx = update(&mut app, key('r'));
+    let again: Vec<Effect> = answers
+        .into_iter()
+        .map(|(id, answer)| Effect::AnswerQuery { id, answer })
+        .collect();
+    assert_eq!(fx, again);
+    assert!(app
+        .pending
+        .queries
+        .iter()
+        .all(|q| q.status == QueryStatus::Sent));
+    assert!(app.overlay.is_none());
 }

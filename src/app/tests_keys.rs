@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
 
 use super::*;
+use crate::engine::Metrics;
 use crate::testkit::{query, started};
 
 fn key(c: char) -> Msg {
@@ -32,6 +33,7 @@ fn waiting(w: u16, h: u16) -> App {
             seq,
             t_ms: seq * 100,
             event,
+            metrics: Metrics::default(),
         })
     };
     update(&mut app, at(1, started("demo/cot.lua", json!({}))));

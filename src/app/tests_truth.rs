@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use serde_json::json;
 
 use super::*;
-use crate::engine::{AnswerOrigin, SessionEvent};
+use crate::engine::{AnswerOrigin, Metrics, SessionEvent};
 use crate::testkit::{query, started};
 
 fn key(c: char) -> Msg {
@@ -21,6 +21,7 @@ fn at(seq: u64, event: SessionEvent) -> Msg {
         seq,
         t_ms: seq * 100,
         event,
+        metrics: Metrics::default(),
     })
 }
 

@@ -1,19 +1,17 @@
 //! `update`: applies one [`Msg`] to the [`App`] and returns the [`Effect`]s it asks for.
 //! Keys become actions through the keymap; unbound keys go to whichever editor has
 //! focus. Session events are handled in `events.rs`, answering in `answering.rs`, the
-//! picker and ctx editor in `picker.rs`. Pure: no I/O.
+//! picker and ctx editor in `picker.rs`, scrolling in `scrolling.rs`. Pure: no I/O.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::budget::Budget;
+use super::budget::BudgetPane;
 use super::pending::QueryStatus;
+use super::scrolling::{jump, on_mouse, page, scroll, scroll_prompt, scroll_sideways};
 use super::{
-    answering, events, layout, modes, picker, Action, App, Effect, Focus, KeyChord, Msg, Overlay,
-    Phase, StartRequest,
+    answering, events, modes, picker, unrecorded, Action, App, Effect, Focus, KeyChord, Msg,
+    Overlay, Phase, StartRequest,
 };
-
-/// Rows one mouse-wheel notch scrolls.
-const WHEEL_ROWS: isize = 3;
 
 /// Applies `msg` to `app`; returns what the runtime should do.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
@@ -37,16 +35,24 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             app.message = Some(format!("{id}: {error}"));
         }
+        Msg::AnswerUnrecorded { send, path, error } => unrecorded::refused(app, send, path, error),
+        Msg::TranscriptRedirected { path, result } => {
+            unrecorded::redirected(app, path, result, &mut fx)
+        }
+        Msg::RecordingStopped => unrecorded::recording_stopped(app, &mut fx),
         Msg::SourceLoaded { file, lines } => {
             let height = app.pane_height(Focus::Source);
             app.source.loaded(file, lines, height);
         }
         Msg::SourceLoadFailed { file, error } => app.source.load_failed(file, error),
         Msg::StreamText { id, text } => modes::on_stream_text(app, &id, &text),
-        Msg::Tick { now_ms } => {
+        Msg::Tick { now_ms, metrics } => {
             if app.is_running() {
                 app.session.clock_ms = app.session.clock_ms.max(now_ms);
-                app.budget.tick(app.session.clock_ms);
+                if let Some(m) = &metrics {
+                    app.budget.observe(m);
+                }
+                notice_stuck(app);
             }
         }
         Msg::Terminate => quit_now(app, &mut fx),
@@ -78,8 +84,9 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
-/// An unbound key goes to the editor on screen (the ctx editor, else the answer
-/// editor); behind the too-small notice nothing is on screen, so it goes nowhere.
+/// An unbound key goes to the editor on screen (the ctx editor, the transcript path,
+/// the trace search, else the answer editor); behind the too-small notice nothing is
+/// on screen, so it goes nowhere.
 /// Line breaks of an unbracketed paste arrive as keys: CR is Enter, LF is ctrl-j (the
 /// editor's "delete to line start"), CRLF is both; each becomes one newline.
 fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
@@ -113,6 +120,10 @@ fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
     let editing = app.editing();
     match &mut app.overlay {
         Some(Overlay::Ctx { editor, .. }) => {
+            editor.input(key);
+        }
+        // One line: a path has no newlines.
+        Some(Overlay::TranscriptPath { editor, .. }) if key.code != KeyCode::Enter => {
             editor.input(key);
         }
         Some(Overlay::Search { query }) => match key.code {
@@ -164,8 +175,9 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             None => picker::open(app),
         },
         Action::Cancel => {
-            if app.is_running() {
+            if app.is_running() && !app.session.cancel_requested {
                 app.session.cancel_requested = true;
+                app.session.cancel_requested_ms = app.session.clock_ms;
                 app.message = Some("cancelling…".into());
                 fx.push(Effect::Cancel);
             }
@@ -222,7 +234,7 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.overlay = Some(Overlay::Event { index, scroll: 0 });
             }
         }
-        Action::Close | Action::Deny => app.overlay = None,
+        Action::Close | Action::Deny => close_overlay(app),
         Action::Confirm => match app.overlay.take() {
             Some(Overlay::ConfirmQuit) => quit_now(app, fx),
             Some(Overlay::ConfirmDiscard { action }) => perform(app, action, fx),
@@ -236,11 +248,37 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
             other => {
                 app.overlay = other;
-                picker::pick(app, fx);
+                match app.overlay {
+                    Some(Overlay::TranscriptPath { .. }) => unrecorded::confirm_path(app, fx),
+                    _ => picker::pick(app, fx),
+                }
             }
         },
+        Action::RetryAnswer => unrecorded::retry(app, fx),
+        Action::RecordElsewhere => unrecorded::ask_path(app),
+        Action::GoUnrecorded => unrecorded::go_unrecorded(app, fx),
         Action::Suspend => fx.push(Effect::Suspend),
     }
+}
+
+/// A cancel that has not ended the session within the grace time is stuck in a C call
+/// (no `Finished` came): say so, so the person knows to quit.
+fn notice_stuck(app: &mut App) {
+    let grace = crate::engine::CANCEL_GRACE.as_millis() as u64;
+    let since = app
+        .session
+        .clock_ms
+        .saturating_sub(app.session.cancel_requested_ms);
+    if app.session.cancel_requested && !app.session.stuck && since >= grace {
+        app.session.stuck = true;
+        app.message = None;
+    }
+}
+
+/// Closes the overlay; a transcript question still open comes back (it is answered
+/// by a choice, not by closing something in front of it).
+fn close_overlay(app: &mut App) {
+    app.overlay = app.unrecorded.as_ref().map(|_| Overlay::Unrecorded);
 }
 
 fn quit_now(app: &mut App, fx: &mut Vec<Effect>) {
@@ -258,7 +296,7 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
     };
     app.trace.clear();
     app.pending.clear();
-    app.budget.reset(Budget::from_ctx(&app.session.ctx));
+    app.budget.reset(BudgetPane::budget_of(&app.session.ctx));
     app.source.clear_marks();
     // Read the script again: it may have been edited since the last run.
     app.source.loading = Some(script.clone());
@@ -266,7 +304,11 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
     app.session.phase = Phase::Running;
     app.session.outcome = None;
     app.session.cancel_requested = false;
+    app.session.cancel_requested_ms = 0;
+    app.session.stuck = false;
     app.session.clock_ms = 0;
+    app.session.recording_stopped = false;
+    unrecorded::forget(app);
     if matches!(
         app.overlay,
         Some(Overlay::Result { .. } | Overlay::Event { .. })
@@ -297,6 +339,9 @@ fn on_paste(app: &mut App, text: &str) {
             editor.insert_str(&text);
         }
         Some(Overlay::Search { query }) => query.push_str(text.lines().next().unwrap_or("")),
+        Some(Overlay::TranscriptPath { editor, .. }) => {
+            editor.insert_str(text.replace('\n', ""));
+        }
         None if editing => {
             if let Some(q) = app.pending.current_mut() {
                 q.editor.insert_str(&text);
@@ -304,48 +349,6 @@ fn on_paste(app: &mut App, text: &str) {
         }
         _ => {}
     }
-}
-
-fn on_mouse(app: &mut App, mouse: MouseEvent) {
-    if app.too_small() {
-        return; // no panes on screen to click or scroll
-    }
-    let delta = match mouse.kind {
-        MouseEventKind::ScrollUp => -WHEEL_ROWS,
-        MouseEventKind::ScrollDown => WHEEL_ROWS,
-        MouseEventKind::Down(_) => {
-            if app.overlay.is_none() {
-                if let Some(pane) = app
-                    .layout()
-                    .and_then(|l| l.pane_at(mouse.column, mouse.row))
-                {
-                    app.focus = pane;
-                }
-            }
-            return;
-        }
-        _ => return,
-    };
-    if app.overlay.is_some() {
-        scroll(app, delta);
-        return;
-    }
-    let Some(pane) = app
-        .layout()
-        .and_then(|l| l.pane_at(mouse.column, mouse.row))
-    else {
-        return;
-    };
-    scroll_pane(app, pane, delta);
-}
-
-/// Columns one sideways step moves the Source pane.
-const SIDEWAYS_COLUMNS: isize = 8;
-
-fn scroll_sideways(app: &mut App, steps: isize) {
-    let width = app.layout().map_or(0, |l| l.source.width.saturating_sub(2));
-    app.source
-        .scroll_sideways(steps * SIDEWAYS_COLUMNS, width as usize);
 }
 
 /// Moves the trace cursor to the next (or previous) entry matching the search.
@@ -358,122 +361,5 @@ fn find_in_trace(app: &mut App, forward: bool) {
     let height = app.pane_height(Focus::Trace);
     if !app.trace.find(&query, forward, height) {
         app.message = Some(format!("no trace entry matches {query:?}"));
-    }
-}
-
-fn page(app: &App, focus: Focus) -> isize {
-    let rows = match app.overlay {
-        Some(_) => (app.size.1 as usize).saturating_sub(6),
-        None => app.pane_height(focus),
-    };
-    rows.max(1) as isize
-}
-
-/// Scrolls whatever has the keys: an overlay, the picker, or the focused pane.
-fn scroll(app: &mut App, delta: isize) {
-    match &mut app.overlay {
-        Some(
-            Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll },
-        ) => {
-            *scroll = scroll.saturating_add_signed(delta as i16);
-        }
-        Some(Overlay::Picker { .. }) => picker::move_selection(app, delta),
-        Some(_) => {}
-        None => scroll_pane(app, app.focus, delta),
-    }
-}
-
-fn scroll_pane(app: &mut App, pane: Focus, delta: isize) {
-    let height = app.pane_height(pane);
-    match pane {
-        Focus::Source => app.source.scroll_by(delta, height),
-        Focus::Trace => app.trace.move_cursor(delta, height),
-        Focus::Pending => scroll_prompt(app, delta),
-        Focus::Budget => {}
-    }
-}
-
-fn scroll_prompt(app: &mut App, delta: isize) {
-    let p = &mut app.pending;
-    p.prompt_scroll = p.prompt_scroll.saturating_add_signed(delta as i16);
-    clamp_scrolls(app);
-}
-
-/// Keeps overlay and prompt scrolls within their content, so scrolling back after
-/// "bottom" responds at once. Row counts are estimates from the text and pane width.
-fn clamp_scrolls(app: &mut App) {
-    let (w, h) = app.size;
-    let width = w.saturating_sub(4).min(88);
-    let content = match &app.overlay {
-        Some(Overlay::Help { .. }) => {
-            let rows = app.keymap.help_rows();
-            let mut headings: Vec<_> = rows.iter().map(|r| r.0).collect();
-            headings.dedup();
-            Some(rows.len() + headings.len() + 2)
-        }
-        Some(Overlay::Event { index, .. }) => app
-            .trace
-            .get(*index)
-            .map(|e| layout::wrapped_rows(&e.body, width) + 2),
-        Some(Overlay::Result { .. }) => app.session.outcome.as_ref().map(|o| {
-            let text = match &o.error {
-                Some(e) => format!(
-                    "{}\n\n{}",
-                    e.message,
-                    e.traceback.clone().unwrap_or_default()
-                ),
-                None => serde_json::to_string_pretty(&o.result).unwrap_or_default(),
-            };
-            layout::wrapped_rows(&text, width) + 2
-        }),
-        _ => None,
-    };
-    let visible = (h as usize).saturating_sub(6).max(1);
-    if let (
-        Some(rows),
-        Some(Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll }),
-    ) = (content, &mut app.overlay)
-    {
-        *scroll = (*scroll).min(rows.saturating_sub(visible) as u16);
-    }
-    let pane = app.layout().map(|l| l.pending);
-    if let (Some(q), Some(rect)) = (app.pending.current(), pane) {
-        let rows = layout::prompt_rows(
-            q.note.as_deref(),
-            q.query.system.as_deref(),
-            &q.query.prompt,
-            rect.width.saturating_sub(2),
-        )
-        .len();
-        let max = rows.saturating_sub(rect.height.saturating_sub(2) as usize);
-        app.pending.prompt_scroll = app
-            .pending
-            .prompt_scroll
-            .min(max.min(u16::MAX as usize) as u16);
-    }
-}
-
-fn jump(app: &mut App, top: bool) {
-    if let Some(Overlay::Picker { .. }) = app.overlay {
-        picker::move_selection(app, if top { isize::MIN } else { isize::MAX });
-        return;
-    }
-    if let Some(
-        Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll },
-    ) = &mut app.overlay
-    {
-        *scroll = if top { 0 } else { u16::MAX / 2 };
-        clamp_scrolls(app);
-        return;
-    }
-    let height = app.pane_height(app.focus);
-    match app.focus {
-        Focus::Source => app.source.scroll_to(top, height),
-        Focus::Trace => app.trace.jump(top, height),
-        Focus::Pending => {
-            app.pending.prompt_scroll = if top { 0 } else { u16::MAX / 2 };
-            clamp_scrolls(app);
-        }
-        Focus::Budget => {}
     }
 }

@@ -23,4 +23,7 @@ pub mod transcript;
 pub use budget::Budget;
 pub use error::EngineError;
 pub use event::*;
-pub use session::{EventStream, ScriptInfo, ScriptSpec, Session, SessionConfig};
+pub use session::{
+    EventStream, RootVmSetup, ScriptInfo, ScriptSpec, Session, SessionConfig, CANCEL_GRACE,
+    STUCK_IN_C,
+};

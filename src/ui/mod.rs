@@ -17,6 +17,7 @@ mod pending;
 mod source;
 mod status;
 mod trace;
+mod unrecorded;
 
 /// What drawing needs: the model and the theme.
 #[derive(Clone, Copy)]

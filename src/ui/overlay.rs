@@ -1,5 +1,6 @@
 //! Draws the overlay on top of the panes, if any: help (generated from the keymap), an
-//! event in full, the result, the ctx editor, the picker, and yes/no questions.
+//! event in full, the result, the ctx editor, the picker, and yes/no questions (the
+//! transcript question is in `unrecorded.rs`).
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -77,10 +78,14 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. } | Overlay::ConfirmEmpty { .. } => {
             confirm(frame, area, view, &overlay.question().unwrap_or_default())
         }
+        Overlay::Unrecorded => super::unrecorded::choices(frame, area, view),
+        Overlay::TranscriptPath { editor, error } => {
+            super::unrecorded::path_prompt(frame, area, view, editor, error.as_deref())
+        }
     }
 }
 
-fn boxed(view: &View, title: &str, footer: &str) -> Block<'static> {
+pub(super) fn boxed(view: &View, title: &str, footer: &str) -> Block<'static> {
     Block::bordered()
         .border_style(view.theme.slots.overlay_border)
         .title(Span::styled(format!(" {title} "), view.theme.slots.title))
