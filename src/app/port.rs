@@ -18,6 +18,11 @@ pub trait SessionPort: Send + Sync {
     /// records `end` as cancelled unless it already finished. For quitting, or
     /// replacing a session, while its strategy is stuck where cancel cannot reach.
     fn abandon(&self);
+    /// Where this session records its transcript, if it does (shown at start and
+    /// printed on exit).
+    fn transcript(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// What to run: a script path or package name, the `ctx` table, and where the session

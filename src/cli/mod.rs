@@ -8,6 +8,7 @@
 //! SIGQUIT, SIGHUP or SIGTERM).
 
 mod run;
+mod source;
 mod tui;
 
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use run::RunArgs;
+pub use source::{Answerer, EngineArgs, SourceArgs};
 
 /// Exit code of a completed strategy.
 pub const EXIT_OK: u8 = 0;

@@ -4,13 +4,11 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 
 use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
-use crate::answer::command::CommandSource;
-use crate::answer::script::ScriptSource;
+use super::source::{Answerer, EngineArgs, SourceArgs};
 use crate::answer::AnswerSource;
 use crate::app::port::{SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::{Mode, OnProviderError};
@@ -26,15 +24,10 @@ pub struct TuiArgs {
     pub script: Option<String>,
     #[command(flatten)]
     pub ctx: CtxArgs,
-    /// Answer queries from an answers file instead of by hand.
-    #[arg(long, value_name = "FILE", group = "tui_source")]
-    pub answers: Option<PathBuf>,
-    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
-    #[arg(long, value_name = "CMD", group = "tui_source")]
-    pub answer_cmd: Option<String>,
-    /// Forward queries to the provider NAME ([providers.NAME] in the config).
-    #[arg(long, value_name = "NAME", group = "tui_source")]
-    pub provider: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Starting mode: manual (you answer), auto (the provider answers), review (the
     /// provider drafts, you edit or accept). Default: config `mode`, else manual.
     #[arg(long, value_name = "MODE", value_parser = ["manual", "auto", "review"])]
@@ -43,9 +36,6 @@ pub struct TuiArgs {
     /// you, `fail` fails it so the strategy's `alc.llm` raises.
     #[arg(long, value_name = "POLICY", value_parser = ["ask", "fail"], default_value = "ask")]
     pub on_provider_error: String,
-    /// Seconds an answer command may take per query.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub answer_timeout: u64,
     /// Transcript file (default: a new file per run under the data directory).
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
@@ -57,18 +47,27 @@ pub struct TuiArgs {
     pub config: Option<PathBuf>,
 }
 
-impl SessionPort for Session {
+/// An engine session as the TUI sees it, with the transcript it records to.
+struct TuiSession {
+    session: Session,
+    transcript: PathBuf,
+}
+
+impl SessionPort for TuiSession {
     fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
-        Session::answer(self, id, answer).map_err(|e| e.to_string())
+        self.session.answer(id, answer).map_err(|e| e.to_string())
     }
     fn fail(&self, id: &str, error: &str) -> Result<(), String> {
-        Session::fail(self, id, error).map_err(|e| e.to_string())
+        self.session.fail(id, error).map_err(|e| e.to_string())
     }
     fn cancel(&self) {
-        Session::cancel(self)
+        self.session.cancel()
     }
     fn abandon(&self) {
-        Session::abandon(self);
+        self.session.abandon();
+    }
+    fn transcript(&self) -> Option<PathBuf> {
+        Some(self.transcript.clone())
     }
 }
 
@@ -96,18 +95,21 @@ fn default_transcript(script: &str) -> PathBuf {
         .join(format!("{ms}-{stem}.jsonl"))
 }
 
-fn starter(fixed_transcript: Option<PathBuf>) -> Starter {
+fn starter(fixed_transcript: Option<PathBuf>, engine: EngineArgs) -> Starter {
     Box::new(move |req: &StartRequest| {
         let mut config = SessionConfig::new(ScriptSpec::parse(&req.script));
         config.ctx = req.ctx.clone();
-        config.transcript = Some(
-            fixed_transcript
-                .clone()
-                .or_else(|| req.transcript.clone())
-                .unwrap_or_else(|| default_transcript(&req.script)),
-        );
+        engine.apply(&mut config);
+        let transcript = fixed_transcript
+            .clone()
+            .or_else(|| req.transcript.clone())
+            .unwrap_or_else(|| default_transcript(&req.script));
+        config.transcript = Some(transcript.clone());
         let (session, events) = Session::start(config).map_err(|e| e.to_string())?;
-        let port: Arc<dyn SessionPort> = Arc::new(session);
+        let port: Arc<dyn SessionPort> = Arc::new(TuiSession {
+            session,
+            transcript,
+        });
         let started: StartedSession = (port, events);
         Ok(started)
     })
@@ -129,56 +131,6 @@ fn choices(dirs: &[PathBuf]) -> Vec<String> {
 }
 
 pub(super) fn run(args: TuiArgs) -> u8 {
-    let built = (|| -> Result<TuiOptions, InputError> {
-        let ctx = args.ctx.build()?;
-        let timeout = Duration::from_secs(args.answer_timeout.max(1));
-        let mut prices = None;
-        let answer_source: Option<Arc<dyn AnswerSource>> = match (&args.answers, &args.answer_cmd) {
-            (Some(path), _) => Some(Arc::new(
-                ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?,
-            )),
-            (None, Some(cmd)) => Some(Arc::new(CommandSource::new(cmd, timeout))),
-            (None, None) => match &args.provider {
-                Some(name) => {
-                    let provider =
-                        crate::provider::load_from_config_file(args.config.as_deref(), name)
-                            .map_err(|e| InputError(e.to_string()))?;
-                    prices = provider.config.prices;
-                    Some(provider.source)
-                }
-                None => None,
-            },
-        };
-        if let Some(s) = &args.script {
-            if let ScriptSpec::File(p) = ScriptSpec::parse(s) {
-                if !p.is_file() {
-                    return Err(InputError(format!("script not found: {}", p.display())));
-                }
-            }
-        }
-        let package_dirs = packages::search_dirs(None, &default_alc_home());
-        Ok(TuiOptions {
-            script: args.script.clone(),
-            ctx,
-            choices: choices(&package_dirs),
-            theme: args.theme.clone(),
-            config: args.config.clone(),
-            transcript: args.transcript.clone(),
-            answer_source,
-            package_dirs,
-            provider_name: args.provider.clone(),
-            prices,
-            mode: args.mode.as_deref().and_then(Mode::parse),
-            on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
-        })
-    })();
-    let opts = match built {
-        Ok(o) => o,
-        Err(InputError(msg)) => {
-            eprintln!("error: {msg}");
-            return EXIT_INPUT;
-        }
-    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -190,8 +142,18 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    let fixed = args.transcript.clone();
-    let ended = rt.block_on(run_tui(opts, starter(fixed)));
+    // Inside the runtime: `--answer-proc` starts its process here.
+    let opts = match rt.block_on(async { options(&args) }) {
+        Ok(o) => o,
+        Err(InputError(msg)) => {
+            eprintln!("error: {msg}");
+            return EXIT_INPUT;
+        }
+    };
+    let ended = rt.block_on(run_tui(
+        opts,
+        starter(args.transcript.clone(), args.engine.clone()),
+    ));
     // Not a plain drop: that would wait for blocking tasks (a command answering a
     // query, a reader), and a strategy stuck in a C call must not hold the exit.
     rt.shutdown_background();
@@ -204,4 +166,37 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             EXIT_INPUT
         }
     }
+}
+
+/// The TUI's options from the flags: the ctx, the answer source, the picker's offer.
+fn options(args: &TuiArgs) -> Result<TuiOptions, InputError> {
+    let ctx = args.ctx.build()?;
+    if let Some(s) = &args.script {
+        if let ScriptSpec::File(p) = ScriptSpec::parse(s) {
+            if !p.is_file() {
+                return Err(InputError(format!("script not found: {}", p.display())));
+            }
+        }
+    }
+    let (answer_source, prices): (Option<Arc<dyn AnswerSource>>, _) =
+        match args.source.answerer(args.config.as_deref())? {
+            Answerer::Scripted(source) => (Some(source), None),
+            Answerer::Provider(provider) => (Some(provider.source), provider.config.prices),
+            Answerer::Person => (None, None),
+        };
+    let package_dirs = packages::search_dirs(None, &default_alc_home());
+    Ok(TuiOptions {
+        script: args.script.clone(),
+        ctx,
+        choices: choices(&package_dirs),
+        theme: args.theme.clone(),
+        config: args.config.clone(),
+        transcript: args.transcript.clone(),
+        answer_source,
+        package_dirs,
+        provider_name: args.source.provider.clone(),
+        prices,
+        mode: args.mode.as_deref().and_then(Mode::parse),
+        on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
+    })
 }
