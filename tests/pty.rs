@@ -494,3 +494,101 @@ fn closing_the_terminal_ends_the_tui() {
     assert_eq!(code, 128 + libc::SIGHUP, "exit code");
     assert_ends_cancelled(&t);
 }
+
+/// Draws two numbers from `math.random`, then asks one question.
+const SEEDED: &str = "local r = { math.random(1, 1000000), math.random(1, 1000000) }\n\
+                      return { r = r, said = alc.llm('Say something.') }\n";
+/// An `--answer-proc` that answers every query the same.
+const PROC: &str = r#"while IFS= read -r line; do printf '{"answer":"from the proc"}\n'; done"#;
+
+/// Closes the result view and quits; waits for a clean exit and a restored terminal.
+fn close_result_and_quit(tui: &mut Running) {
+    tui.screen.wait_text("Result");
+    tui.send(b"\x1b");
+    tui.screen
+        .wait_for("result closed", Duration::from_secs(5), |s| {
+            !s.contents().contains("Result ·")
+        });
+    tui.send(b"q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    tui.assert_restored();
+}
+
+#[test]
+fn the_tui_takes_seed_and_answer_proc_as_run_does_and_prints_the_transcript_on_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("seeded.lua");
+    std::fs::write(&script, SEEDED).unwrap();
+    let t = dir.path().join("t.jsonl");
+    let (script, t_arg) = (script.to_str().unwrap(), t.to_str().unwrap());
+    let mut tui = spawn_own(&[
+        script,
+        "--seed",
+        "7",
+        "--answer-proc",
+        PROC,
+        "--transcript",
+        t_arg,
+    ]);
+    // The status bar says where the transcript goes.
+    tui.screen.wait_text(&format!("recording to {t_arg}"));
+    close_result_and_quit(&mut tui);
+
+    // After the terminal is given back, the path is printed.
+    let raw = String::from_utf8_lossy(&tui.screen.raw.lock().unwrap()).into_owned();
+    let left = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+    let printed = raw.rfind(&format!("transcript: {t_arg}"));
+    assert!(
+        printed.is_some_and(|at| at > left),
+        "no `transcript: PATH` after the terminal was restored:\n{raw:?}"
+    );
+
+    // The proc answered, and the seed gave what `run --seed 7` gives.
+    let lines = transcript(&t);
+    assert_eq!(lines[0]["seed"], 7, "{}", lines[0]);
+    let end = lines.last().unwrap();
+    assert_eq!(end["status"], "completed", "{end}");
+    assert_eq!(end["result"]["said"], "from the proc", "{end}");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_alc-workbench"))
+        .args(["run", script, "--seed", "7", "--answer-proc", PROC])
+        .args(["--compact", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let headless: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(end["result"], headless);
+    assert_eq!(
+        end["result"]["r"].as_array().map(Vec::len),
+        Some(2),
+        "{end}"
+    );
+}
+
+#[test]
+fn the_tui_takes_memory_mb() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("greedy.lua");
+    std::fs::write(
+        &script,
+        "local big = string.rep('x', 64 * 1024 * 1024)\nreturn #big\n",
+    )
+    .unwrap();
+    let t = dir.path().join("t.jsonl");
+    let mut tui = spawn_own(&[
+        script.to_str().unwrap(),
+        "--memory-mb",
+        "16",
+        "--transcript",
+        t.to_str().unwrap(),
+    ]);
+    tui.screen.wait_text("the strategy failed");
+    tui.send(b"q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    tui.assert_restored();
+    let end = transcript(&t).pop().unwrap();
+    assert_eq!(end["status"], "failed", "{end}");
+    let message = end["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("memory limit of 16 MiB"), "{end}");
+}

@@ -19,6 +19,7 @@ pub mod layout;
 pub mod modes;
 pub mod pending;
 pub mod port;
+pub mod recording;
 pub mod source;
 pub mod trace;
 mod update;
@@ -76,6 +77,12 @@ pub enum Msg {
     /// The clock, in ms since the session started; only while a session runs.
     Tick {
         now_ms: u64,
+    },
+    /// A session started recording its transcript to `path`; `shown` is the path as
+    /// the status bar writes it.
+    Recording {
+        path: PathBuf,
+        shown: String,
     },
     /// SIGTERM or similar: leave now.
     Terminate,
@@ -251,6 +258,8 @@ pub struct App {
     pub transcript: Option<PathBuf>,
     /// A one-line note for the status bar (errors, hints).
     pub message: Option<String>,
+    /// The transcripts sessions wrote to, and the "recording to" note.
+    pub recording: recording::Recording,
     pub size: (u16, u16),
     pub quitting: bool,
 }
@@ -280,6 +289,7 @@ impl App {
             on_provider_error: opts.on_provider_error,
             transcript: opts.transcript,
             message: None,
+            recording: Default::default(),
             size: opts.size,
             quitting: false,
         };

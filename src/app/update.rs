@@ -18,7 +18,10 @@ const WHEEL_ROWS: isize = 3;
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
-        Msg::Key(key) => on_key(app, key, &mut fx),
+        Msg::Key(key) => {
+            app.recording.dismiss();
+            on_key(app, key, &mut fx)
+        }
         Msg::Mouse(mouse) => on_mouse(app, mouse),
         Msg::Paste(text) => on_paste(app, &text),
         Msg::Resize(w, h) => app.size = (w, h),
@@ -46,9 +49,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             if app.is_running() {
                 app.session.clock_ms = app.session.clock_ms.max(now_ms);
                 app.budget.tick(app.session.clock_ms);
+                app.recording.tick(app.session.clock_ms);
                 notice_stuck(app);
             }
         }
+        Msg::Recording { path, shown } => app.recording.opened(path, shown, app.session.clock_ms),
         Msg::Terminate => quit_now(app, &mut fx),
     }
     events::sync_after(app);

@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
-use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRATEGY};
 use super::source::{Answerer, EngineArgs, SourceArgs};
+use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRATEGY};
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
 use crate::engine::Usage;

@@ -43,7 +43,7 @@ pub enum Answerer {
     /// An answers file, a command or a coprocess: answers as scripted.
     Scripted(Arc<dyn AnswerSource>),
     /// A configured model provider (its source and prices).
-    Provider(Provider),
+    Provider(Box<Provider>),
     /// No source flag: the person answers (on stdin in `run`, in the editor in the TUI).
     Person,
 }
@@ -59,7 +59,9 @@ impl SourceArgs {
             return Ok(Answerer::Scripted(Arc::new(s)));
         }
         if let Some(cmd) = &self.answer_cmd {
-            return Ok(Answerer::Scripted(Arc::new(CommandSource::new(cmd, timeout))));
+            return Ok(Answerer::Scripted(Arc::new(CommandSource::new(
+                cmd, timeout,
+            ))));
         }
         if let Some(cmd) = &self.answer_proc {
             let s = CoprocessSource::spawn(cmd, timeout)
@@ -69,7 +71,7 @@ impl SourceArgs {
         if let Some(name) = &self.provider {
             let provider = crate::provider::load_from_config_file(config, name)
                 .map_err(|e| InputError(e.to_string()))?;
-            return Ok(Answerer::Provider(provider));
+            return Ok(Answerer::Provider(Box::new(provider)));
         }
         Ok(Answerer::Person)
     }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
 use super::source::{Answerer, EngineArgs, SourceArgs};
+use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
 use crate::answer::AnswerSource;
 use crate::app::port::{SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::{Mode, OnProviderError};
@@ -47,7 +47,22 @@ pub struct TuiArgs {
     pub config: Option<PathBuf>,
 }
 
-/// An engine session as the TUI sees it, with the transcript it records to.
+impl SessionPort for Session {
+    fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
+        Session::answer(self, id, answer).map_err(|e| e.to_string())
+    }
+    fn fail(&self, id: &str, error: &str) -> Result<(), String> {
+        Session::fail(self, id, error).map_err(|e| e.to_string())
+    }
+    fn cancel(&self) {
+        Session::cancel(self)
+    }
+    fn abandon(&self) {
+        Session::abandon(self);
+    }
+}
+
+/// An engine session with the transcript it records to (which the TUI shows).
 struct TuiSession {
     session: Session,
     transcript: PathBuf,
@@ -55,16 +70,16 @@ struct TuiSession {
 
 impl SessionPort for TuiSession {
     fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
-        self.session.answer(id, answer).map_err(|e| e.to_string())
+        SessionPort::answer(&self.session, id, answer)
     }
     fn fail(&self, id: &str, error: &str) -> Result<(), String> {
-        self.session.fail(id, error).map_err(|e| e.to_string())
+        SessionPort::fail(&self.session, id, error)
     }
     fn cancel(&self) {
-        self.session.cancel()
+        SessionPort::cancel(&self.session)
     }
     fn abandon(&self) {
-        self.session.abandon();
+        SessionPort::abandon(&self.session)
     }
     fn transcript(&self) -> Option<PathBuf> {
         Some(self.transcript.clone())
