@@ -23,6 +23,7 @@ pub mod recording;
 pub mod source;
 pub mod trace;
 mod update;
+pub mod wrap;
 
 pub use action::Action;
 pub use keymap::{KeyChord, KeyContext, Keymap};

@@ -57,6 +57,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Terminate => quit_now(app, &mut fx),
     }
     events::sync_after(app);
+    wrap_prompt(app);
     fx
 }
 
@@ -380,7 +381,7 @@ fn scroll_pane(app: &mut App, pane: Focus, delta: isize) {
 
 fn scroll_prompt(app: &mut App, delta: isize) {
     let p = &mut app.pending;
-    p.prompt_scroll = p.prompt_scroll.saturating_add_signed(delta as i16);
+    p.prompt_scroll = p.prompt_scroll.saturating_add_signed(delta);
     clamp_scrolls(app);
 }
 
@@ -416,17 +417,22 @@ fn clamp_scrolls(app: &mut App) {
     {
         *scroll = (*scroll).min(rows.saturating_sub(visible) as u16);
     }
-    let pane = app.layout().map(|l| l.pending);
-    if let (Some(q), Some(rect)) = (app.pending.current(), pane) {
-        let inner_w = rect.width.saturating_sub(2);
-        let rows = layout::wrapped_rows(&q.query.prompt, inner_w)
-            + q.query.system.as_deref().map_or(0, |s| {
-                layout::wrapped_rows(s, inner_w.saturating_sub(8)) + 1
-            })
-            + usize::from(q.note.is_some());
-        let max = rows.saturating_sub(rect.height.saturating_sub(2) as usize) as u16;
+    if let Some(max) = wrap_prompt(app) {
         app.pending.prompt_scroll = app.pending.prompt_scroll.min(max);
     }
+}
+
+/// Keeps the shown query's prompt wrapped for the Pending pane's width (wrapping again
+/// only when the query or the width changed: a long prompt is wrapped once, here, not
+/// on every frame); returns the last scroll position that still fills the pane.
+fn wrap_prompt(app: &mut App) -> Option<usize> {
+    let rect = app.layout()?.pending;
+    let (width, height) = (rect.width.saturating_sub(2), rect.height.saturating_sub(2));
+    let q = app.pending.current_mut()?;
+    q.wrap_for(width);
+    let note = q.note.as_deref().map_or(0, |n| super::wrap::wrap(n, width).len());
+    let rows = q.rows.as_ref()?.len(note);
+    Some(rows.saturating_sub(usize::from(height)))
 }
 
 fn jump(app: &mut App, top: bool) {
@@ -443,7 +449,7 @@ fn jump(app: &mut App, top: bool) {
         Focus::Source => app.source.scroll_to(top, height),
         Focus::Trace => app.trace.jump(top, height),
         Focus::Pending => {
-            app.pending.prompt_scroll = if top { 0 } else { u16::MAX / 2 };
+            app.pending.prompt_scroll = if top { 0 } else { usize::MAX };
             clamp_scrolls(app);
         }
         Focus::Budget => {}

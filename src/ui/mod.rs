@@ -17,6 +17,7 @@ mod pending;
 mod source;
 mod status;
 mod trace;
+mod wrapped;
 
 /// What drawing needs: the model and the theme.
 #[derive(Clone, Copy)]

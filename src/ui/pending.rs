@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{wrapped_rows, View};
+use super::{wrapped, View};
 use crate::app::pending::QueryStatus;
 use crate::app::{Action, Focus, SessionState};
 
@@ -73,34 +73,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let mut lines = Vec::new();
-    if let Some(note) = &q.note {
-        lines.push(Line::styled(note.clone(), slots.note));
-    }
-    if let Some(system) = &query.system {
-        for (i, l) in system.lines().enumerate() {
-            let label = if i == 0 { "system  " } else { "        " };
-            lines.push(Line::from(vec![
-                Span::styled(label, slots.dim),
-                Span::styled(l.to_string(), slots.system_prompt),
-            ]));
-        }
-        lines.push(Line::raw(""));
-    }
-    lines.extend(query.prompt.lines().map(|l| Line::raw(l.to_string())));
-    let total = q.note.as_ref().map_or(0, |n| wrapped_rows(n, inner.width))
-        + query
-            .system
-            .as_ref()
-            .map_or(0, |s| wrapped_rows(s, inner.width.saturating_sub(8)) + 1)
-        + wrapped_rows(&query.prompt, inner.width);
-    let max_scroll = total.saturating_sub(inner.height as usize) as u16;
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((pending.prompt_scroll.min(max_scroll), 0)),
-        inner,
-    );
+    wrapped::render_body(frame, inner, view, q, pending.prompt_scroll);
 
     let editing = app.editing();
     let key = |action| app.keymap.hint_while(action, editing);
@@ -139,31 +112,23 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             }
             None => {
                 answer_title.push(view.dim(format!("streaming from {source}… ")));
-                Some(streamed(&q.streamed, editor_area, slots.text))
+                Some(wrapped::tail_of(&q.streamed, inner_of(editor_area), slots.text))
             }
         },
-        QueryStatus::Answered { source, text } => Some(
-            Paragraph::new(vec![
-                Line::styled(format!("{source} answered:"), slots.dim),
-                Line::raw(text.clone()),
-            ])
-            .wrap(Wrap { trim: false }),
-        ),
+        QueryStatus::Answered { source, text } => Some(wrapped::head_of(
+            vec![Line::styled(format!("{source} answered:"), slots.dim)],
+            text,
+            inner_of(editor_area),
+            slots.text,
+        )),
         QueryStatus::Sent => Some(Paragraph::new(view.dim("sent; the strategy goes on…"))),
     };
     render_answer_box(frame, editor_area, view, answer_title, body);
 }
 
-/// Streamed text, scrolled so its newest line stays in view.
-fn streamed(text: &str, area: Rect, style: ratatui::style::Style) -> Paragraph<'static> {
-    let width = area.width.saturating_sub(2);
-    let height = area.height.saturating_sub(2) as usize;
-    let rows = wrapped_rows(text, width);
-    let scroll = rows.saturating_sub(height).min(u16::MAX as usize) as u16;
-    Paragraph::new(text.to_string())
-        .style(style)
-        .wrap(Wrap { trim: false })
-        .scroll((scroll, 0))
+/// Inside the Answer box's borders.
+fn inner_of(area: Rect) -> Rect {
+    Block::bordered().inner(area)
 }
 
 /// The batch's per-query markers (`1● 2◐ 3○ 4✗`), the shown one highlighted.

@@ -127,7 +127,7 @@ mod tests {
     fn long_paths_keep_their_file_name() {
         let p = "~/.local/share/alc-workbench/transcripts/1712345678901-echo.jsonl";
         assert_eq!(fit_path(p, 100), p);
-        assert_eq!(fit_path(p, 40), "~/…ranscripts/1712345678901-echo.jsonl");
+        assert_eq!(fit_path(p, 40), "~/…/transcripts/1712345678901-echo.jsonl");
         assert_eq!(fit_path(p, 40).chars().count(), 40);
         assert!(fit_path(p, 10).chars().count() <= 10);
         assert_eq!(fit_path(p, 0), "…");
