@@ -430,7 +430,10 @@ fn wrap_prompt(app: &mut App) -> Option<usize> {
     let (width, height) = (rect.width.saturating_sub(2), rect.height.saturating_sub(2));
     let q = app.pending.current_mut()?;
     q.wrap_for(width);
-    let note = q.note.as_deref().map_or(0, |n| super::wrap::wrap(n, width).len());
+    let note = q
+        .note
+        .as_deref()
+        .map_or(0, |n| super::wrap::wrap(n, width).len());
     let rows = q.rows.as_ref()?.len(note);
     Some(rows.saturating_sub(usize::from(height)))
 }

@@ -112,7 +112,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             }
             None => {
                 answer_title.push(view.dim(format!("streaming from {source}… ")));
-                Some(wrapped::tail_of(&q.streamed, inner_of(editor_area), slots.text))
+                Some(wrapped::tail_of(
+                    &q.streamed,
+                    inner_of(editor_area),
+                    slots.text,
+                ))
             }
         },
         QueryStatus::Answered { source, text } => Some(wrapped::head_of(
