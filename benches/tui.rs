@@ -255,8 +255,10 @@ fn ten_mb(one_line: bool) -> String {
     if one_line {
         return sentence.repeat(10_000_000 / sentence.len());
     }
+    // 100-byte lines (with the newline): a number and words.
+    let words = sentence.repeat(2);
     (0..100_000)
-        .map(|i| format!("{i:>6} {}", &sentence[..sentence.len().min(92)]))
+        .map(|i| format!("{i:>6} {}", &words[..92]))
         .collect::<Vec<_>>()
         .join("\n")
 }
