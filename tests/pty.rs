@@ -531,8 +531,6 @@ fn the_tui_takes_seed_and_answer_proc_as_run_does_and_prints_the_transcript_on_e
         "--transcript",
         t_arg,
     ]);
-    // The status bar says where the transcript goes.
-    tui.screen.wait_text(&format!("recording to {t_arg}"));
     close_result_and_quit(&mut tui);
 
     // After the terminal is given back, the path is printed.
@@ -563,6 +561,28 @@ fn the_tui_takes_seed_and_answer_proc_as_run_does_and_prints_the_transcript_on_e
         Some(2),
         "{end}"
     );
+}
+
+#[test]
+fn the_status_bar_says_where_the_transcript_goes_until_the_first_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.jsonl");
+    let t_arg = t.to_str().unwrap();
+    let mut tui = spawn_own(&["tests/fixtures/echo.lua", "--transcript", t_arg]);
+    tui.screen.wait_text(&format!("recording to {t_arg}"));
+    tui.send(b"x");
+    tui.screen
+        .wait_for("the note gone", Duration::from_secs(10), |s| {
+            !s.contents().contains("recording to")
+        });
+    tui.send(b"\x03"); // ctrl-c quits, confirming: a query waits
+    tui.screen.wait_text("Quit anyway?");
+    tui.send(b"y");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    tui.assert_restored();
+    let raw = String::from_utf8_lossy(&tui.screen.raw.lock().unwrap()).into_owned();
+    assert!(raw.contains(&format!("transcript: {t_arg}")), "{raw:?}");
 }
 
 #[test]
