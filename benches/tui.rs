@@ -51,6 +51,7 @@ fn at(seq: u64, event: SessionEvent) -> Msg {
         seq,
         t_ms: seq * 7,
         event,
+        metrics: Default::default(),
     })
 }
 
@@ -319,6 +320,8 @@ fn idle_tick(app: &mut App, terminal: &mut Terminal<TestBackend>, theme: &Theme)
             app,
             Msg::Tick {
                 now_ms: 1_000 + i as u64 * 250,
+                // As the loop sends it: the engine's figures with every tick.
+                metrics: Some(Default::default()),
             },
         );
         terminal.draw(|f| draw(f, &View::new(app, theme))).unwrap();

@@ -1,5 +1,6 @@
 //! Long text in the Pending pane and the Answer box: a prompt of more rows than a u16
-//! counts scrolls to its end (End, PageUp, Home), a single huge line too, a system
+//! counts scrolls to its end (End, PageUp, Home) with its "more below" / "above"
+//! marker counting the same rows, a single huge line too, a system
 //! prompt wraps beside its label, and streamed or answered text shows its end or its
 //! start. The prompt is wrapped once per width and kept (drawing does not wrap it).
 //! Built by feeding messages to `update`, drawn on a `TestBackend`. (Frame and
@@ -12,7 +13,7 @@ use ratatui::Terminal;
 use serde_json::json;
 
 use alc_workbench::app::{update, App, AppOptions, Focus, Mode, Msg};
-use alc_workbench::engine::{Query, SessionEvent, Stamped};
+use alc_workbench::engine::{Metrics, Query, SessionEvent, Stamped};
 use alc_workbench::testkit::{query, started};
 use alc_workbench::theme::Theme;
 use alc_workbench::ui::{draw, View};
@@ -26,6 +27,7 @@ fn at(seq: u64, event: SessionEvent) -> Msg {
         seq,
         t_ms: seq,
         event,
+        metrics: Metrics::default(),
     })
 }
 
@@ -89,6 +91,18 @@ fn pending_rows(app: &App) -> Vec<String> {
         .collect()
 }
 
+/// The Pending pane's bottom border, where the "more below" / "above" marker goes.
+fn pending_border(app: &App) -> String {
+    let rect = app.layout().unwrap().pending;
+    let mut terminal = Terminal::new(TestBackend::new(W, H)).unwrap();
+    let theme = Theme::built_in("dark").unwrap();
+    terminal.draw(|f| draw(f, &View::new(app, &theme))).unwrap();
+    let buffer = terminal.backend().buffer();
+    (rect.x..rect.x + rect.width)
+        .map(|x| buffer[(x, rect.y + rect.height - 1)].symbol())
+        .collect()
+}
+
 #[test]
 fn a_prompt_of_more_rows_than_u16_scrolls_to_its_end_and_back() {
     let lines = 100_000;
@@ -102,11 +116,24 @@ fn a_prompt_of_more_rows_than_u16_scrolls_to_its_end_and_back() {
     assert_eq!((kept.width, kept.prompt.len()), (width, lines));
 
     assert_eq!(pending_rows(&app)[0], "row 1");
+    let height = pending_rows(&app).len();
+    // The marker counts the same kept rows as the drawing and the scroll.
+    let border = pending_border(&app);
+    assert!(
+        border.contains(&format!("▼ {} more below", lines - height)),
+        "{border}"
+    );
+    assert!(!border.contains("above"), "{border}");
     update(&mut app, key(KeyCode::End));
     let rows = pending_rows(&app);
     assert_eq!(rows.last().unwrap(), &format!("row {lines}"), "{rows:?}");
-    let height = rows.len();
     assert_eq!(rows[0], format!("row {}", lines - height + 1));
+    let border = pending_border(&app);
+    assert!(
+        border.contains(&format!("▲ {} above", lines - height)),
+        "{border}"
+    );
+    assert!(!border.contains("more below"), "{border}");
     // Scrolling back responds at once: the position was kept at the end, not past it.
     update(&mut app, key(KeyCode::Up));
     assert_eq!(

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use alc_workbench::app::recording::NOTE_MS;
 use alc_workbench::app::{update, App, AppOptions, Msg};
-use alc_workbench::engine::{SessionEvent, Stamped};
+use alc_workbench::engine::{Metrics, SessionEvent, Stamped};
 use alc_workbench::testkit::{query, started};
 use alc_workbench::theme::Theme;
 use alc_workbench::ui::{draw, View};
@@ -25,6 +25,7 @@ fn at(seq: u64, event: SessionEvent) -> Msg {
         seq,
         t_ms: seq * 10,
         event,
+        metrics: Metrics::default(),
     })
 }
 
@@ -106,6 +107,7 @@ fn the_note_goes_after_a_few_seconds_of_session_time() {
         &mut app,
         Msg::Tick {
             now_ms: NOTE_MS - 1,
+            metrics: None,
         },
     );
     assert!(status_bar(&app).contains("recording to"));
@@ -113,6 +115,7 @@ fn the_note_goes_after_a_few_seconds_of_session_time() {
         &mut app,
         Msg::Tick {
             now_ms: NOTE_MS + 30,
+            metrics: None,
         },
     );
     assert!(!status_bar(&app).contains("recording to"));

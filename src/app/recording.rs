@@ -25,6 +25,14 @@ impl Recording {
         self.note = Some((shown, now_ms + NOTE_MS));
     }
 
+    /// The session moved its transcript to `path` (after a failed write): it is listed
+    /// on exit too. No note: the status bar's message says so already.
+    pub fn moved(&mut self, path: PathBuf) {
+        if !self.paths.contains(&path) {
+            self.paths.push(path);
+        }
+    }
+
     /// The path the status bar shows now, if the note is up.
     pub fn note(&self) -> Option<&str> {
         self.note.as_ref().map(|(shown, _)| shown.as_str())

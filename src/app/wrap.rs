@@ -6,7 +6,8 @@
 //! not while drawing), so a frame draws only the rows it shows and scrolling knows
 //! where the end is, whatever the prompt's size. Text that only shows its start or its
 //! end (an answer, streamed text) is wrapped in a bounded window instead ([`head`],
-//! [`tail`]). Pure: no I/O.
+//! [`tail`]). The one word wrap of the workbench: overlay boxes count their rows with
+//! it too ([`wrapped_rows`]). Pure: no I/O.
 
 use std::ops::Range;
 
@@ -79,6 +80,12 @@ fn wrap_line(line: &str, offset: usize, width: usize, rows: &mut Vec<Range<usize
         }
     }
     rows.push(offset + start..offset + line.len());
+}
+
+/// How many rows `text` takes at `width` (overlay boxes size and clamp with it; close
+/// to ratatui's own word wrap where that draws the text).
+pub fn wrapped_rows(text: &str, width: u16) -> usize {
+    wrap(text, width).len()
 }
 
 /// The first `height` rows of `text` at `width`, wrapping only as much text as they
@@ -258,6 +265,50 @@ mod tests {
             let without = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
             assert_eq!(without(&kept), without(&text), "width {width}");
         }
+    }
+
+    #[test]
+    fn prompt_rows_are_note_system_blank_prompt() {
+        let query = Query {
+            id: "q-1".into(),
+            prompt: "one two three\nfour".into(),
+            system: Some("be brief".into()),
+            max_tokens: 100,
+            grounded: false,
+            underspecified: false,
+            site: None,
+            batch: None,
+            fork: None,
+        };
+        let rows = PromptRows::new(&query, 12);
+        let note = ["note"];
+        assert_eq!(rows.len(note.len()), 8);
+        let all = rows.visible(&query, &note, 0, 100);
+        assert_eq!(
+            all,
+            vec![
+                BodyRow::Note("note"),
+                BodyRow::System {
+                    first: true,
+                    text: "be "
+                },
+                BodyRow::System {
+                    first: false,
+                    text: "brie"
+                },
+                BodyRow::System {
+                    first: false,
+                    text: "f"
+                },
+                BodyRow::Blank,
+                BodyRow::Prompt("one two "),
+                BodyRow::Prompt("three"),
+                BodyRow::Prompt("four"),
+            ]
+        );
+        // A window costs what it shows, and the same rows come back.
+        assert_eq!(rows.visible(&query, &note, 6, 5), all[6..].to_vec());
+        assert!(rows.visible(&query, &note, 8, 5).is_empty());
     }
 
     #[test]

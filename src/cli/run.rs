@@ -14,7 +14,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use clap::{Args, ValueEnum};
 
@@ -24,7 +24,7 @@ use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
 use crate::engine::Usage;
 use crate::engine::{
-    Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
+    Budget, Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
 };
 use crate::headless::{drive, Verbosity};
 use crate::provider::{cost_usd, FallbackSource, Prices};
@@ -88,12 +88,19 @@ fn check_mode(args: &RunArgs) -> Result<(), InputError> {
     }
 }
 
+/// The session, once started: the provider's fallback tells it when a failed query is
+/// handed to the person, so their time is theirs.
+type PersonClock = Arc<OnceLock<Session>>;
+
 /// The answer source the flags name. A provider is wrapped with the
 /// `--on-provider-error` policy and comes with its prices (for the cost figure) when
 /// the config gives them. Without a source flag a person at a terminal answers on
 /// stdin; piped answers work too (each ends with a line "."), and a closed stdin fails
 /// the first query with a message saying so.
-fn source_for(args: &RunArgs) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
+fn source_for(
+    args: &RunArgs,
+    clock: PersonClock,
+) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
     let provider = match args.source.answerer(args.config.as_deref())? {
         Answerer::Scripted(source) => return Ok((source, None)),
         Answerer::Person => return Ok((Arc::new(StdinSource::new()), None)),
@@ -106,7 +113,10 @@ fn source_for(args: &RunArgs) -> Result<(Arc<dyn AnswerSource>, Option<Prices>),
         OnProviderError::Ask | OnProviderError::Fail => None,
     };
     let source =
-        FallbackSource::new(provider.source, person).with_notice(Arc::new(|query, error| {
+        FallbackSource::new(provider.source, person).with_notice(Arc::new(move |query, error| {
+            if let Some(session) = clock.get() {
+                let _ = session.person_ready(&query.id);
+            }
             eprintln!(
                 "[warn] {} failed: {error}\n[warn] answer {} yourself:",
                 query.id, query.id
@@ -125,8 +135,26 @@ pub(super) fn run(args: RunArgs) -> u8 {
     }
 }
 
+/// `--config FILE` is read and checked even when no provider needs it: a broken or
+/// missing file the person named is an input error, not silently ignored.
+fn check_config(args: &RunArgs) -> Result<(), InputError> {
+    let Some(path) = &args.config else {
+        return Ok(());
+    };
+    if !path.exists() {
+        return Err(InputError(format!(
+            "--config file {} does not exist",
+            path.display()
+        )));
+    }
+    crate::config::Config::load(Some(path))
+        .map(|_| ())
+        .map_err(|e| InputError(format!("invalid config: {e}")))
+}
+
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     check_mode(args)?;
+    check_config(args)?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;
@@ -138,8 +166,11 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         .build()
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
-        let (source, prices) = source_for(args)?;
+        let clock = PersonClock::default();
+        let (source, prices) = source_for(args, clock.clone())?;
         let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
+        let _ = clock.set(session.clone());
+        let budget = session.budget();
         let verbosity = match (args.quiet, args.verbose) {
             (true, _) => Verbosity::Quiet,
             (_, true) => Verbosity::Debug,
@@ -147,8 +178,28 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         };
         let mut stderr = std::io::stderr();
         let drive = drive(&session, events, source, verbosity, &mut stderr);
-        let outcome = until_interrupted(&session, drive).await?;
-        Ok(report(&outcome, args, prices.as_ref()))
+        let ended = until_interrupted(&session, drive).await?;
+        let outcome = match ended {
+            Ok(outcome) => outcome,
+            Err(unrecorded) => {
+                // The strategy is still paused on that query; dropping the session
+                // ends it there, without resuming it.
+                eprintln!("error: {unrecorded}");
+                eprintln!(
+                    "error: the strategy was stopped where it waited; give --transcript a \
+                     file on a disk that can be written"
+                );
+                return Ok(EXIT_STRATEGY);
+            }
+        };
+        let code = report(&outcome, &budget, args, prices.as_ref());
+        match session.transcript_failure() {
+            Some(failure) => {
+                eprintln!("error: {failure}; the transcript is incomplete");
+                Ok(EXIT_STRATEGY)
+            }
+            None => Ok(code),
+        }
     })
 }
 
@@ -156,10 +207,10 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
 /// (and the outcome is reported as usual); the second ends the process at once with
 /// exit 130, after recording `end` (cancelled) in the transcript. The second one is
 /// what gets a person out of a strategy stuck in a C call, where cancel cannot reach.
-async fn until_interrupted(
+async fn until_interrupted<T>(
     session: &Session,
-    drive: impl std::future::Future<Output = Outcome>,
-) -> Result<Outcome, InputError> {
+    drive: impl std::future::Future<Output = T>,
+) -> Result<T, InputError> {
     use tokio::signal::unix::{signal, SignalKind};
     // One listener for both presses, so the second cannot slip between two.
     let mut interrupts = signal(SignalKind::interrupt())
@@ -194,7 +245,7 @@ async fn until_interrupted(
 }
 
 /// Prints the result (stdout) and the summary (stderr); returns the exit code.
-fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
+fn report(outcome: &Outcome, budget: &Budget, args: &RunArgs, prices: Option<&Prices>) -> u8 {
     if let Some(result) = &outcome.result {
         let text = if args.compact {
             serde_json::to_string(result)
@@ -220,7 +271,7 @@ fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
             prompt_tokens: m.prompt_tokens,
             completion_tokens: m.completion_tokens,
         };
-        let mut line = summary(outcome.status, m);
+        let mut line = summary(outcome.status, m, budget);
         // Money only with prices in the config; "~" when any tokens were estimated.
         if let Some(cost) = cost_usd(prices, &usage) {
             let approx = if m.token_basis() == "estimated" {
@@ -238,21 +289,53 @@ fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
     }
 }
 
-/// One line: status, calls, tokens, time.
-pub fn summary(status: Status, m: &Metrics) -> String {
+/// One line: status, calls, tokens, time, each as the engine counted it. A figure at
+/// or under its limit is shown plain; one past it (a batch that started under budget
+/// and ended over, as algocline allows) says so: `5 calls (over budget: max 2)`.
+pub fn summary(status: Status, m: &Metrics, budget: &Budget) -> String {
+    let [calls, time, tokens] = budget.uses(m);
+    let over = |is_over: bool, max: String| {
+        if is_over {
+            format!("over budget: max {max}")
+        } else {
+            String::new()
+        }
+    };
+    let calls_note = over(calls.is_over(), calls.max.unwrap_or_default().to_string());
+    let tokens_note = over(
+        tokens.is_over(),
+        human_count(tokens.max.unwrap_or_default()),
+    );
+    let time_note = over(
+        time.is_over(),
+        format!("{:.2} s", time.max.unwrap_or_default() as f64 / 1000.0),
+    );
+    let paren = |note: String| {
+        if note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({note})")
+        }
+    };
     let person = if m.human_ms > 0 {
         format!(" (+{:.1} s yours)", m.human_ms as f64 / 1000.0)
     } else {
         String::new()
     };
+    let tokens_basis = if tokens_note.is_empty() {
+        m.token_basis().to_string()
+    } else {
+        format!("{}, {tokens_note}", m.token_basis())
+    };
     format!(
-        "{} · {} call{} · {} tokens ({}) · {:.2} s{person}",
+        "{} · {} call{}{} · {} tokens ({tokens_basis}) · {:.2} s{}{person}",
         status.label(),
         m.llm_calls,
         if m.llm_calls == 1 { "" } else { "s" },
+        paren(calls_note),
         human_count(m.tokens()),
-        m.token_basis(),
         m.elapsed_ms as f64 / 1000.0,
+        paren(time_note),
     )
 }
 
@@ -261,5 +344,48 @@ fn human_count(n: u64) -> String {
         format!("{:.1}k", n as f64 / 1000.0)
     } else {
         n.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(calls: Option<u64>, ms: Option<u64>, tokens: Option<u64>) -> Budget {
+        Budget {
+            max_llm_calls: calls,
+            max_elapsed_ms: ms,
+            max_tokens: tokens,
+            strict: false,
+        }
+    }
+
+    #[test]
+    fn the_summary_says_over_budget_only_past_a_limit() {
+        let m = Metrics {
+            llm_calls: 5,
+            estimated_calls: 5,
+            prompt_tokens: 1200,
+            wall_ms: 2500,
+            elapsed_ms: 2500,
+            ..Metrics::default()
+        };
+        let line = summary(Status::Completed, &m, &budget(Some(2), None, None));
+        assert_eq!(
+            line,
+            "completed · 5 calls (over budget: max 2) · 1200 tokens (estimated) · 2.50 s"
+        );
+        let line = summary(
+            Status::Completed,
+            &m,
+            &budget(Some(5), Some(1500), Some(1000)),
+        );
+        assert_eq!(
+            line,
+            "completed · 5 calls · 1200 tokens (estimated, over budget: max 1000) · 2.50 s \
+             (over budget: max 1.50 s)"
+        );
+        let line = summary(Status::Completed, &m, &Budget::default());
+        assert!(!line.contains("over budget"), "{line}");
     }
 }

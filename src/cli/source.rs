@@ -1,6 +1,8 @@
 //! Flags both front ends share, defined once: who answers the queries (`--answers`,
-//! `--answer-cmd`, `--answer-proc`, `--provider`, `--answer-timeout`) and how the
-//! engine runs a session (`--seed`, `--memory-mb`). [`SourceArgs::answerer`] is the one
+//! `--answer-cmd`, `--answer-proc`, `--provider`, `--answer-timeout`,
+//! `--max-answer-mb`) and how the engine runs a session (`--seed`, `--memory-mb`).
+//! (`--budget-strict` is with the other budget flags in `CtxArgs`: it sets
+//! `ctx.budget.strict`.) [`SourceArgs::answerer`] is the one
 //! place an answer source is built from the flags; `run` and the TUI only differ in
 //! what they wrap around a provider and who answers when no flag names a source.
 
@@ -16,6 +18,7 @@ use crate::answer::coprocess::CoprocessSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::AnswerSource;
 use crate::engine::SessionConfig;
+use crate::limits::mib_to_bytes;
 use crate::provider::Provider;
 
 /// Who answers queries that are not typed by hand.
@@ -36,6 +39,10 @@ pub struct SourceArgs {
     /// Seconds an answer command or process may take per query.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub answer_timeout: u64,
+    /// Largest answer accepted from --answer-cmd, --answer-proc or a provider, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_answer_mb: u64,
 }
 
 /// What the source flags ask for.
@@ -54,22 +61,23 @@ impl SourceArgs {
     /// before any strategy runs). `config` is `--config`, where providers are defined.
     pub fn answerer(&self, config: Option<&Path>) -> Result<Answerer, InputError> {
         let timeout = Duration::from_secs(self.answer_timeout.max(1));
+        let max_answer = mib_to_bytes(self.max_answer_mb);
         if let Some(path) = &self.answers {
             let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
             return Ok(Answerer::Scripted(Arc::new(s)));
         }
         if let Some(cmd) = &self.answer_cmd {
-            return Ok(Answerer::Scripted(Arc::new(CommandSource::new(
-                cmd, timeout,
-            ))));
+            let s = CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer);
+            return Ok(Answerer::Scripted(Arc::new(s)));
         }
         if let Some(cmd) = &self.answer_proc {
             let s = CoprocessSource::spawn(cmd, timeout)
-                .map_err(|e| InputError(format!("--answer-proc: {e}")))?;
+                .map_err(|e| InputError(format!("--answer-proc: {e}")))?
+                .with_max_answer_bytes(max_answer);
             return Ok(Answerer::Scripted(Arc::new(s)));
         }
         if let Some(name) = &self.provider {
-            let provider = crate::provider::load_from_config_file(config, name)
+            let provider = crate::provider::load_from_config_file_capped(config, name, max_answer)
                 .map_err(|e| InputError(e.to_string()))?;
             return Ok(Answerer::Provider(Box::new(provider)));
         }

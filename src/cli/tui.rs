@@ -2,7 +2,7 @@
 //! `Session` and the TUI's `SessionPort`, kept here so neither room knows the other.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
@@ -10,11 +10,11 @@ use clap::Args;
 use super::source::{Answerer, EngineArgs, SourceArgs};
 use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
 use crate::answer::AnswerSource;
-use crate::app::port::{SessionPort, StartRequest, StartedSession, Starter};
+use crate::app::port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
 use crate::engine::session::default_alc_home;
-use crate::engine::{Answer, ScriptSpec, Session, SessionConfig};
+use crate::engine::{Answer, EngineError, Metrics, ScriptSpec, Session, SessionConfig};
 use crate::runtime::{run_tui, TuiExit, TuiOptions};
 
 #[derive(Debug, Clone, Args)]
@@ -48,41 +48,42 @@ pub struct TuiArgs {
 }
 
 impl SessionPort for Session {
-    fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
-        Session::answer(self, id, answer).map_err(|e| e.to_string())
+    fn answer(&self, id: &str, answer: Answer) -> Result<(), Refusal> {
+        Session::answer(self, id, answer).map_err(refusal)
     }
-    fn fail(&self, id: &str, error: &str) -> Result<(), String> {
-        Session::fail(self, id, error).map_err(|e| e.to_string())
+    fn fail(&self, id: &str, error: &str) -> Result<(), Refusal> {
+        Session::fail(self, id, error).map_err(refusal)
     }
     fn cancel(&self) {
         Session::cancel(self)
     }
+    fn person_ready(&self, id: &str) -> Result<(), String> {
+        Session::person_ready(self, id).map_err(|e| e.to_string())
+    }
+    fn metrics(&self) -> Metrics {
+        Session::metrics(self)
+    }
     fn abandon(&self) {
         Session::abandon(self);
     }
-}
-
-/// An engine session with the transcript it records to (which the TUI shows).
-struct TuiSession {
-    session: Session,
-    transcript: PathBuf,
-}
-
-impl SessionPort for TuiSession {
-    fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
-        SessionPort::answer(&self.session, id, answer)
-    }
-    fn fail(&self, id: &str, error: &str) -> Result<(), String> {
-        SessionPort::fail(&self.session, id, error)
-    }
-    fn cancel(&self) {
-        SessionPort::cancel(&self.session)
-    }
-    fn abandon(&self) {
-        SessionPort::abandon(&self.session)
-    }
     fn transcript(&self) -> Option<PathBuf> {
-        Some(self.transcript.clone())
+        Session::transcript_path(self)
+    }
+    fn redirect_transcript(&self, path: &Path) -> Result<(), String> {
+        Session::redirect_transcript(self, path).map_err(|e| e.to_string())
+    }
+    fn stop_recording(&self, reason: &str) {
+        Session::stop_recording(self, reason)
+    }
+}
+
+fn refusal(error: EngineError) -> Refusal {
+    match error.unrecorded() {
+        Some(failure) => Refusal::Unrecorded {
+            path: failure.path.clone(),
+            message: error.to_string(),
+        },
+        None => Refusal::Other(error.to_string()),
     }
 }
 
@@ -115,34 +116,17 @@ fn starter(fixed_transcript: Option<PathBuf>, engine: EngineArgs) -> Starter {
         let mut config = SessionConfig::new(ScriptSpec::parse(&req.script));
         config.ctx = req.ctx.clone();
         engine.apply(&mut config);
-        let transcript = fixed_transcript
-            .clone()
-            .or_else(|| req.transcript.clone())
-            .unwrap_or_else(|| default_transcript(&req.script));
-        config.transcript = Some(transcript.clone());
+        config.transcript = Some(
+            fixed_transcript
+                .clone()
+                .or_else(|| req.transcript.clone())
+                .unwrap_or_else(|| default_transcript(&req.script)),
+        );
         let (session, events) = Session::start(config).map_err(|e| e.to_string())?;
-        let port: Arc<dyn SessionPort> = Arc::new(TuiSession {
-            session,
-            transcript,
-        });
+        let port: Arc<dyn SessionPort> = Arc::new(session);
         let started: StartedSession = (port, events);
         Ok(started)
     })
-}
-
-/// The picker's offer: `demo/*.lua` here, then every resolvable package.
-fn choices(dirs: &[PathBuf]) -> Vec<String> {
-    let mut demos: Vec<String> = std::fs::read_dir("demo")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "lua"))
-        .map(|p| p.display().to_string())
-        .collect();
-    demos.sort();
-    demos.extend(packages::list(dirs));
-    demos
 }
 
 pub(super) fn run(args: TuiArgs) -> u8 {
@@ -203,10 +187,11 @@ fn options(args: &TuiArgs) -> Result<TuiOptions, InputError> {
     Ok(TuiOptions {
         script: args.script.clone(),
         ctx,
-        choices: choices(&package_dirs),
+        choices: super::catalog::choices(&package_dirs),
         theme: args.theme.clone(),
         config: args.config.clone(),
         transcript: args.transcript.clone(),
+        recovery_dir: Some(data_dir().join("transcripts")),
         answer_source,
         package_dirs,
         provider_name: args.source.provider.clone(),

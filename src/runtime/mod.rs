@@ -32,14 +32,17 @@ pub struct TuiOptions {
     pub script: Option<String>,
     /// The `ctx` table (editable in the TUI); `ctx.budget` sets the gauges' limits.
     pub ctx: serde_json::Value,
-    /// What the picker offers: `demo/*.lua` paths and resolvable package names.
-    pub choices: Vec<String>,
+    /// What the picker offers: demo scripts and runnable packages.
+    pub choices: Vec<crate::app::Choice>,
     /// `--theme NAME` (overrides config).
     pub theme: Option<String>,
     /// Config file to read instead of the default location.
     pub config: Option<PathBuf>,
     /// Where sessions write their transcript (passed in every `StartRequest`).
     pub transcript: Option<PathBuf>,
+    /// Where to suggest writing a transcript whose file failed (the data directory's
+    /// `transcripts/`).
+    pub recovery_dir: Option<PathBuf>,
     /// Who answers queries that are not the person's: a provider (`--provider`), or an
     /// answers file or command (`--answers`, `--answer-cmd`). Routed by the mode.
     pub answer_source: Option<Arc<dyn AnswerSource>>,
@@ -92,6 +95,7 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
         on_provider_error: opts.on_provider_error,
         prices: opts.prices,
         transcript: opts.transcript.clone(),
+        recovery_dir: opts.recovery_dir.clone(),
         autostart: true,
         size: (0, 0),
     };

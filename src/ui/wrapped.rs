@@ -13,14 +13,15 @@ use super::View;
 use crate::app::pending::PendingQuery;
 use crate::app::wrap::{self, BodyRow, SYSTEM_LABEL};
 
-/// The Pending pane's text from row `scroll` (kept within the text) down.
+/// The Pending pane's text from row `scroll` (kept within the text) down; returns the
+/// first row shown and how many rows the text has (for the "more below" marker).
 pub(super) fn render_body(
     frame: &mut Frame,
     inner: Rect,
     view: &View,
     q: &PendingQuery,
     scroll: usize,
-) {
+) -> (usize, usize) {
     let slots = &view.theme.slots;
     let rows = q.prompt_rows(inner.width);
     let note: Vec<&str> = q.note.as_deref().map_or_else(Vec::new, |n| {
@@ -30,7 +31,8 @@ pub(super) fn render_body(
             .collect()
     });
     let height = usize::from(inner.height);
-    let first = scroll.min(rows.len(note.len()).saturating_sub(height));
+    let total = rows.len(note.len());
+    let first = scroll.min(total.saturating_sub(height));
     let label = " ".repeat(usize::from(SYSTEM_LABEL));
     let lines: Vec<Line> = rows
         .visible(&q.query, &note, first, height)
@@ -46,6 +48,7 @@ pub(super) fn render_body(
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+    (first, total)
 }
 
 /// `lines` then the start of `text`: as many of its wrapped rows as fit below them.
