@@ -3,7 +3,11 @@
 //! with each query (why it has it, the text streamed so far, a review draft, a
 //! failure). No I/O.
 
+use std::borrow::Cow;
+
 use ratatui_textarea::{CursorMove, TextArea, WrapMode};
+
+use super::wrap::PromptRows;
 
 use crate::engine::{Answer, Query, QueryId};
 
@@ -99,6 +103,9 @@ pub struct PendingQuery {
     pub draft: Option<Answer>,
     /// The source's error, when it gave up on this query.
     pub failed: Option<String>,
+    /// The system prompt and prompt wrapped for the pane, kept for the width it was
+    /// last shown at (see `wrap`).
+    pub rows: Option<PromptRows>,
     /// The session was told this query is ready for the person (their time from then).
     pub person_ready_sent: bool,
 }
@@ -120,6 +127,23 @@ impl PendingQuery {
             draft: None,
             failed: None,
             person_ready_sent: false,
+            rows: None,
+        }
+    }
+
+    /// The system prompt and prompt wrapped to `width`: the kept rows when they are
+    /// for that width, else wrapped now (slow for a long prompt: `wrap_for` keeps them).
+    pub fn prompt_rows(&self, width: u16) -> Cow<'_, PromptRows> {
+        match &self.rows {
+            Some(rows) if rows.width == width => Cow::Borrowed(rows),
+            _ => Cow::Owned(PromptRows::new(&self.query, width)),
+        }
+    }
+
+    /// Keeps the rows for `width`, wrapping again only when the width changed.
+    pub fn wrap_for(&mut self, width: u16) {
+        if self.rows.as_ref().is_none_or(|r| r.width != width) {
+            self.rows = Some(PromptRows::new(&self.query, width));
         }
     }
 
@@ -169,8 +193,8 @@ pub struct PendingPane {
     pub queries: Vec<PendingQuery>,
     /// Index into `queries` of the one shown.
     pub selected: usize,
-    /// First visible line of the wrapped prompt.
-    pub prompt_scroll: u16,
+    /// First visible row of the wrapped prompt.
+    pub prompt_scroll: usize,
 }
 
 impl PendingPane {

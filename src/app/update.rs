@@ -9,15 +9,18 @@ use super::budget::BudgetPane;
 use super::pending::QueryStatus;
 use super::scrolling::{jump, on_mouse, page, scroll, scroll_prompt, scroll_sideways};
 use super::{
-    answering, events, modes, picker, unrecorded, Action, App, Effect, Focus, KeyChord, Msg,
-    Overlay, Phase, StartRequest,
+    answering, events, modes, picker, scrolling, unrecorded, Action, App, Effect, Focus, KeyChord,
+    Msg, Overlay, Phase, StartRequest,
 };
 
 /// Applies `msg` to `app`; returns what the runtime should do.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
-        Msg::Key(key) => on_key(app, key, &mut fx),
+        Msg::Key(key) => {
+            app.recording.dismiss();
+            on_key(app, key, &mut fx)
+        }
         Msg::Mouse(mouse) => on_mouse(app, mouse),
         Msg::Paste(text) => on_paste(app, &text),
         Msg::Resize(w, h) => app.size = (w, h),
@@ -37,6 +40,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::AnswerUnrecorded { send, path, error } => unrecorded::refused(app, send, path, error),
         Msg::TranscriptRedirected { path, result } => {
+            if result.is_ok() {
+                app.recording.moved(path.clone());
+            }
             unrecorded::redirected(app, path, result, &mut fx)
         }
         Msg::RecordingStopped => unrecorded::recording_stopped(app, &mut fx),
@@ -52,12 +58,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 if let Some(m) = &metrics {
                     app.budget.observe(m);
                 }
+                app.recording.tick(app.session.clock_ms);
                 notice_stuck(app);
             }
         }
+        Msg::Recording { path, shown } => app.recording.opened(path, shown, app.session.clock_ms),
         Msg::Terminate => quit_now(app, &mut fx),
     }
     events::sync_after(app, &mut fx);
+    scrolling::wrap_prompt(app);
     fx
 }
 

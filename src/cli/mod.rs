@@ -10,6 +10,7 @@
 
 pub mod catalog;
 mod run;
+mod source;
 mod tui;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::limits::{read_input_file, MAX_INPUT_FILE_BYTES};
 
 pub use run::RunArgs;
+pub use source::{Answerer, EngineArgs, SourceArgs};
 
 /// Exit code of a completed strategy.
 pub const EXIT_OK: u8 = 0;

@@ -15,14 +15,11 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use super::source::{Answerer, EngineArgs, SourceArgs};
 use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRATEGY};
-use crate::answer::command::CommandSource;
-use crate::answer::coprocess::CoprocessSource;
-use crate::answer::script::ScriptSource;
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
 use crate::engine::Usage;
@@ -30,7 +27,6 @@ use crate::engine::{
     Budget, Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
 };
 use crate::headless::{drive, Verbosity};
-use crate::limits::mib_to_bytes;
 use crate::provider::{cost_usd, FallbackSource, Prices};
 
 /// What `run` does when the provider still fails after its retries.
@@ -49,18 +45,8 @@ pub struct RunArgs {
     pub script: String,
     #[command(flatten)]
     pub ctx: CtxArgs,
-    /// Answer queries from an answers file (JSON Lines).
-    #[arg(long, value_name = "FILE", group = "source")]
-    pub answers: Option<PathBuf>,
-    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
-    #[arg(long, value_name = "CMD", group = "source")]
-    pub answer_cmd: Option<String>,
-    /// Answer queries through one long-lived process speaking JSON lines.
-    #[arg(long, value_name = "CMD", group = "source")]
-    pub answer_proc: Option<String>,
-    /// Answer with the provider NAME ([providers.NAME] in the config).
-    #[arg(long, value_name = "NAME", group = "source")]
-    pub provider: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Routing of queries; `run` has no editor, so only `auto` (the provider answers).
     #[arg(long, value_name = "MODE", value_parser = ["manual", "auto", "review"])]
     pub mode: Option<String>,
@@ -71,18 +57,11 @@ pub struct RunArgs {
     /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Seconds an answer command or process may take per query.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub answer_timeout: u64,
     /// Write the session transcript (JSON Lines) here.
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
-    /// Seed for math.random (recorded in the transcript).
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// Lua memory limit per VM, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 512)]
-    pub memory_mb: usize,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Print the result as one line of JSON.
     #[arg(long)]
     pub compact: bool,
@@ -92,15 +71,11 @@ pub struct RunArgs {
     /// Debug logs and progress on stderr too.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Largest answer accepted from --answer-cmd, --answer-proc or a provider, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 16,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_answer_mb: u64,
 }
 
 /// Rejects `--mode` values that need a person at an editor.
 fn check_mode(args: &RunArgs) -> Result<(), InputError> {
-    match (args.mode.as_deref(), &args.provider) {
+    match (args.mode.as_deref(), &args.source.provider) {
         (None, _) | (Some("auto"), Some(_)) => Ok(()),
         (Some("auto"), None) => Err(InputError(
             "--mode auto needs --provider NAME (the model that answers)".into(),
@@ -117,19 +92,20 @@ fn check_mode(args: &RunArgs) -> Result<(), InputError> {
 /// handed to the person, so their time is theirs.
 type PersonClock = Arc<OnceLock<Session>>;
 
-/// The configured provider, wrapped with the `--on-provider-error` policy, and its
-/// prices (for the cost figure) when the config gives them.
-fn provider_source(
+/// The answer source the flags name. A provider is wrapped with the
+/// `--on-provider-error` policy and comes with its prices (for the cost figure) when
+/// the config gives them. Without a source flag a person at a terminal answers on
+/// stdin; piped answers work too (each ends with a line "."), and a closed stdin fails
+/// the first query with a message saying so.
+fn source_for(
     args: &RunArgs,
-    name: &str,
     clock: PersonClock,
 ) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
-    let provider = crate::provider::load_from_config_file_capped(
-        args.config.as_deref(),
-        name,
-        mib_to_bytes(args.max_answer_mb),
-    )
-    .map_err(|e| InputError(e.to_string()))?;
+    let provider = match args.source.answerer(args.config.as_deref())? {
+        Answerer::Scripted(source) => return Ok((source, None)),
+        Answerer::Person => return Ok((Arc::new(StdinSource::new()), None)),
+        Answerer::Provider(provider) => provider,
+    };
     let person: Option<Arc<dyn AnswerSource>> = match args.on_provider_error {
         OnProviderError::Ask if std::io::stdin().is_terminal() => {
             Some(Arc::new(StdinSource::new()))
@@ -147,28 +123,6 @@ fn provider_source(
             )
         }));
     Ok((Arc::new(source), provider.config.prices))
-}
-
-fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
-    let timeout = Duration::from_secs(args.answer_timeout.max(1));
-    if let Some(path) = &args.answers {
-        let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
-        return Ok(Arc::new(s));
-    }
-    let max_answer = mib_to_bytes(args.max_answer_mb);
-    if let Some(cmd) = &args.answer_cmd {
-        let s = CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer);
-        return Ok(Arc::new(s));
-    }
-    if let Some(cmd) = &args.answer_proc {
-        let s = CoprocessSource::spawn(cmd, timeout)
-            .map_err(|e| InputError(format!("--answer-proc: {e}")))?
-            .with_max_answer_bytes(max_answer);
-        return Ok(Arc::new(s));
-    }
-    // A person at a terminal answers on stdin; piped answers work too (each ends with
-    // a line "."), and a closed stdin fails the first query with a message saying so.
-    Ok(Arc::new(StdinSource::new()))
 }
 
 pub(super) fn run(args: RunArgs) -> u8 {
@@ -204,9 +158,8 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;
-    config.seed = args.seed;
     config.transcript = args.transcript.clone();
-    config.memory_limit = args.memory_mb.max(1) * 1024 * 1024;
+    args.engine.apply(&mut config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -214,10 +167,7 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
         let clock = PersonClock::default();
-        let (source, prices) = match &args.provider {
-            Some(name) => provider_source(args, name, clock.clone())?,
-            None => (source_for(args)?, None),
-        };
+        let (source, prices) = source_for(args, clock.clone())?;
         let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
         let _ = clock.set(session.clone());
         let budget = session.budget();
