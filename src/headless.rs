@@ -87,17 +87,24 @@ pub async fn drive(
 }
 
 /// Answers one pause: `answer()` is called for every query in index order first, then
-/// the answers are awaited together and delivered as each arrives. An answer (or
-/// failure) the transcript refused goes to `unrecorded`, and the pause stops there.
+/// the answers are awaited together and delivered as each arrives. A source a person
+/// answers (a plain terminal) makes each query the person's from the hand-over on.
+/// An answer (or failure) the transcript refused goes to `unrecorded`, and the pause
+/// stops there.
 pub async fn answer_pause(
     session: Session,
     source: Arc<dyn AnswerSource>,
     queries: Vec<Query>,
     unrecorded: UnboundedSender<EngineError>,
 ) {
+    let by_person = source.answered_by_person();
     let mut pending: FuturesUnordered<_> = queries
         .iter()
         .map(|q| {
+            if by_person {
+                // Only fails when the query is already gone; then nothing is timed.
+                let _ = session.person_ready(&q.id);
+            }
             let id = q.id.clone();
             let fut = source.answer(q);
             async move { (id, fut.await) }

@@ -1,7 +1,8 @@
 //! Test helpers shared by unit tests, integration tests and benchmarks: builders for
 //! queries and events, and [`ScriptedSession`], a fake [`SessionPort`] that plays a
 //! script of pauses as the engine would (answers echoed as `Answered`, `Resumed` once a
-//! pause is fully answered, then the next step); [`FakeProvider`], a streaming answer
+//! pause is fully answered, then the next step; each event carries metrics counting the
+//! calls answered and failed so far); [`FakeProvider`], a streaming answer
 //! source tests control; [`WatchedBackend`], a test backend reporting its frames;
 //! [`FlakySink`], a transcript sink that fails on demand. No real terminal, no Lua, no
 //! network.
@@ -111,17 +112,21 @@ struct Play {
     steps: VecDeque<Vec<SessionEvent>>,
     waiting: HashSet<String>,
     pause: u64,
+    metrics: Metrics,
 }
 
 impl Play {
     fn emit(&mut self, event: SessionEvent) {
         self.seq += 1;
+        // Each event 100 ms after the previous one, so times are deterministic.
+        self.metrics.wall_ms = self.seq * 100;
+        self.metrics.elapsed_ms = self.metrics.wall_ms;
         if let Some(tx) = &self.tx {
-            // Each event 100 ms after the previous one, so times are deterministic.
             let _ = tx.send(Stamped {
                 seq: self.seq,
                 t_ms: self.seq * 100,
                 event,
+                metrics: self.metrics.clone(),
             });
         }
     }
@@ -164,6 +169,7 @@ pub struct ScriptedSession {
     stuck: bool,
     ended: Arc<tokio::sync::Notify>,
     calls: Mutex<Vec<FakeCall>>,
+    person_ready: Mutex<Vec<String>>,
 }
 
 impl ScriptedSession {
@@ -197,8 +203,10 @@ impl ScriptedSession {
                 steps: steps.into(),
                 waiting: HashSet::new(),
                 pause: 0,
+                metrics: Metrics::default(),
             }),
             calls: Mutex::new(Vec::new()),
+            person_ready: Mutex::new(Vec::new()),
         });
         session.lock().next_step();
         (session, rx)
@@ -217,6 +225,14 @@ impl ScriptedSession {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The queries the session was told are ready for the person, in order.
+    pub fn person_ready_calls(&self) -> Vec<String> {
+        self.person_ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn record(&self, call: FakeCall) {
         self.calls
             .lock()
@@ -232,6 +248,7 @@ impl SessionPort for ScriptedSession {
             return Err(Refusal::Other(format!("no pending query {id}")));
         }
         self.record(FakeCall::Answer(id.into(), answer.clone()));
+        play.metrics.llm_calls += 1;
         play.emit(SessionEvent::Answered {
             id: id.into(),
             answer,
@@ -246,12 +263,28 @@ impl SessionPort for ScriptedSession {
             return Err(Refusal::Other(format!("no pending query {id}")));
         }
         self.record(FakeCall::Fail(id.into(), error.into()));
+        play.metrics.failed_calls += 1;
         play.emit(SessionEvent::QueryFailed {
             id: id.into(),
             error: error.into(),
         });
         play.settle(id);
         Ok(())
+    }
+
+    fn person_ready(&self, id: &str) -> Result<(), String> {
+        if !self.lock().waiting.contains(id) {
+            return Err(format!("no pending query {id}"));
+        }
+        self.person_ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id.to_string());
+        Ok(())
+    }
+
+    fn metrics(&self) -> Metrics {
+        self.lock().metrics.clone()
     }
 
     fn cancel(&self) {

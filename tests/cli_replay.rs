@@ -1,6 +1,7 @@
 //! Integration tests of `alc-workbench replay`: the real binary recording with `run`
-//! and replaying: identical, diverged, --until, continuing with a source, bad input,
-//! and `pairs()` order over string keys being the same in separate processes.
+//! and replaying: identical, diverged, --until, continuing with a source (`run`'s
+//! source flags and summary), bad input, and `pairs()` order over string keys being
+//! the same in separate processes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -405,4 +406,88 @@ fn replay_of_a_state_strategy_leaves_the_real_state_alone() {
     let o = b.replay(&[&t]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(std::fs::read(&state_file).unwrap(), before);
+}
+
+#[test]
+fn a_continued_replay_reports_as_run_does_over_budget_included() {
+    let b = Bench::new();
+    let t = b.s("batch.jsonl");
+    let answers = "tests/fixtures/batch.answers.jsonl";
+    let o = b.run(&[
+        "tests/fixtures/batch.lua",
+        "--answers",
+        answers,
+        "--transcript",
+        &t,
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The batch starts under the new limit and ends past it, as in `run`.
+    let o = b.replay(&[&t, "--answers", answers, "--budget-calls", "2"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("replay: 3 of 3 answers replayed"), "{err}");
+    assert!(
+        err.contains("completed · 3 calls (over budget: max 2) · "),
+        "{err}"
+    );
+    // --budget-strict refuses the batch before it is asked.
+    let o = b.replay(&[
+        &t,
+        "--answers",
+        answers,
+        "--budget-calls",
+        "2",
+        "--budget-strict",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("budget_exceeded: llm_calls 0 + 3 asked would pass max_llm_calls 2"),
+        "{err}"
+    );
+    assert!(err.contains("failed · 0 calls · "), "{err}");
+}
+
+#[test]
+fn replay_takes_runs_source_flags_and_checks_the_config() {
+    let b = Bench::new();
+    let t = b.record_cot();
+    let nowhere = b.s("nowhere.toml");
+    let o = b.replay(&[
+        &t,
+        "--answers",
+        "demo/cot.answers.jsonl",
+        "--config",
+        &nowhere,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("--config file {nowhere} does not exist")),
+        "{}",
+        stderr(&o)
+    );
+    // One source at most, as in `run`.
+    let o = b.replay(&[&t, "--answers", "a.jsonl", "--answer-cmd", "echo x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    // An unknown provider is an input error naming it.
+    let config = b.write("config.toml", "");
+    let o = b.replay(&[&t, "--provider", "nobody", "--config", &config]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nobody"), "{}", stderr(&o));
+    // The long-lived process and the policy flag are accepted; the process answers
+    // what the replay does not (here: from query 3 on).
+    let o = b.replay(&[
+        &t,
+        "--until",
+        "2",
+        "--answer-proc",
+        r#"while IFS= read -r line; do printf '{"answer":"proc"}\n'; done"#,
+        "--on-provider-error",
+        "fail",
+        "--compact",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("proc"), "{}", stdout(&o));
 }

@@ -260,3 +260,50 @@ fn a_transcript_failing_from_the_start_says_so_and_holds_the_first_answer() {
     );
     assert!(session.transcript_failure().is_none());
 }
+
+/// The figures follow the transcript: a refused answer counts nothing and does not end
+/// the person's wait (the query is still theirs), and the answer that is recorded
+/// carries its own call in the metrics of its event.
+#[test]
+fn a_refused_answer_counts_nothing_and_the_recorded_one_carries_its_call() {
+    let sink = FlakySink::new();
+    let (session, mut events) = start(ASK_THEN_LOG, &sink);
+    until(&mut events, paused);
+    session.person_ready("q-1").expect("q-1 is pending");
+    sink.break_with(Fault::DiskFull { keep: 12 });
+    refused_answer(&session, "never delivered");
+    let before = session.metrics();
+    assert_eq!(
+        (
+            before.llm_calls,
+            before.failed_calls,
+            before.completion_tokens
+        ),
+        (0, 0, 0),
+        "{before:?}"
+    );
+    // What is measured here is time passing while the query is still the person's.
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    let later = session.metrics();
+    assert!(
+        later.human_ms >= before.human_ms + 50,
+        "the wait goes on after a refusal: {before:?} then {later:?}"
+    );
+    assert!(
+        later.elapsed_ms <= before.elapsed_ms + 5,
+        "the person's time is not charged: {before:?} then {later:?}"
+    );
+
+    sink.heal();
+    session.answer("q-1", person("kept")).expect("retry works");
+    let (outcome, after) = finished(&mut events);
+    let answered = after
+        .iter()
+        .find(|e| e.event.kind() == "answer")
+        .expect("the answer event");
+    assert_eq!(answered.metrics.llm_calls, 1, "{:?}", answered.metrics);
+    assert_eq!(answered.metrics.estimated_calls, 1);
+    assert!(answered.metrics.completion_tokens > 0);
+    assert!(answered.metrics.human_ms >= later.human_ms);
+    assert_eq!(outcome.metrics.llm_calls, 1);
+}

@@ -1,6 +1,8 @@
 //! Record-then-replay on the real engine: every demo, every bundled package, batches,
 //! forks (concurrent children), `alc.state` and `math.random` replay identically with
-//! zero live answers, and a replay never touches the real state directory.
+//! zero live answers, and a replay never touches the real state directory. The replay
+//! source tells the person's clock of each query it hands to a person, and restarts
+//! from the recording's first query.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -254,4 +256,75 @@ fn recorded_failures_replay_as_failures() {
         q.reply,
         Some(alc_workbench::engine::replay::Reply::Failed(_))
     )));
+}
+
+/// A live source a person answers (as stdin is), counting its restarts.
+#[derive(Default)]
+struct Person {
+    restarts: std::sync::atomic::AtomicUsize,
+}
+
+impl AnswerSource for Person {
+    fn name(&self) -> &str {
+        "person"
+    }
+    fn answered_by_person(&self) -> bool {
+        true
+    }
+    fn answer<'a>(&'a self, _query: &Query) -> AnswerFuture<'a> {
+        Box::pin(async move { Ok(Answer::new("typed", AnswerOrigin::Human)) })
+    }
+    fn restart(&self) -> alc_workbench::answer::RestartFuture<'_> {
+        self.restarts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+#[test]
+fn a_person_hears_of_each_handover_and_a_restart_replays_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ScriptSpec::Inline {
+        name: "three.lua".into(),
+        code: "local out = {}\nfor i = 1, 3 do out[i] = alc.llm('step ' .. i) end\nreturn out"
+            .into(),
+    };
+    let mut config = SessionConfig::new(spec.clone());
+    config.alc_home = dir.path().to_path_buf();
+    let path = record(config, Arc::new(Constant("recorded")), dir.path());
+    let recording = Arc::new(Recording::load(&path).unwrap());
+    let state = recording.state.clone().unwrap();
+    let person = Arc::new(Person::default());
+    let handed: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let heard = handed.clone();
+    let source = Arc::new(
+        ReplaySource::new(
+            ReplayCursor::new(recording.clone()).until(2),
+            Some(person.clone()),
+        )
+        .with_person_notice(Arc::new(move |id| heard.lock().unwrap().push(id.into()))),
+    );
+    for run in 1..=2 {
+        let scratch = ScratchState::create(&state, dir.path()).unwrap();
+        let outcome = run_session(
+            recording.session_config(spec.clone(), scratch.path()),
+            source.clone(),
+        );
+        assert_eq!(
+            outcome.result,
+            Some(json!(["recorded", "recorded", "typed"])),
+            "run {run}"
+        );
+        assert_eq!(source.cursor().replayed(), 2, "run {run}");
+        // Only the query the person answers starts their clock, once per run.
+        assert_eq!(handed.lock().unwrap().len(), run);
+        assert_eq!(handed.lock().unwrap()[run - 1], "q-3");
+        rt().block_on(source.restart());
+        assert_eq!(source.cursor().replayed(), 0, "restart rewinds the replay");
+        assert_eq!(source.cursor().stopped(), None);
+        assert_eq!(
+            person.restarts.load(std::sync::atomic::Ordering::SeqCst),
+            run
+        );
+    }
 }

@@ -159,8 +159,10 @@ async fn keys_answer_a_scripted_session_through_the_real_loop() {
         answers,
         vec![
             ("q-1".to_string(), "Rayleigh".to_string()),
-            ("q-3".to_string(), "second".to_string()),
+            // A batch's answers are held until its last one, then go in the order
+            // asked, whichever was typed first.
             ("q-2".to_string(), "first".to_string()),
+            ("q-3".to_string(), "second".to_string()),
         ]
     );
     // Every event reached the trace: started, 3 pauses' queries, 3 answers, 2 resumes, end.

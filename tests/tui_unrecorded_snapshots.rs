@@ -51,6 +51,7 @@ fn refused() -> App {
             seq,
             t_ms: seq * 100,
             event,
+            metrics: Default::default(),
         })
     };
     update(&mut app, at(1, started("demo/cot.lua", json!({}))));

@@ -39,7 +39,7 @@ use super::command::{describe_exit, stderr_suffix};
 use super::query_json_line;
 use super::{
     answer_text_from_json, elapsed_ms, format_duration, text_preview, AnswerFuture, AnswerSource,
-    OutputTail, SourceError,
+    OutputTail, RestartFuture, SourceError,
 };
 use crate::engine::{Answer, AnswerOrigin, Query, Usage};
 use crate::limits::{answer_too_large, DEFAULT_MAX_ANSWER_BYTES};
@@ -110,44 +110,13 @@ impl CoprocessSource {
     /// Starts the coprocess. Must be called from within a Tokio runtime; `timeout`
     /// bounds the wait for each reply.
     pub fn spawn(cmdline: &str, timeout: Duration) -> Result<Self, CoprocessError> {
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|_| CoprocessError::NoRuntime)?;
-        let spawn_error = |source| CoprocessError::Spawn {
-            cmdline: cmdline.to_string(),
-            source,
-        };
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(cmdline)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(spawn_error)?;
-        let missing = |name: &str| {
-            spawn_error(std::io::Error::other(format!(
-                "no {name} pipe to the child"
-            )))
-        };
-        let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
-        let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
-        let stderr_pipe = child.stderr.take().ok_or_else(|| missing("stderr"))?;
-
         let stderr = Arc::new(StdMutex::new(OutputTail::default()));
-        let stderr_task = runtime.spawn(collect_stderr(stderr_pipe, Arc::clone(&stderr)));
+        let channel = open_channel(cmdline, &stderr)?;
         Ok(CoprocessSource {
             cmdline: cmdline.to_string(),
             timeout,
             max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
-            channel: Mutex::new(Channel {
-                child,
-                stdin,
-                stdout: BufReader::new(stdout),
-                stderr_task,
-                pending: Pending::Idle,
-                broken: None,
-            }),
+            channel: Mutex::new(channel),
             stderr,
         })
     }
@@ -307,9 +276,65 @@ impl CoprocessSource {
     }
 }
 
+/// Starts the process and its stderr reader (into `stderr`). Needs a Tokio runtime.
+fn open_channel(
+    cmdline: &str,
+    stderr: &Arc<StdMutex<OutputTail>>,
+) -> Result<Channel, CoprocessError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| CoprocessError::NoRuntime)?;
+    let spawn_error = |source| CoprocessError::Spawn {
+        cmdline: cmdline.to_string(),
+        source,
+    };
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmdline)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(spawn_error)?;
+    let missing = |name: &str| {
+        spawn_error(std::io::Error::other(format!(
+            "no {name} pipe to the child"
+        )))
+    };
+    let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
+    let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
+    let stderr_pipe = child.stderr.take().ok_or_else(|| missing("stderr"))?;
+    let stderr_task = runtime.spawn(collect_stderr(stderr_pipe, Arc::clone(stderr)));
+    Ok(Channel {
+        child,
+        stdin,
+        stdout: BufReader::new(stdout),
+        stderr_task,
+        pending: Pending::Idle,
+        broken: None,
+    })
+}
+
 impl AnswerSource for CoprocessSource {
     fn name(&self) -> &str {
         "coprocess"
+    }
+
+    /// Stops the process and starts a fresh one (a new run must not see the state the
+    /// last run left in it). If it cannot start, later queries say why.
+    fn restart(&self) -> RestartFuture<'_> {
+        Box::pin(async move {
+            let mut channel = self.channel.lock().await;
+            let _ = channel.child.kill().await;
+            channel.stderr_task.abort();
+            *self
+                .stderr
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = OutputTail::default();
+            match open_channel(&self.cmdline, &self.stderr) {
+                Ok(fresh) => *channel = fresh,
+                Err(err) => channel.broken = Some(format!("could not restart: {err}")),
+            }
+        })
     }
 
     fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a> {

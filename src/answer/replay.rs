@@ -4,20 +4,29 @@
 //!
 //! The cursor is stepped inside `answer()`, before the future is returned, so queries
 //! handed over in batch index order step it in that order whatever the awaiting does.
+//!
+//! Whether a person answers differs per query here (the recording never is one, a
+//! live stdin source is), so the source says it is not answered by a person and
+//! instead tells its person-ready notice about each query it hands to such a source,
+//! just before handing it over: the driver can then start the person's clock.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{AnswerFuture, AnswerSource, SourceError};
+use super::{AnswerFuture, AnswerSource, RestartFuture, SourceError};
 use crate::engine::replay::{ReplayCursor, Reply, Step, Stop};
 use crate::engine::{AnswerOrigin, Query};
 
 /// Told once, on the query where the replay stops (a divergence or `--until`).
 pub type StopNotice = Arc<dyn Fn(&Stop) + Send + Sync>;
 
+/// Told the query id of every query handed to a live source a person answers.
+pub type PersonNotice = Arc<dyn Fn(&str) + Send + Sync>;
+
 pub struct ReplaySource {
     cursor: Arc<Mutex<ReplayCursor>>,
     live: Option<Arc<dyn AnswerSource>>,
     on_stop: Option<StopNotice>,
+    on_person: Option<PersonNotice>,
 }
 
 impl ReplaySource {
@@ -28,11 +37,18 @@ impl ReplaySource {
             cursor: Arc::new(Mutex::new(cursor)),
             live,
             on_stop: None,
+            on_person: None,
         }
     }
 
     pub fn with_stop_notice(mut self, notice: StopNotice) -> Self {
         self.on_stop = Some(notice);
+        self
+    }
+
+    /// Called before a query goes to a live source answered by a person (stdin).
+    pub fn with_person_notice(mut self, notice: PersonNotice) -> Self {
+        self.on_person = Some(notice);
         self
     }
 
@@ -68,10 +84,28 @@ impl AnswerSource for ReplaySource {
                     notice(stop);
                 }
                 match &self.live {
-                    Some(live) => live.answer(query),
+                    Some(live) => {
+                        if let (true, Some(notice)) = (live.answered_by_person(), &self.on_person) {
+                            notice(&query.id);
+                        }
+                        live.answer(query)
+                    }
                     None => Box::pin(std::future::pending()),
                 }
             }
+        }
+    }
+
+    /// Starts the replay over from the recording's first query, and the live source
+    /// with it.
+    fn restart(&self) -> RestartFuture<'_> {
+        {
+            let mut cursor = self.cursor();
+            *cursor = cursor.rewound();
+        }
+        match &self.live {
+            Some(live) => live.restart(),
+            None => Box::pin(std::future::ready(())),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Unit tests of the keymap: chord parsing, normalisation, context resolution, overrides.
 
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
 use super::*;
 
 fn key(code: KeyCode, mods: KeyModifiers) -> KeyChord {
@@ -260,4 +262,62 @@ fn an_action_bound_to_nothing_is_an_error() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn every_context_with_bindings_is_checked_in_a_stack() {
+    // A context in no stack would never resolve, and its chords never be checked.
+    for b in Keymap::default().bindings() {
+        assert!(
+            ContextStack::ALL
+                .iter()
+                .any(|s| s.contexts().contains(&b.context)),
+            "{:?} ({:?}) is in no context stack",
+            b.context,
+            b.action
+        );
+    }
+}
+
+#[test]
+fn source_and_trace_keys_are_checked_against_the_keys_active_with_them() {
+    let cases = [
+        // Source pane: its keys and the global ones apply together.
+        ("toggle_wrap", "r", "run"),
+        ("scroll_left", "j", "scroll_down"),
+        // Trace: search keys and the scroll keys.
+        ("next_match", "k", "scroll_up"),
+    ];
+    for (action, chord, other) in cases {
+        let mut keys = BTreeMap::new();
+        keys.insert(action.to_string(), vec![chord.to_string()]);
+        let err = Keymap::with_overrides(&keys).expect_err(action);
+        assert!(
+            matches!(&err, KeymapError::Collision { first, second, .. }
+                if [first, second].contains(&&action.to_string())
+                    && [first, second].contains(&&other.to_string())),
+            "{action}: {err}"
+        );
+    }
+    // Never active together: `w` wraps in the Source pane and writes elsewhere in the
+    // transcript question.
+    let map = Keymap::default();
+    let w = KeyChord::parse("w").unwrap();
+    assert_eq!(
+        map.resolve(w, ContextStack::Source.contexts()),
+        Some(Action::ToggleWrap)
+    );
+    assert_eq!(
+        map.resolve(w, ContextStack::Unrecorded.contexts()),
+        Some(Action::RecordElsewhere)
+    );
+    // The too-small notice and the search box: only their own keys (and suspend).
+    let q = KeyChord::parse("q").unwrap();
+    assert_eq!(
+        map.resolve(q, ContextStack::Notice.contexts()),
+        Some(Action::Quit)
+    );
+    let r = KeyChord::parse("r").unwrap();
+    assert_eq!(map.resolve(r, ContextStack::Notice.contexts()), None);
+    assert_eq!(map.resolve(r, ContextStack::Search.contexts()), None);
 }

@@ -93,12 +93,3 @@ pub fn overlay_rect(area: Rect, width: u16, height: u16) -> Rect {
     let h = height.min(area.height.saturating_sub(2)).max(1);
     area.centered(Constraint::Length(w), Constraint::Length(h))
 }
-
-/// Rows `text` takes when wrapped to `width` columns (close to ratatui's word wrap;
-/// used to stop scrolling past the end).
-pub fn wrapped_rows(text: &str, width: u16) -> usize {
-    let width = width.max(1) as usize;
-    text.split('\n')
-        .map(|l| ratatui::text::Span::raw(l).width().div_ceil(width).max(1))
-        .sum()
-}

@@ -5,32 +5,40 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use ratatui_textarea::TextArea;
 use serde_json::Value;
 
 use crate::answer::SourceError;
-use crate::engine::{Answer, Outcome, Query, QueryId, Stamped, Status};
+use crate::engine::{Answer, Metrics, Outcome, Query, QueryId, Stamped, Status};
 
 pub mod action;
+mod answering;
 pub mod budget;
+mod chord;
 mod events;
 pub mod keymap;
 pub mod layout;
 pub mod modes;
+mod overlay;
 pub mod pending;
+pub mod picker;
 pub mod port;
+pub mod recording;
+mod scrolling;
 pub mod source;
 pub mod trace;
 pub mod unrecorded;
 mod update;
+pub mod wrap;
 
 pub use action::Action;
 pub use keymap::{ContextStack, KeyChord, KeyContext, Keymap};
 pub use modes::{Mode, OnProviderError, SiteKey};
+pub use overlay::Overlay;
+pub use picker::Choice;
 pub use port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 pub use update::update;
 
-use budget::{Budget, BudgetPane};
+use budget::BudgetPane;
 use layout::ScreenLayout;
 use pending::PendingPane;
 use source::SourcePane;
@@ -89,9 +97,17 @@ pub enum Msg {
         id: QueryId,
         text: String,
     },
-    /// The clock, in ms since the session started; only while a session runs.
+    /// The clock, in ms since the session started, and the engine's figures at that
+    /// moment (absent when there is no session to ask); only while a session runs.
     Tick {
         now_ms: u64,
+        metrics: Option<Metrics>,
+    },
+    /// A session started recording its transcript to `path`; `shown` is the path as
+    /// the status bar writes it.
+    Recording {
+        path: PathBuf,
+        shown: String,
     },
     /// SIGTERM or similar: leave now.
     Terminate,
@@ -112,6 +128,8 @@ pub enum Effect {
     StartSession(StartRequest),
     /// Read and highlight a script (a path or a package name).
     LoadScript(String),
+    /// Tell the session the query is ready for the person: their time from now.
+    PersonReady(QueryId),
     /// Hand a query to the non-person answer source; its text streams back as
     /// `Msg::StreamText`, its result as `Msg::SourceReply`.
     AskSource(Query),
@@ -183,41 +201,6 @@ impl SessionState {
     }
 }
 
-/// A box over the panes; at most one at a time.
-#[derive(Debug, Clone)]
-pub enum Overlay {
-    Help {
-        scroll: u16,
-    },
-    /// A trace entry (index into the filtered view) in full.
-    Event {
-        index: usize,
-        scroll: u16,
-    },
-    Result {
-        scroll: u16,
-    },
-    Ctx {
-        editor: Box<TextArea<'static>>,
-        error: Option<String>,
-    },
-    Picker {
-        selected: usize,
-    },
-    ConfirmQuit,
-    ConfirmEmpty {
-        id: QueryId,
-    },
-    /// The transcript could not record an answer: retry, record elsewhere, or go on
-    /// unrecorded (what failed is in `App::unrecorded`).
-    Unrecorded,
-    /// The path to record the transcript to instead.
-    TranscriptPath {
-        editor: Box<TextArea<'static>>,
-        error: Option<String>,
-    },
-}
-
 /// The session being shown.
 #[derive(Debug, Clone, Default)]
 pub struct SessionInfo {
@@ -243,7 +226,7 @@ pub struct AppOptions {
     pub script: Option<String>,
     pub ctx: Value,
     /// Scripts and packages the picker offers (computed by the CLI).
-    pub choices: Vec<String>,
+    pub choices: Vec<Choice>,
     /// The starting mode (auto and review fall back to manual without a source).
     pub mode: Mode,
     pub keymap: Keymap,
@@ -281,7 +264,7 @@ pub struct App {
     pub mode: Mode,
     /// Per call site overrides of the mode (absent: inherit the global one).
     pub site_modes: BTreeMap<SiteKey, Mode>,
-    pub choices: Vec<String>,
+    pub choices: Vec<Choice>,
     pub answer_source: Option<String>,
     pub source_is_provider: bool,
     pub on_provider_error: OnProviderError,
@@ -291,8 +274,13 @@ pub struct App {
     pub unrecorded: Option<Unrecorded>,
     /// A one-line note for the status bar (errors, hints).
     pub message: Option<String>,
+    /// The transcripts sessions wrote to, and the "recording to" note.
+    pub recording: recording::Recording,
     pub size: (u16, u16),
     pub quitting: bool,
+    /// The last key was a bare Enter (CR): a ctrl-j (LF) right after it is the second
+    /// half of a CRLF line break in an unbracketed paste, not a second newline.
+    pub(crate) after_cr: bool,
 }
 
 impl App {
@@ -322,23 +310,24 @@ impl App {
             recovery_dir: opts.recovery_dir,
             unrecorded: None,
             message: None,
+            recording: Default::default(),
             size: opts.size,
             quitting: false,
+            after_cr: false,
         };
-        app.budget.reset(Budget::from_ctx(&app.session.ctx));
+        app.budget.reset(BudgetPane::budget_of(&app.session.ctx));
         if app.mode != Mode::Manual && app.answer_source.is_none() {
             app.mode = Mode::Manual;
             app.message = Some(modes::NO_PROVIDER.into());
         }
         let mut effects = Vec::new();
         match opts.script {
+            Some(_) if opts.autostart => update::start(&mut app, &mut effects),
             Some(script) => {
+                app.source.loading = Some(script.clone());
                 effects.push(Effect::LoadScript(script));
-                if opts.autostart {
-                    update::start(&mut app, &mut effects);
-                }
             }
-            None => app.overlay = Some(Overlay::Picker { selected: 0 }),
+            None => picker::open(&mut app),
         }
         (app, effects)
     }
@@ -387,6 +376,18 @@ impl App {
         ScreenLayout::of(ratatui::layout::Rect::new(0, 0, w, h))
     }
 
+    /// Is the "terminal too small" notice shown instead of the panes? Then only the
+    /// notice's keys act: nothing reaches a hidden editor or overlay.
+    pub fn too_small(&self) -> bool {
+        self.layout().is_none()
+    }
+
+    /// Would `r`, `o`, `c` or `q` throw away work the person has not sent: a query
+    /// waiting for them (with whatever they typed or a draft in its editor)?
+    pub fn work_at_risk(&self) -> bool {
+        self.is_running() && self.pending.any_for_you()
+    }
+
     /// Inner height of a pane at the current size (0 when too small).
     pub fn pane_height(&self, focus: Focus) -> usize {
         self.layout().map_or(0, |l| l.inner_height(focus))
@@ -394,7 +395,10 @@ impl App {
 
     /// Is the answer editor taking keys?
     pub fn editing(&self) -> bool {
-        self.overlay.is_none() && self.focus == Focus::Pending && self.pending.editing()
+        self.overlay.is_none()
+            && !self.too_small()
+            && self.focus == Focus::Pending
+            && self.pending.editing()
     }
 
     /// Keymap contexts active now, most specific first.
@@ -402,20 +406,33 @@ impl App {
         self.key_stack().contexts().to_vec()
     }
 
-    /// Which set of keymap contexts applies now.
+    /// Which set of keymap contexts applies now. Behind the "terminal too small"
+    /// notice nothing else is on screen: only its keys act, or its quit question's.
     pub fn key_stack(&self) -> ContextStack {
+        let confirming = matches!(
+            self.overlay,
+            Some(Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. })
+        );
         match &self.overlay {
+            _ if self.too_small() && confirming => ContextStack::Confirm,
+            _ if self.too_small() => ContextStack::Notice,
             Some(Overlay::Help { .. } | Overlay::Event { .. } | Overlay::Result { .. }) => {
                 ContextStack::Overlay
             }
             Some(Overlay::Picker { .. }) => ContextStack::Picker,
             Some(Overlay::Ctx { .. }) => ContextStack::CtxEditor,
-            Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => ContextStack::Confirm,
+            Some(Overlay::Search { .. }) => ContextStack::Search,
+            Some(
+                Overlay::ConfirmQuit
+                | Overlay::ConfirmDiscard { .. }
+                | Overlay::ConfirmEmpty { .. },
+            ) => ContextStack::Confirm,
             Some(Overlay::Unrecorded) => ContextStack::Unrecorded,
             Some(Overlay::TranscriptPath { .. }) => ContextStack::PathPrompt,
             None if self.editing() => ContextStack::Editing,
             None if self.focus == Focus::Pending => ContextStack::Pending,
             None if self.focus == Focus::Trace => ContextStack::Trace,
+            None if self.focus == Focus::Source => ContextStack::Source,
             None => ContextStack::Panes,
         }
     }
@@ -424,8 +441,16 @@ impl App {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_batch;
+#[cfg(test)]
 mod tests_cancel;
 #[cfg(test)]
+mod tests_keys;
+#[cfg(test)]
 mod tests_modes;
+#[cfg(test)]
+mod tests_picker;
+#[cfg(test)]
+mod tests_truth;
 #[cfg(test)]
 mod tests_unrecorded;

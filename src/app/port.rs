@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::{Answer, Stamped};
+use crate::engine::{Answer, Metrics, Stamped};
 
 /// Why a session did not take an answer (or failure) sent for a query.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,10 +26,19 @@ pub trait SessionPort: Send + Sync {
     fn answer(&self, id: &str, answer: Answer) -> Result<(), Refusal>;
     fn fail(&self, id: &str, error: &str) -> Result<(), Refusal>;
     fn cancel(&self);
+    /// The query is ready for the person from now on (their time, not the strategy's).
+    fn person_ready(&self, id: &str) -> Result<(), String>;
+    /// The session's figures as the engine counts them now.
+    fn metrics(&self) -> Metrics;
     /// Ends the session without waiting for it (see the engine's `Session::abandon`):
     /// records `end` as cancelled unless it already finished. For quitting, or
     /// replacing a session, while its strategy is stuck where cancel cannot reach.
     fn abandon(&self);
+    /// Where this session records its transcript, if it does (shown at start and
+    /// printed on exit).
+    fn transcript(&self) -> Option<PathBuf> {
+        None
+    }
     /// Writes the whole transcript so far to `path` and records there from now on.
     fn redirect_transcript(&self, path: &Path) -> Result<(), String>;
     /// Goes on without a transcript; the choice is an event of the session.

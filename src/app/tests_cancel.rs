@@ -14,7 +14,10 @@ fn key(c: char) -> Msg {
 }
 
 fn tick(now_ms: u64) -> Msg {
-    Msg::Tick { now_ms }
+    Msg::Tick {
+        now_ms,
+        metrics: None,
+    }
 }
 
 /// A session that has been running for 5 s.
@@ -32,6 +35,7 @@ fn running() -> App {
             seq: 1,
             t_ms: 0,
             event: started("stuck.lua", json!({})),
+            metrics: Default::default(),
         }),
     );
     update(&mut app, tick(5_000));
@@ -89,6 +93,7 @@ fn a_cancel_that_takes_in_time_is_never_stuck() {
                 error: None,
                 metrics: Default::default(),
             }),
+            metrics: Default::default(),
         }),
     );
     update(&mut app, tick(5_000 + 10 * grace_ms()));

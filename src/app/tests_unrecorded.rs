@@ -30,6 +30,7 @@ fn event(seq: u64, event: SessionEvent) -> Msg {
         seq,
         t_ms: seq * 1000,
         event,
+        metrics: Default::default(),
     })
 }
 

@@ -1,15 +1,21 @@
 //! The process edge: arguments, exit codes, and turning errors into messages.
-//! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless.
+//! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless;
+//! `alc-workbench replay TRANSCRIPT` re-runs a recorded session headless.
 //!
 //! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled, or
 //! its transcript could not be written: an answer not acknowledged, lines missing),
 //! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
 //! file…). clap's own usage errors also exit 2. A process ended by a signal exits
-//! 128 + the signal's number (130 for a second ctrl-c in `run`; the TUI on SIGINT,
+//! 128 + the signal's number (130 for a second ctrl-c in `run` or `replay`; the TUI on SIGINT,
 //! SIGQUIT, SIGHUP or SIGTERM).
 
+pub mod catalog;
+mod drive;
 mod replay;
+mod replay_check;
+mod report;
 mod run;
+mod source;
 mod tui;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +25,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::limits::{read_input_file, MAX_INPUT_FILE_BYTES};
 
 pub use run::RunArgs;
+pub use source::{Answerer, EngineArgs, SourceArgs};
 
 /// Exit code of a completed strategy.
 pub const EXIT_OK: u8 = 0;
@@ -70,6 +77,10 @@ pub struct CtxArgs {
     /// Sets ctx.budget.max_tokens.
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
+    /// Sets ctx.budget.strict: also refuse a batch whose size would pass the calls
+    /// limit (without it, as in algocline, a batch is checked only before it starts).
+    #[arg(long)]
+    pub budget_strict: bool,
 }
 
 /// An input error: printed as `error: …` and exit 2.
@@ -114,7 +125,7 @@ impl CtxArgs {
             ("max_elapsed_ms", self.budget_ms),
             ("max_tokens", self.budget_tokens),
         ];
-        if limits.iter().any(|(_, v)| v.is_some()) {
+        if limits.iter().any(|(_, v)| v.is_some()) || self.budget_strict {
             let budget = obj.entry("budget").or_insert_with(|| serde_json::json!({}));
             let Some(b) = budget.as_object_mut() else {
                 return Err(InputError("ctx.budget must be an object".into()));
@@ -123,6 +134,9 @@ impl CtxArgs {
                 if let Some(v) = v {
                     b.insert(k.into(), v.into());
                 }
+            }
+            if self.budget_strict {
+                b.insert("strict".into(), true.into());
             }
         }
         Ok(ctx)

@@ -13,8 +13,10 @@
 //!   source answers the rest; exit codes as `run`.
 //!
 //! Bad input (an unreadable or non-transcript file, an older format without a state
-//! snapshot, a missing script, `--until` beyond the recording) exits 2. Driving,
-//! answer sources and the report are `run`'s (cli/run.rs, headless.rs).
+//! snapshot, a missing script, `--until` beyond the recording) exits 2. The source
+//! flags, driving (ctrl-c twice exits 130, a transcript that cannot be written exits
+//! 1), the person's clock and the report are `run`'s (cli/source.rs, cli/drive.rs,
+//! cli/report.rs); the verdict's text is cli/replay_check.rs.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,19 +24,17 @@ use std::sync::Arc;
 use clap::Args;
 use sha2::{Digest, Sha256};
 
-use super::run::{
-    check_config, drive_to_end, live_source, print_result, report, transcript_verdict, verbosity,
-    SourceArgs,
+use super::drive::{
+    check_config, drive_to_end, live_source, person_ready, transcript_verdict, verbosity,
+    OnProviderError, PersonClock,
 };
+use super::replay_check::{check_end, divergence_text, handover_line};
+use super::report::{print_result, report, ReportStyle};
+use super::source::SourceArgs;
 use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
-use crate::answer::{describe_query, AnswerSource, ReplaySource};
-use crate::engine::replay::{
-    unified_diff, Divergence, QueryField, RecordedEnd, Recording, ReplayCursor, ScratchState, Stop,
-};
-use crate::engine::{Outcome, ScriptSpec, Session, SessionConfig};
-
-/// Lines of a unified diff shown at a divergence.
-const DIFF_LINES: usize = 40;
+use crate::answer::{AnswerSource, ReplaySource};
+use crate::engine::replay::{Recording, ReplayCursor, ScratchState, Stop};
+use crate::engine::{ScriptSpec, Session, SessionConfig};
 
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
@@ -50,6 +50,13 @@ pub struct ReplayArgs {
     pub until: Option<usize>,
     #[command(flatten)]
     pub source: SourceArgs,
+    /// When the provider fails after retries: fail the query, or ask on the terminal
+    /// (only when stdin is a terminal; otherwise the query fails).
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = OnProviderError::Ask)]
+    pub on_provider_error: OnProviderError,
+    /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Write the new run's transcript here (its session line names the replayed one).
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
@@ -100,7 +107,7 @@ fn note(args: &ReplayArgs, msg: &str) {
 }
 
 fn replay_inner(args: &ReplayArgs) -> Result<u8, InputError> {
-    check_config(&args.source)?;
+    check_config(args.config.as_deref())?;
     let shown = args.recorded.display().to_string();
     let recording = Recording::load(&args.recorded).map_err(|e| InputError(e.to_string()))?;
     for warning in &recording.warnings {
@@ -198,10 +205,16 @@ async fn run_replay(
     config: SessionConfig,
 ) -> Result<u8, InputError> {
     let check = args.is_check();
+    let clock = PersonClock::default();
     let (live, prices) = if check {
         (None, None)
     } else {
-        let (source, prices) = live_source(&args.source)?;
+        let (source, prices) = live_source(
+            &args.source,
+            args.config.as_deref(),
+            args.on_provider_error,
+            clock.clone(),
+        )?;
         (Some(source), prices)
     };
     let live_name = live.as_ref().map(|s| s.name().to_string());
@@ -217,9 +230,13 @@ async fn run_replay(
         }
         let _ = stop_tx.send(stop.clone());
     }));
+    let person_clock = clock.clone();
+    let source = source.with_person_notice(Arc::new(move |id| person_ready(&person_clock, id)));
     let cursor = source.shared_cursor();
     let source: Arc<dyn AnswerSource> = Arc::new(source);
     let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
+    let _ = clock.set(session.clone());
+    let budget = session.budget();
     let new_sha = format!("{:x}", Sha256::digest(session.script().text.as_bytes()));
     if new_sha != recording.script_sha256 {
         note(
@@ -265,7 +282,11 @@ async fn run_replay(
                 recording.replies()
             ),
         );
-        let code = report(&outcome, args.compact, args.quiet, prices.as_ref());
+        let style = ReportStyle {
+            compact: args.compact,
+            quiet: args.quiet,
+        };
+        let code = report(&outcome, &budget, style, prices.as_ref());
         return Ok(transcript_verdict(&session, code));
     }
     let verdict = match stopped {
@@ -295,131 +316,4 @@ async fn run_replay(
 
 fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
-}
-
-/// What a non-check replay says when the live source takes over.
-fn handover_line(stop: &Stop, live: Option<&str>) -> String {
-    let live = live.unwrap_or("the answer source");
-    match stop {
-        Stop::Diverged(d) => format!(
-            "replay ended at {}: {}; {live} answers from here",
-            d.place(),
-            d.reason()
-        ),
-        Stop::Until(n) => {
-            format!("replayed up to query {n} (--until {n}); {live} answers from here")
-        }
-    }
-}
-
-/// `diverged at q-K (query K): why`, then the recorded and the new text as a diff.
-fn divergence_text(d: &Divergence) -> Vec<String> {
-    let mut lines = vec![format!("diverged at {}: {}", d.place(), d.reason())];
-    let Some(rec) = &d.recorded else {
-        lines.push(format!("new query: {}", describe_query(&d.query)));
-        lines.extend(unified_diff(
-            "",
-            &d.query.prompt,
-            "recorded (none)",
-            "new prompt",
-            2,
-            DIFF_LINES,
-        ));
-        return lines;
-    };
-    let (old, new) = (&rec.query, &d.query);
-    let mut fields = match &d.mismatch {
-        crate::engine::replay::Mismatch::Changed(f) => f.clone(),
-        _ => Vec::new(),
-    };
-    if fields.is_empty() {
-        lines.push(format!("recorded query: {}", describe_query(old)));
-    }
-    fields.retain(|f| !matches!(f, QueryField::Prompt | QueryField::System));
-    for field in fields {
-        let show = |q: &crate::engine::Query| match field {
-            QueryField::MaxTokens => q.max_tokens.to_string(),
-            QueryField::Grounded => q.grounded.to_string(),
-            QueryField::Underspecified => q.underspecified.to_string(),
-            _ => q
-                .batch
-                .map_or("none".into(), |b| format!("{} of {}", b.index + 1, b.size)),
-        };
-        lines.push(format!(
-            "{}: recorded {}, new {}",
-            field.label(),
-            show(old),
-            show(new)
-        ));
-    }
-    let label = |what: &str, who: &str| format!("{who} {} {what}", rec.query.id);
-    lines.extend(unified_diff(
-        old.system.as_deref().unwrap_or(""),
-        new.system.as_deref().unwrap_or(""),
-        &label("system", "recorded"),
-        &label("system", "new"),
-        2,
-        DIFF_LINES,
-    ));
-    lines.extend(unified_diff(
-        &old.prompt,
-        &new.prompt,
-        &label("prompt", "recorded"),
-        &label("prompt", "new"),
-        2,
-        DIFF_LINES,
-    ));
-    lines
-}
-
-/// After a run that never diverged: every recorded query asked, and the same end.
-fn check_end(cursor: &ReplayCursor, rec: &Recording, outcome: &Outcome) -> Result<(), Vec<String>> {
-    let unasked = cursor.unasked();
-    if let Some(first) = unasked.first() {
-        let mut lines = vec![format!(
-            "diverged at the result: the new run finished without asking {} recorded quer{} \
-             (first: {} (query {}))",
-            unasked.len(),
-            if unasked.len() == 1 { "y" } else { "ies" },
-            first.query.id,
-            first.position
-        )];
-        for fork in cursor.silent_forks() {
-            lines.push(format!(
-                "fork child {fork} asked nothing in this run (it no longer exists or is no \
-                 longer forked)"
-            ));
-        }
-        return Err(lines);
-    }
-    let Some(end) = &rec.end else {
-        return Err(vec![
-            "diverged at the result: the recording has no `end` line (the recorded run was \
-             cut off), so there is no result to compare"
-                .into(),
-        ]);
-    };
-    let new = RecordedEnd {
-        status: outcome.status,
-        result: outcome.result.clone(),
-        error: outcome.error.as_ref().map(|e| e.message.clone()),
-    };
-    if &new == end {
-        return Ok(());
-    }
-    let text = |e: &RecordedEnd| {
-        let v =
-            serde_json::json!({"status": e.status.label(), "result": e.result, "error": e.error});
-        serde_json::to_string_pretty(&v).unwrap_or_default()
-    };
-    let mut lines = vec!["diverged at the result".to_string()];
-    lines.extend(unified_diff(
-        &text(end),
-        &text(&new),
-        "recorded result",
-        "new result",
-        3,
-        DIFF_LINES,
-    ));
-    Err(lines)
 }

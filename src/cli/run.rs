@@ -10,37 +10,21 @@
 //!
 //! ctrl-c cancels the strategy; a second ctrl-c ends the process at once (exit 130)
 //! with the transcript closed as cancelled, for a strategy stuck in a C call that
-//! the cancel cannot reach.
+//! the cancel cannot reach. Building the source, driving and reporting are shared
+//! with `replay` (cli/drive.rs, cli/report.rs).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRATEGY};
-use crate::answer::command::CommandSource;
-use crate::answer::coprocess::CoprocessSource;
-use crate::answer::script::ScriptSource;
-use crate::answer::stdin::StdinSource;
-use crate::answer::AnswerSource;
-use crate::engine::Usage;
-use crate::engine::{
-    Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
+use super::drive::{
+    check_config, drive_to_end, live_source, transcript_verdict, verbosity, OnProviderError,
+    PersonClock,
 };
-use crate::headless::{drive, Verbosity};
-use crate::limits::mib_to_bytes;
-use crate::provider::{cost_usd, FallbackSource, Prices};
-
-/// What `run` does when the provider still fails after its retries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnProviderError {
-    /// Fail the query: the strategy's `alc.llm` raises.
-    Fail,
-    /// Ask on the terminal when stdin is one; otherwise fail.
-    Ask,
-}
+use super::report::{report, ReportStyle};
+use super::source::{EngineArgs, SourceArgs};
+use super::{CtxArgs, InputError, EXIT_INPUT};
+use crate::engine::{ScriptSpec, Session, SessionConfig};
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -54,15 +38,18 @@ pub struct RunArgs {
     /// Routing of queries; `run` has no editor, so only `auto` (the provider answers).
     #[arg(long, value_name = "MODE", value_parser = ["manual", "auto", "review"])]
     pub mode: Option<String>,
+    /// When the provider fails after retries: fail the query, or ask on the terminal
+    /// (only when stdin is a terminal; otherwise the query fails).
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = OnProviderError::Ask)]
+    pub on_provider_error: OnProviderError,
+    /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Write the session transcript (JSON Lines) here.
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
-    /// Seed for math.random (recorded in the transcript).
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// Lua memory limit per VM, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 512)]
-    pub memory_mb: usize,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Print the result as one line of JSON.
     #[arg(long)]
     pub compact: bool,
@@ -72,38 +59,6 @@ pub struct RunArgs {
     /// Debug logs and progress on stderr too.
     #[arg(long, short)]
     pub verbose: bool,
-}
-
-/// Where answers come from (shared by `run` and `replay`): at most one of the answers
-/// file, a command, a coprocess or a provider; none means the person on stdin.
-#[derive(Debug, Clone, Args)]
-pub struct SourceArgs {
-    /// Answer queries from an answers file (JSON Lines).
-    #[arg(long, value_name = "FILE", group = "source")]
-    pub answers: Option<PathBuf>,
-    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
-    #[arg(long, value_name = "CMD", group = "source")]
-    pub answer_cmd: Option<String>,
-    /// Answer queries through one long-lived process speaking JSON lines.
-    #[arg(long, value_name = "CMD", group = "source")]
-    pub answer_proc: Option<String>,
-    /// Answer with the provider NAME ([providers.NAME] in the config).
-    #[arg(long, value_name = "NAME", group = "source")]
-    pub provider: Option<String>,
-    /// When the provider fails after retries: fail the query, or ask on the terminal
-    /// (only when stdin is a terminal; otherwise the query fails).
-    #[arg(long, value_enum, value_name = "POLICY", default_value_t = OnProviderError::Ask)]
-    pub on_provider_error: OnProviderError,
-    /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Seconds an answer command or process may take per query.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub answer_timeout: u64,
-    /// Largest answer accepted from --answer-cmd, --answer-proc or a provider, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 16,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_answer_mb: u64,
 }
 
 /// Rejects `--mode` values that need a person at an editor.
@@ -121,56 +76,6 @@ fn check_mode(args: &RunArgs) -> Result<(), InputError> {
     }
 }
 
-/// The configured provider, wrapped with the `--on-provider-error` policy, and its
-/// prices (for the cost figure) when the config gives them.
-pub(super) fn provider_source(
-    args: &SourceArgs,
-    name: &str,
-) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
-    let provider = crate::provider::load_from_config_file_capped(
-        args.config.as_deref(),
-        name,
-        mib_to_bytes(args.max_answer_mb),
-    )
-    .map_err(|e| InputError(e.to_string()))?;
-    let person: Option<Arc<dyn AnswerSource>> = match args.on_provider_error {
-        OnProviderError::Ask if std::io::stdin().is_terminal() => {
-            Some(Arc::new(StdinSource::new()))
-        }
-        OnProviderError::Ask | OnProviderError::Fail => None,
-    };
-    let source =
-        FallbackSource::new(provider.source, person).with_notice(Arc::new(|query, error| {
-            eprintln!(
-                "[warn] {} failed: {error}\n[warn] answer {} yourself:",
-                query.id, query.id
-            )
-        }));
-    Ok((Arc::new(source), provider.config.prices))
-}
-
-pub(super) fn source_for(args: &SourceArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
-    let timeout = Duration::from_secs(args.answer_timeout.max(1));
-    if let Some(path) = &args.answers {
-        let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
-        return Ok(Arc::new(s));
-    }
-    let max_answer = mib_to_bytes(args.max_answer_mb);
-    if let Some(cmd) = &args.answer_cmd {
-        let s = CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer);
-        return Ok(Arc::new(s));
-    }
-    if let Some(cmd) = &args.answer_proc {
-        let s = CoprocessSource::spawn(cmd, timeout)
-            .map_err(|e| InputError(format!("--answer-proc: {e}")))?
-            .with_max_answer_bytes(max_answer);
-        return Ok(Arc::new(s));
-    }
-    // A person at a terminal answers on stdin; piped answers work too (each ends with
-    // a line "."), and a closed stdin fails the first query with a message saying so.
-    Ok(Arc::new(StdinSource::new()))
-}
-
 pub(super) fn run(args: RunArgs) -> u8 {
     match run_inner(&args) {
         Ok(code) => code,
@@ -181,218 +86,40 @@ pub(super) fn run(args: RunArgs) -> u8 {
     }
 }
 
-/// `--config FILE` is read and checked even when no provider needs it: a broken or
-/// missing file the person named is an input error, not silently ignored.
-pub(super) fn check_config(args: &SourceArgs) -> Result<(), InputError> {
-    let Some(path) = &args.config else {
-        return Ok(());
-    };
-    if !path.exists() {
-        return Err(InputError(format!(
-            "--config file {} does not exist",
-            path.display()
-        )));
-    }
-    crate::config::Config::load(Some(path))
-        .map(|_| ())
-        .map_err(|e| InputError(format!("invalid config: {e}")))
-}
-
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     check_mode(args)?;
-    check_config(&args.source)?;
+    check_config(args.config.as_deref())?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;
-    config.seed = args.seed;
     config.transcript = args.transcript.clone();
-    config.memory_limit = args.memory_mb.max(1) * 1024 * 1024;
+    args.engine.apply(&mut config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
-        let (source, prices) = live_source(&args.source)?;
+        let clock = PersonClock::default();
+        let (source, prices) = live_source(
+            &args.source,
+            args.config.as_deref(),
+            args.on_provider_error,
+            clock.clone(),
+        )?;
         let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
+        let _ = clock.set(session.clone());
+        let budget = session.budget();
         let verbosity = verbosity(args.quiet, args.verbose);
         let outcome = match drive_to_end(&session, events, source, verbosity).await? {
             Ok(outcome) => outcome,
             Err(code) => return Ok(code),
         };
-        let code = report(&outcome, args.compact, args.quiet, prices.as_ref());
+        let style = ReportStyle {
+            compact: args.compact,
+            quiet: args.quiet,
+        };
+        let code = report(&outcome, &budget, style, prices.as_ref());
         Ok(transcript_verdict(&session, code))
     })
-}
-
-/// The answer source the flags name (the person on stdin when none), with the
-/// provider's prices when it is a provider.
-pub(super) fn live_source(
-    args: &SourceArgs,
-) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
-    match &args.provider {
-        Some(name) => provider_source(args, name),
-        None => Ok((source_for(args)?, None)),
-    }
-}
-
-pub(super) fn verbosity(quiet: bool, verbose: bool) -> Verbosity {
-    match (quiet, verbose) {
-        (true, _) => Verbosity::Quiet,
-        (_, true) => Verbosity::Debug,
-        _ => Verbosity::Normal,
-    }
-}
-
-/// Drives the session to its end (ctrl-c honoured). `Err(exit code)` when it stopped
-/// because an answer could not be recorded (already reported on stderr).
-pub(super) async fn drive_to_end(
-    session: &Session,
-    events: crate::engine::EventStream,
-    source: Arc<dyn AnswerSource>,
-    verbosity: Verbosity,
-) -> Result<Result<Outcome, u8>, InputError> {
-    let mut stderr = std::io::stderr();
-    let drive = drive(session, events, source, verbosity, &mut stderr);
-    match until_interrupted(session, drive).await? {
-        Ok(outcome) => Ok(Ok(outcome)),
-        Err(unrecorded) => {
-            // The strategy is still paused on that query; dropping the session
-            // ends it there, without resuming it.
-            eprintln!("error: {unrecorded}");
-            eprintln!(
-                "error: the strategy was stopped where it waited; give --transcript a \
-                 file on a disk that can be written"
-            );
-            Ok(Err(EXIT_STRATEGY))
-        }
-    }
-}
-
-/// `code`, unless the transcript lost lines: then that is said and the exit is 1.
-pub(super) fn transcript_verdict(session: &Session, code: u8) -> u8 {
-    match session.transcript_failure() {
-        Some(failure) => {
-            eprintln!("error: {failure}; the transcript is incomplete");
-            EXIT_STRATEGY
-        }
-        None => code,
-    }
-}
-
-/// Drives the session to its end, honouring ctrl-c: the first cancels the strategy
-/// (and the outcome is reported as usual); the second ends the process at once with
-/// exit 130, after recording `end` (cancelled) in the transcript. The second one is
-/// what gets a person out of a strategy stuck in a C call, where cancel cannot reach.
-async fn until_interrupted<T>(
-    session: &Session,
-    drive: impl std::future::Future<Output = T>,
-) -> Result<T, InputError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    // One listener for both presses, so the second cannot slip between two.
-    let mut interrupts = signal(SignalKind::interrupt())
-        .map_err(|e| InputError(format!("cannot listen for ctrl-c: {e}")))?;
-    tokio::pin!(drive);
-    tokio::select! {
-        o = &mut drive => return Ok(o),
-        _ = interrupts.recv() => {}
-    }
-    eprintln!("interrupted: cancelling the strategy (ctrl-c again quits at once)");
-    session.cancel();
-    let stuck = tokio::time::sleep(CANCEL_GRACE);
-    tokio::pin!(stuck);
-    let mut told = false;
-    loop {
-        tokio::select! {
-            o = &mut drive => return Ok(o),
-            _ = &mut stuck, if !told => {
-                told = true;
-                eprintln!("cancel requested · {STUCK_IN_C} — ctrl-c again quits");
-            }
-            _ = interrupts.recv() => {
-                session.abandon();
-                eprintln!("interrupted again: quitting without waiting for the strategy");
-                // Not a return: dropping the runtime would wait for blocked readers
-                // (stdin answers), and the VM thread may never end. The transcript
-                // is flushed and synced by now.
-                std::process::exit(EXIT_INTERRUPTED.into());
-            }
-        }
-    }
-}
-
-/// Prints the result (stdout) and the summary (stderr); returns the exit code.
-pub(super) fn report(outcome: &Outcome, compact: bool, quiet: bool, prices: Option<&Prices>) -> u8 {
-    print_result(outcome, compact);
-    if let Some(err) = &outcome.error {
-        match &err.site {
-            Some(site) if !err.message.starts_with(&site.to_string()) => {
-                eprintln!("error: {site}: {}", err.message)
-            }
-            _ => eprintln!("error: {}", err.message),
-        }
-        if let (Some(tb), false) = (&err.traceback, quiet) {
-            eprintln!("{tb}");
-        }
-    }
-    if !quiet {
-        let m = &outcome.metrics;
-        let usage = Usage {
-            prompt_tokens: m.prompt_tokens,
-            completion_tokens: m.completion_tokens,
-        };
-        let mut line = summary(outcome.status, m);
-        // Money only with prices in the config; "~" when any tokens were estimated.
-        if let Some(cost) = cost_usd(prices, &usage) {
-            let approx = if m.token_basis() == "estimated" {
-                "~"
-            } else {
-                ""
-            };
-            line.push_str(&format!(" · {approx}${cost:.4}"));
-        }
-        eprintln!("{line}");
-    }
-    match outcome.status {
-        Status::Completed => EXIT_OK,
-        Status::Failed | Status::Cancelled => EXIT_STRATEGY,
-    }
-}
-
-/// The result on stdout, pretty or as one line of JSON.
-pub(super) fn print_result(outcome: &Outcome, compact: bool) {
-    if let Some(result) = &outcome.result {
-        let text = if compact {
-            serde_json::to_string(result)
-        } else {
-            serde_json::to_string_pretty(result)
-        };
-        println!("{}", text.unwrap_or_else(|_| "null".into()));
-    }
-}
-
-/// One line: status, calls, tokens, time.
-pub fn summary(status: Status, m: &Metrics) -> String {
-    let person = if m.human_ms > 0 {
-        format!(" (+{:.1} s yours)", m.human_ms as f64 / 1000.0)
-    } else {
-        String::new()
-    };
-    format!(
-        "{} · {} call{} · {} tokens ({}) · {:.2} s{person}",
-        status.label(),
-        m.llm_calls,
-        if m.llm_calls == 1 { "" } else { "s" },
-        human_count(m.tokens()),
-        m.token_basis(),
-        m.elapsed_ms as f64 / 1000.0,
-    )
-}
-
-fn human_count(n: u64) -> String {
-    if n >= 10_000 {
-        format!("{:.1}k", n as f64 / 1000.0)
-    } else {
-        n.to_string()
-    }
 }

@@ -4,19 +4,17 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 
+use super::source::{Answerer, EngineArgs, SourceArgs};
 use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
-use crate::answer::command::CommandSource;
-use crate::answer::script::ScriptSource;
 use crate::answer::AnswerSource;
 use crate::app::port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
 use crate::engine::session::default_alc_home;
-use crate::engine::{Answer, EngineError, ScriptSpec, Session, SessionConfig};
+use crate::engine::{Answer, EngineError, Metrics, ScriptSpec, Session, SessionConfig};
 use crate::runtime::{run_tui, TuiExit, TuiOptions};
 
 #[derive(Debug, Clone, Args)]
@@ -26,15 +24,10 @@ pub struct TuiArgs {
     pub script: Option<String>,
     #[command(flatten)]
     pub ctx: CtxArgs,
-    /// Answer queries from an answers file instead of by hand.
-    #[arg(long, value_name = "FILE", group = "tui_source")]
-    pub answers: Option<PathBuf>,
-    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
-    #[arg(long, value_name = "CMD", group = "tui_source")]
-    pub answer_cmd: Option<String>,
-    /// Forward queries to the provider NAME ([providers.NAME] in the config).
-    #[arg(long, value_name = "NAME", group = "tui_source")]
-    pub provider: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Starting mode: manual (you answer), auto (the provider answers), review (the
     /// provider drafts, you edit or accept). Default: config `mode`, else manual.
     #[arg(long, value_name = "MODE", value_parser = ["manual", "auto", "review"])]
@@ -43,9 +36,6 @@ pub struct TuiArgs {
     /// you, `fail` fails it so the strategy's `alc.llm` raises.
     #[arg(long, value_name = "POLICY", value_parser = ["ask", "fail"], default_value = "ask")]
     pub on_provider_error: String,
-    /// Seconds an answer command may take per query.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub answer_timeout: u64,
     /// Transcript file (default: a new file per run under the data directory).
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
@@ -55,10 +45,6 @@ pub struct TuiArgs {
     /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Largest answer accepted from --answer-cmd or a provider, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 16,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_answer_mb: u64,
 }
 
 impl SessionPort for Session {
@@ -71,8 +57,17 @@ impl SessionPort for Session {
     fn cancel(&self) {
         Session::cancel(self)
     }
+    fn person_ready(&self, id: &str) -> Result<(), String> {
+        Session::person_ready(self, id).map_err(|e| e.to_string())
+    }
+    fn metrics(&self) -> Metrics {
+        Session::metrics(self)
+    }
     fn abandon(&self) {
         Session::abandon(self);
+    }
+    fn transcript(&self) -> Option<PathBuf> {
+        Session::transcript_path(self)
     }
     fn redirect_transcript(&self, path: &Path) -> Result<(), String> {
         Session::redirect_transcript(self, path).map_err(|e| e.to_string())
@@ -116,10 +111,11 @@ fn default_transcript(script: &str) -> PathBuf {
         .join(format!("{ms}-{stem}.jsonl"))
 }
 
-fn starter(fixed_transcript: Option<PathBuf>) -> Starter {
+fn starter(fixed_transcript: Option<PathBuf>, engine: EngineArgs) -> Starter {
     Box::new(move |req: &StartRequest| {
         let mut config = SessionConfig::new(ScriptSpec::parse(&req.script));
         config.ctx = req.ctx.clone();
+        engine.apply(&mut config);
         config.transcript = Some(
             fixed_transcript
                 .clone()
@@ -133,79 +129,7 @@ fn starter(fixed_transcript: Option<PathBuf>) -> Starter {
     })
 }
 
-/// The picker's offer: `demo/*.lua` here, then every resolvable package.
-fn choices(dirs: &[PathBuf]) -> Vec<String> {
-    let mut demos: Vec<String> = std::fs::read_dir("demo")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "lua"))
-        .map(|p| p.display().to_string())
-        .collect();
-    demos.sort();
-    demos.extend(packages::list(dirs));
-    demos
-}
-
 pub(super) fn run(args: TuiArgs) -> u8 {
-    let built = (|| -> Result<TuiOptions, InputError> {
-        let ctx = args.ctx.build()?;
-        let timeout = Duration::from_secs(args.answer_timeout.max(1));
-        let max_answer = crate::limits::mib_to_bytes(args.max_answer_mb);
-        let mut prices = None;
-        let answer_source: Option<Arc<dyn AnswerSource>> = match (&args.answers, &args.answer_cmd) {
-            (Some(path), _) => Some(Arc::new(
-                ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?,
-            )),
-            (None, Some(cmd)) => Some(Arc::new(
-                CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer),
-            )),
-            (None, None) => match &args.provider {
-                Some(name) => {
-                    let provider = crate::provider::load_from_config_file_capped(
-                        args.config.as_deref(),
-                        name,
-                        max_answer,
-                    )
-                    .map_err(|e| InputError(e.to_string()))?;
-                    prices = provider.config.prices;
-                    Some(provider.source)
-                }
-                None => None,
-            },
-        };
-        if let Some(s) = &args.script {
-            if let ScriptSpec::File(p) = ScriptSpec::parse(s) {
-                if !p.is_file() {
-                    return Err(InputError(format!("script not found: {}", p.display())));
-                }
-            }
-        }
-        let package_dirs = packages::search_dirs(None, &default_alc_home());
-        Ok(TuiOptions {
-            script: args.script.clone(),
-            ctx,
-            choices: choices(&package_dirs),
-            theme: args.theme.clone(),
-            config: args.config.clone(),
-            transcript: args.transcript.clone(),
-            recovery_dir: Some(data_dir().join("transcripts")),
-            answer_source,
-            package_dirs,
-            provider_name: args.provider.clone(),
-            prices,
-            mode: args.mode.as_deref().and_then(Mode::parse),
-            on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
-        })
-    })();
-    let opts = match built {
-        Ok(o) => o,
-        Err(InputError(msg)) => {
-            eprintln!("error: {msg}");
-            return EXIT_INPUT;
-        }
-    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -217,8 +141,18 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    let fixed = args.transcript.clone();
-    let ended = rt.block_on(run_tui(opts, starter(fixed)));
+    // Inside the runtime: `--answer-proc` starts its process here.
+    let opts = match rt.block_on(async { options(&args) }) {
+        Ok(o) => o,
+        Err(InputError(msg)) => {
+            eprintln!("error: {msg}");
+            return EXIT_INPUT;
+        }
+    };
+    let ended = rt.block_on(run_tui(
+        opts,
+        starter(args.transcript.clone(), args.engine.clone()),
+    ));
     // Not a plain drop: that would wait for blocking tasks (a command answering a
     // query, a reader), and a strategy stuck in a C call must not hold the exit.
     rt.shutdown_background();
@@ -231,4 +165,38 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             EXIT_INPUT
         }
     }
+}
+
+/// The TUI's options from the flags: the ctx, the answer source, the picker's offer.
+fn options(args: &TuiArgs) -> Result<TuiOptions, InputError> {
+    let ctx = args.ctx.build()?;
+    if let Some(s) = &args.script {
+        if let ScriptSpec::File(p) = ScriptSpec::parse(s) {
+            if !p.is_file() {
+                return Err(InputError(format!("script not found: {}", p.display())));
+            }
+        }
+    }
+    let (answer_source, prices): (Option<Arc<dyn AnswerSource>>, _) =
+        match args.source.answerer(args.config.as_deref())? {
+            Answerer::Scripted(source) => (Some(source), None),
+            Answerer::Provider(provider) => (Some(provider.source), provider.config.prices),
+            Answerer::Person => (None, None),
+        };
+    let package_dirs = packages::search_dirs(None, &default_alc_home());
+    Ok(TuiOptions {
+        script: args.script.clone(),
+        ctx,
+        choices: super::catalog::choices(&package_dirs),
+        theme: args.theme.clone(),
+        config: args.config.clone(),
+        transcript: args.transcript.clone(),
+        recovery_dir: Some(data_dir().join("transcripts")),
+        answer_source,
+        package_dirs,
+        provider_name: args.source.provider.clone(),
+        prices,
+        mode: args.mode.as_deref().and_then(Mode::parse),
+        on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
+    })
 }

@@ -45,12 +45,14 @@ struct Sink {
 }
 
 impl Sink {
-    /// The event with the next stream `seq` (taken only when published).
-    fn stamp(&self, t_ms: u64, event: SessionEvent) -> Stamped {
+    /// The event with the next stream `seq` (taken only when published), stamped with
+    /// the session's figures at that moment.
+    fn stamp(&self, metrics: Metrics, event: SessionEvent) -> Stamped {
         Stamped {
             seq: self.seq + 1,
-            t_ms,
+            t_ms: metrics.wall_ms,
             event,
+            metrics,
         }
     }
 
@@ -69,7 +71,6 @@ pub(crate) struct VmSettings {
 }
 
 pub(crate) struct SessionCore {
-    pub start: Instant,
     pub budget: Budget,
     pub settings: VmSettings,
     sink: Mutex<Sink>,
@@ -95,7 +96,6 @@ impl SessionCore {
     ) -> Self {
         let start = Instant::now();
         SessionCore {
-            start,
             budget,
             settings,
             sink: Mutex::new(Sink {
@@ -127,7 +127,7 @@ impl SessionCore {
         if self.is_finished() && !matches!(event, SessionEvent::Finished(_)) {
             return;
         }
-        let stamped = sink.stamp(self.t_ms(), event);
+        let stamped = sink.stamp(self.metrics(), event);
         let new_failure = sink.transcript.as_mut().and_then(|w| {
             let was_failing = w.failure().is_some();
             w.write(&stamped).err().filter(|_| !was_failing)
@@ -135,7 +135,7 @@ impl SessionCore {
         sink.publish(stamped);
         if let Some(error) = new_failure {
             let warning = sink.stamp(
-                self.t_ms(),
+                self.metrics(),
                 SessionEvent::Log {
                     level: LogLevel::Error,
                     msg: format!(
@@ -152,19 +152,32 @@ impl SessionCore {
     }
 
     /// Records an event someone waits on (an answer, a query failure): written and
-    /// synced first, published only then. On error nothing is published.
-    fn record(&self, event: SessionEvent) -> Result<(), WriteError> {
+    /// synced first, published only then. On error nothing is published and the
+    /// counters are untouched.
+    ///
+    /// `settle` is what the event does to the counters (a call counted, a person's
+    /// wait ended). The event carries the figures with it applied, so it is worked out
+    /// on a copy first and applied for real only once the line is written; both under
+    /// the sink lock, so the next event's figures include it.
+    fn record(
+        &self,
+        event: SessionEvent,
+        settle: impl Fn(&mut Counters, Instant),
+    ) -> Result<(), WriteError> {
         let mut sink = lock(&self.sink);
-        let stamped = sink.stamp(self.t_ms(), event);
+        let now = Instant::now();
+        let metrics = {
+            let mut after = self.counters().clone();
+            settle(&mut after, now);
+            after.snapshot_at(now)
+        };
+        let stamped = sink.stamp(metrics, event);
         if let Some(w) = sink.transcript.as_mut() {
             w.write_acknowledged(&stamped)?;
         }
+        settle(&mut self.counters(), now);
         sink.publish(stamped);
         Ok(())
-    }
-
-    fn t_ms(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
     }
 
     /// Writes the whole transcript so far to `path` and records there from now on.
@@ -202,7 +215,7 @@ impl SessionCore {
             return;
         };
         let stamped = sink.stamp(
-            self.t_ms(),
+            self.metrics(),
             SessionEvent::Log {
                 level: LogLevel::Warn,
                 msg: format!(
@@ -286,7 +299,35 @@ impl SessionCore {
 
     /// Drops every query of a pause that is still pending (a batch that failed early).
     pub fn withdraw(&self, pause: u64) {
-        lock(&self.pending).retain(|_, q| q.pause != pause);
+        let mut gone = Vec::new();
+        lock(&self.pending).retain(|id, q| {
+            let keep = q.pause != pause;
+            if !keep {
+                gone.push(id.clone());
+            }
+            keep
+        });
+        self.counters().release(&gone);
+    }
+
+    /// Marks a pending query as ready for a person: from now until it is answered,
+    /// the time is the person's, not the strategy's (see `budget.rs`).
+    pub fn person_ready(&self, id: &str) -> Result<(), EngineError> {
+        if self.is_finished() {
+            return Err(EngineError::Finished);
+        }
+        let pending = lock(&self.pending);
+        match pending.get(id) {
+            None => return Err(EngineError::UnknownQuery(id.to_string())),
+            // Its answer may already have settled the counters (see `record`); marking
+            // it now would start a wait nothing ends. A wait begun earlier is kept if
+            // that answer is refused.
+            Some(q) if q.recording => return Err(EngineError::AnswerInFlight(id.to_string())),
+            Some(_) => {}
+        }
+        // Under the pending lock, so an answer cannot claim the query in between.
+        self.counters().person_ready(id, Instant::now());
+        Ok(())
     }
 
     /// Answers a query: recorded (written and synced) first, and only then is the
@@ -297,8 +338,10 @@ impl SessionCore {
             id: id.to_string(),
             answer: answer.clone(),
         };
-        if let Some(q) = self.acknowledge(id, event, format!("the answer to {id}"))? {
-            self.counters().record_answer(q.prompt_tokens, &answer);
+        let settle = |c: &mut Counters, prompt_tokens: u64, now: Instant| {
+            c.record_answer_at(id, prompt_tokens, &answer, now);
+        };
+        if let Some(q) = self.acknowledge(id, event, settle, format!("the answer to {id}"))? {
             let _ = q.reply.send(Reply::Answer(q.index, answer));
         }
         Ok(())
@@ -310,8 +353,8 @@ impl SessionCore {
             id: id.to_string(),
             error: error.to_string(),
         };
-        if let Some(q) = self.acknowledge(id, event, format!("the failure of {id}"))? {
-            self.counters().record_failure();
+        let settle = |c: &mut Counters, _: u64, now: Instant| c.record_failure_at(id, now);
+        if let Some(q) = self.acknowledge(id, event, settle, format!("the failure of {id}"))? {
             let _ = q.reply.send(Reply::Fail(q.index, error.to_string()));
         }
         Ok(())
@@ -325,12 +368,13 @@ impl SessionCore {
         &self,
         id: &str,
         event: SessionEvent,
+        settle: impl Fn(&mut Counters, u64, Instant),
         what: String,
     ) -> Result<Option<PendingQuery>, EngineError> {
         if self.finished.load(Ordering::Acquire) {
             return Err(EngineError::Finished);
         }
-        {
+        let prompt_tokens = {
             let mut pending = lock(&self.pending);
             let q = pending
                 .get_mut(id)
@@ -339,8 +383,9 @@ impl SessionCore {
                 return Err(EngineError::AnswerInFlight(id.to_string()));
             }
             q.recording = true;
-        }
-        let recorded = self.record(event);
+            q.prompt_tokens
+        };
+        let recorded = self.record(event, |c, now| settle(c, prompt_tokens, now));
         let mut pending = lock(&self.pending);
         match recorded {
             Ok(()) => Ok(pending.remove(id)),

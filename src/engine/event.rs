@@ -65,11 +65,6 @@ pub enum AnswerOrigin {
 }
 
 impl AnswerOrigin {
-    /// Time spent waiting for these answers is a person's thinking time, not the strategy's.
-    pub fn is_person(self) -> bool {
-        matches!(self, AnswerOrigin::Human | AnswerOrigin::ProviderEdited)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             AnswerOrigin::Human => "human",
@@ -190,7 +185,8 @@ pub struct Metrics {
     pub estimated_calls: u64,
     /// Wall time since start.
     pub wall_ms: u64,
-    /// Time spent waiting for a person; not charged to `max_elapsed_ms`.
+    /// Time queries were ready for a person (shown for typing, or a draft complete for
+    /// review) until sent, as one union; not charged to `max_elapsed_ms`.
     pub human_ms: u64,
     /// What the time budget is charged: wall time less the person's time.
     pub elapsed_ms: u64,
@@ -276,10 +272,12 @@ pub enum SessionEvent {
         /// The package name when the session runs a package (`run cot`), so a replay
         /// runs it the same way; `None` for a script file.
         package: Option<String>,
-        /// The session's `alc.state` namespace at start (for replay).
-        state: StateSnapshot,
+        /// The session's `alc.state` namespace at start (for replay). Boxed, as is
+        /// `lineage`: both are large and read only by the transcript, and every event
+        /// (each `Stamped` the screen receives) is as big as the largest one.
+        state: Box<StateSnapshot>,
         /// The transcript this run replays or branches from, if any.
-        lineage: Lineage,
+        lineage: Box<Lineage>,
     },
     /// The strategy (or one fork child) waits on these queries; `pause` pairs it with
     /// the matching `Resumed`.
@@ -337,10 +335,13 @@ impl SessionEvent {
     }
 }
 
-/// An event with its sequence number and time since the session started.
+/// An event with its sequence number, time since the session started, and the
+/// session's [`Metrics`] as the engine counts them at that moment: the one source of
+/// what the budget has used (screens show these figures, never their own).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stamped {
     pub seq: u64,
     pub t_ms: u64,
     pub event: SessionEvent,
+    pub metrics: Metrics,
 }

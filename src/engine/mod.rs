@@ -26,5 +26,6 @@ pub use budget::Budget;
 pub use error::EngineError;
 pub use event::*;
 pub use session::{
-    EventStream, ScriptInfo, ScriptSpec, Session, SessionConfig, CANCEL_GRACE, STUCK_IN_C,
+    EventStream, RootVmSetup, ScriptInfo, ScriptSpec, Session, SessionConfig, CANCEL_GRACE,
+    STUCK_IN_C,
 };

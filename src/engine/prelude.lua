@@ -38,8 +38,8 @@
 ---   JSON-only instruction; it logs a warning before repairing and when it fails.
 --- * parse_score: the first run of digits, unsigned as in algocline ("-3" gives 3);
 ---   numbers are accepted (tostring'd); any other non-string gives the default.
---- * parse_number: "[-+]?%d*%.?%d+" (so ".5" is 0.5); no exponents, no thousands
----   separators. With `pattern`, tonumber of the first capture (nil if it is not
+--- * parse_number: "%-?%d+%.?%d*" as in algocline (so ".5" gives 5, "-2.5" gives
+---   -2.5, "+3" gives 3); no exponents, no thousands separators. With `pattern`, tonumber of the first capture (nil if it is not
 ---   numeric). Integers come back as Lua integers.
 --- * fingerprint: ASCII lowercase (string.lower, C locale), Lua %s whitespace
 ---   (space \t \n \v \f \r) collapsed to one space, trimmed; DJB2 modulo 2^32 as
@@ -193,7 +193,7 @@ end)
 define("parse_number", function(text, pattern)
     if type(text) == "number" then text = tostring(text) end
     if type(text) ~= "string" then return nil end
-    local found = text:match(pattern or "[-+]?%d*%.?%d+")
+    local found = text:match(pattern or "%-?%d+%.?%d*")
     if found == nil then return nil end
     return tonumber(found)
 end)

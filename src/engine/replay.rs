@@ -232,6 +232,15 @@ impl ReplayCursor {
         &self.recording
     }
 
+    /// The same replay from its start (same recording, `until` and `hold`), for a
+    /// re-run: nothing replayed yet, nothing stopped.
+    pub fn rewound(&self) -> ReplayCursor {
+        let mut fresh = ReplayCursor::new(self.recording.clone());
+        fresh.until = self.until;
+        fresh.hold = self.hold;
+        fresh
+    }
+
     /// Answers replayed so far.
     pub fn replayed(&self) -> usize {
         self.replayed

@@ -79,6 +79,23 @@ pub struct SessionConfig {
     pub state_dir: Option<PathBuf>,
     /// The transcript this run replays or branches from (recorded on `session`).
     pub lineage: Lineage,
+    /// Extra set-up of the root VM for embedders and tests (a test framework's
+    /// globals), run after all three layers and before the chunk. Never set by the
+    /// workbench itself.
+    pub root_vm_setup: Option<RootVmSetup>,
+}
+
+/// A function that sets up a VM further (see [`SessionConfig::root_vm_setup`]).
+pub type VmSetupFn = dyn Fn(&mlua::Lua) -> mlua::Result<()> + Send + Sync;
+
+/// See [`SessionConfig::root_vm_setup`].
+#[derive(Clone)]
+pub struct RootVmSetup(pub Arc<VmSetupFn>);
+
+impl std::fmt::Debug for RootVmSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RootVmSetup(..)")
+    }
 }
 
 impl SessionConfig {
@@ -92,6 +109,7 @@ impl SessionConfig {
             alc_home: default_alc_home(),
             state_dir: None,
             lineage: Lineage::default(),
+            root_vm_setup: None,
         }
     }
 }
@@ -247,6 +265,7 @@ impl Session {
             alc_home,
             state_dir,
             lineage,
+            root_vm_setup,
         } = config;
         if !ctx.is_object() {
             return Err(EngineError::CtxNotObject(json_type(&ctx)));
@@ -276,8 +295,8 @@ impl Session {
                 ScriptSpec::Package(name) => Some(name.clone()),
                 _ => None,
             },
-            state,
-            lineage,
+            state: Box::new(state),
+            lineage: Box::new(lineage),
         });
         let vm = Arc::new(VmContext {
             core: core.clone(),
@@ -287,8 +306,14 @@ impl Session {
             package_dirs,
         });
         let for_setup = vm.clone();
-        let isle = Isle::spawn(move |lua| lua::setup(lua, for_setup))
-            .map_err(|e| EngineError::Vm(e.to_string()))?;
+        let isle = Isle::spawn(move |lua| {
+            lua::setup(lua, for_setup)?;
+            match &root_vm_setup {
+                Some(extra) => (extra.0)(lua),
+                None => Ok(()),
+            }
+        })
+        .map_err(|e| EngineError::Vm(e.to_string()))?;
         let runner = vm.clone();
         // The task's own result is not needed: the outcome travels as `Finished`.
         let _task = isle.spawn_exec(move |lua| {
@@ -320,6 +345,15 @@ impl Session {
     /// an answer (see [`Self::answer`]).
     pub fn fail(&self, id: &str, error: &str) -> Result<(), EngineError> {
         self.inner.core.fail(id, error)
+    }
+
+    /// Tells the session that the pending query `id` is now ready for a person: shown
+    /// for them to type an answer, a draft complete for them to review, or a failed
+    /// query handed back to them. From now until it is answered (or failed), the time
+    /// is the person's: counted in `human_ms`, never charged to `max_elapsed_ms`.
+    /// Calling it again for the same query changes nothing.
+    pub fn person_ready(&self, id: &str) -> Result<(), EngineError> {
+        self.inner.core.person_ready(id)
     }
 
     /// Writes the whole transcript so far to `path` (created or truncated), synced,

@@ -16,6 +16,7 @@ fn log(msg: &str) -> Stamped {
             level: LogLevel::Info,
             msg: msg.into(),
         },
+        metrics: Default::default(),
     }
 }
 
@@ -27,6 +28,7 @@ fn answer(id: &str, text: &str) -> Stamped {
             id: id.into(),
             answer: Answer::new(text.to_string(), AnswerOrigin::Human),
         },
+        metrics: Default::default(),
     }
 }
 
@@ -136,6 +138,7 @@ fn the_end_line_tries_again_even_while_failing() {
             error: None,
             metrics: Default::default(),
         }),
+        metrics: Default::default(),
     };
     w.write(&end).expect("the end line catches up");
     assert_eq!(summary(&sink.text()), ["1 log lost for now", "2 end "]);

@@ -202,6 +202,7 @@ impl EventLoop {
                 },
                 _ = tick(&mut ticker) => Msg::Tick {
                     now_ms: self.started_at.map_or(0, |t| t.elapsed().as_millis() as u64),
+                    metrics: self.session.as_ref().map(|s| s.metrics()),
                 },
                 _ = sleep_until(next_frame.into()), if dirty => continue,
             };
@@ -223,6 +224,13 @@ impl EventLoop {
                 Effect::AnswerQuery { id, answer } => {
                     self.send_off_loop(HeldSend::Answer { id, answer })
                 }
+                Effect::PersonReady(id) => {
+                    // A query already answered or a session already over has nothing
+                    // left to time; nothing to report.
+                    if let Some(s) = &self.session {
+                        let _ = s.person_ready(&id);
+                    }
+                }
                 Effect::FailQuery { id, error } => self.send_off_loop(HeldSend::Fail { id, error }),
                 Effect::RedirectTranscript(path) => self.off_loop(move |s| {
                     let result = s.redirect_transcript(&path);
@@ -241,8 +249,9 @@ impl EventLoop {
                     }
                 }
                 Effect::StartSession(request) => {
+                    // A re-run answers as the first run did: the source starts over.
                     if let Some(d) = &self.dispatcher {
-                        d.drop_all();
+                        d.restart();
                     }
                     self.generation += 1;
                     // The session being replaced was told to cancel; if it has not
@@ -254,6 +263,10 @@ impl EventLoop {
                     self.events = None;
                     match (self.env.starter)(&request) {
                         Ok((port, events)) => {
+                            if let Some(path) = port.transcript() {
+                                let shown = shown_path(&path);
+                                self.send_now(Msg::Recording { path, shown });
+                            }
                             self.session = Some(port);
                             self.events = Some(events);
                             self.started_at = Some(Instant::now());
@@ -397,6 +410,15 @@ pub fn script_text(name: &str, package_dirs: &[PathBuf]) -> Option<Result<String
             .map(|(_, _, text)| Ok((*text).to_string()));
     }
     packages::find(name, package_dirs).map(|p| Ok(p.text))
+}
+
+/// A path as the status bar writes it: under the home directory as `~/…`.
+fn shown_path(path: &Path) -> String {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    match home.as_deref().and_then(|h| path.strip_prefix(h).ok()) {
+        Some(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
+        _ => path.display().to_string(),
+    }
 }
 
 async fn next_event(events: &mut Option<UnboundedReceiver<Stamped>>) -> Option<Stamped> {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{wrapped_rows, View};
+use super::{wrapped, View};
 use crate::app::pending::QueryStatus;
 use crate::app::{Action, Focus, SessionState};
 
@@ -28,7 +28,21 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             SessionState::Cancelled => "cancelled",
             SessionState::Waiting => "",
         };
-        frame.render_widget(Paragraph::new(view.dim(text)), inner);
+        let mut lines = vec![Line::from(view.dim(text))];
+        // A failure in full, wrapped: the status bar has one line for it.
+        if let Some(err) = app.session.outcome.as_ref().and_then(|o| o.error.as_ref()) {
+            if err.message != text {
+                lines.push(Line::styled(err.message.clone(), slots.note));
+            }
+            if let Some(site) = &err.site {
+                lines.push(Line::from(view.dim(format!("at {site}"))));
+            }
+            if err.traceback.is_some() {
+                let key = app.keymap.hint(Action::ShowResult).unwrap_or_default();
+                lines.push(Line::from(view.dim(format!("{key} shows the traceback"))));
+            }
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         render_answer_box(frame, editor_area, view, vec![view.title("Answer")], None);
         return;
     };
@@ -73,47 +87,57 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let mut lines = Vec::new();
-    if let Some(note) = &q.note {
-        lines.push(Line::styled(note.clone(), slots.note));
-    }
-    if let Some(system) = &query.system {
-        for (i, l) in system.lines().enumerate() {
-            let label = if i == 0 { "system  " } else { "        " };
-            lines.push(Line::from(vec![
-                Span::styled(label, slots.dim),
-                Span::styled(l.to_string(), slots.system_prompt),
-            ]));
+    let (scroll, rows) = wrapped::render_body(frame, inner, view, q, pending.prompt_scroll);
+    // Never cut the prompt silently: say there is more, and which key shows it.
+    let below = rows.saturating_sub(scroll + inner.height as usize);
+    if below > 0 || scroll > 0 {
+        let mut marks = Vec::new();
+        if scroll > 0 {
+            marks.push(format!("▲ {scroll} above"));
         }
-        lines.push(Line::raw(""));
+        if below > 0 {
+            let key = app.keymap.hint(Action::PromptDown).unwrap_or_default();
+            marks.push(format!("▼ {below} more below · {key}"));
+        }
+        let text = format!(" {} ", marks.join(" · "));
+        let row = Rect {
+            y: area.bottom().saturating_sub(1),
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, slots.note).right_aligned()),
+            Rect {
+                x: row.x + 1,
+                width: row.width.saturating_sub(2),
+                ..row
+            },
+        );
     }
-    lines.extend(query.prompt.lines().map(|l| Line::raw(l.to_string())));
-    let total = q.note.as_ref().map_or(0, |n| wrapped_rows(n, inner.width))
-        + query
-            .system
-            .as_ref()
-            .map_or(0, |s| wrapped_rows(s, inner.width.saturating_sub(8)) + 1)
-        + wrapped_rows(&query.prompt, inner.width);
-    let max_scroll = total.saturating_sub(inner.height as usize) as u16;
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((pending.prompt_scroll.min(max_scroll), 0)),
-        inner,
-    );
 
     let editing = app.editing();
     let key = |action| app.keymap.hint_while(action, editing);
     let mut answer_title = vec![view.title("Answer")];
     let body: Option<Paragraph> = match &q.status {
-        QueryStatus::ForYou => {
-            let hints = match &q.draft {
-                Some(_) => {
-                    answer_title.push(view.dim("draft · "));
-                    [(Action::Submit, "accept"), (Action::RejectDraft, "reject")]
+        QueryStatus::ForYou | QueryStatus::Held(_) => {
+            let held = matches!(q.status, QueryStatus::Held(_));
+            let mut hints = match (&q.draft, held) {
+                (_, true) => {
+                    answer_title.push(view.dim("held · "));
+                    vec![(Action::Submit, "revise")]
                 }
-                None => [(Action::Submit, "send"), (Action::Forward, "forward")],
+                (Some(_), false) => {
+                    answer_title.push(view.dim("draft · "));
+                    vec![(Action::Submit, "accept"), (Action::RejectDraft, "reject")]
+                }
+                (None, false) => vec![(Action::Submit, "send"), (Action::Forward, "forward")],
             };
+            // One answer for every query of the batch still waiting.
+            let others = pending
+                .waiting_in(q.pause)
+                .saturating_sub(usize::from(!held));
+            if others > 0 {
+                hints.push((Action::SendToAll, "send to all"));
+            }
             let hints: Vec<String> = hints
                 .iter()
                 .filter(|(a, _)| *a != Action::Forward || app.answer_source.is_some())
@@ -139,31 +163,27 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             }
             None => {
                 answer_title.push(view.dim(format!("streaming from {source}… ")));
-                Some(streamed(&q.streamed, editor_area, slots.text))
+                Some(wrapped::tail_of(
+                    &q.streamed,
+                    inner_of(editor_area),
+                    slots.text,
+                ))
             }
         },
-        QueryStatus::Answered { source, text } => Some(
-            Paragraph::new(vec![
-                Line::styled(format!("{source} answered:"), slots.dim),
-                Line::raw(text.clone()),
-            ])
-            .wrap(Wrap { trim: false }),
-        ),
+        QueryStatus::Answered { source, text } => Some(wrapped::head_of(
+            vec![Line::styled(format!("{source} answered:"), slots.dim)],
+            text,
+            inner_of(editor_area),
+            slots.text,
+        )),
         QueryStatus::Sent => Some(Paragraph::new(view.dim("sent; the strategy goes on…"))),
     };
     render_answer_box(frame, editor_area, view, answer_title, body);
 }
 
-/// Streamed text, scrolled so its newest line stays in view.
-fn streamed(text: &str, area: Rect, style: ratatui::style::Style) -> Paragraph<'static> {
-    let width = area.width.saturating_sub(2);
-    let height = area.height.saturating_sub(2) as usize;
-    let rows = wrapped_rows(text, width);
-    let scroll = rows.saturating_sub(height).min(u16::MAX as usize) as u16;
-    Paragraph::new(text.to_string())
-        .style(style)
-        .wrap(Wrap { trim: false })
-        .scroll((scroll, 0))
+/// Inside the Answer box's borders.
+fn inner_of(area: Rect) -> Rect {
+    Block::bordered().inner(area)
 }
 
 /// The batch's per-query markers (`1● 2◐ 3○ 4✗`), the shown one highlighted.

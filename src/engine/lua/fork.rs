@@ -102,20 +102,22 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                     )))
                 }
             };
+            // algocline's words: "abort" raises the first child error ("fail" is
+            // accepted as an alias); "skip", and any other value, reports it per child.
             let fail_fast = match it.next() {
-                Some(Value::Table(o)) => match o.get::<Option<String>>("on_error")?.as_deref() {
-                    None | Some("skip") => false,
-                    Some("fail") => true,
-                    Some(x) => {
-                        return Err(PrimError::arg(format!(
-                            "alc.fork: opts.on_error must be \"skip\" or \"fail\", got \"{x}\""
-                        )))
-                    }
+                Some(Value::Table(o)) => match o.get::<Value>("on_error")? {
+                    Value::String(s) => matches!(&*s.as_bytes(), b"abort" | b"fail"),
+                    _ => false,
                 },
                 _ => false,
             };
             if parent.core.is_cancelled() {
                 return Err(PrimError::plain("cancelled"));
+            }
+            // One budget check before the fork pause, as before a batch; each child's
+            // own calls are checked again as they come.
+            if let Some(msg) = parent.core.budget.exceeded(&parent.core.metrics()) {
+                return Err(PrimError::plain(msg));
             }
             parent.core.emit(SessionEvent::Log {
                 level: LogLevel::Debug,
@@ -161,7 +163,7 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
             for isle in isles {
                 let _ = isle.shutdown();
             }
-            let results = lua.create_table()?;
+            let results = super::arrays::array_from(lua, Vec::<Value>::new())?;
             let mut first_error = None;
             for (i, (name, outcome)) in names.iter().zip(outcomes).enumerate() {
                 // No report at all: the child's thread died (a panic).

@@ -10,6 +10,7 @@
 //! strategy's own coroutines intact — a yield from inside `coroutine.wrap` would land
 //! in the strategy's coroutine, not ours.
 
+mod arrays;
 pub(crate) mod errors;
 mod fork;
 mod llm;
@@ -91,10 +92,12 @@ where
 }
 
 pub(crate) fn to_json(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
+    // mlua's defaults, as algocline: a function, thread or userdata other than the
+    // null sentinel is an error, never silently dropped.
     lua.from_value_with(
         v,
         DeserializeOptions::new()
-            .deny_unsupported_types(false)
+            .deny_unsupported_types(true)
             .deny_recursive_tables(true),
     )
 }
@@ -102,9 +105,11 @@ pub(crate) fn to_json(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
 pub(crate) fn from_json(lua: &Lua, v: &serde_json::Value) -> mlua::Result<Value> {
     lua.to_value_with(
         v,
+        // mlua's defaults, as algocline: JSON null becomes the null sentinel (so
+        // `{"a":null}` keeps its key), arrays carry the array metatable.
         SerializeOptions::new()
-            .serialize_none_to_null(false)
-            .serialize_unit_to_null(false)
+            .serialize_none_to_null(true)
+            .serialize_unit_to_null(true)
             .set_array_metatable(true),
     )
 }

@@ -120,7 +120,7 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                 overlap = t.get::<Option<i64>>("overlap")?.unwrap_or(0).max(0) as usize;
             }
             let parts = textops::chunk(&text, mode, size, overlap);
-            ret(lua, lua.create_sequence_from(parts)?)
+            ret(lua, super::arrays::array_from(lua, parts)?)
         })?,
     )?;
     let v = vm.clone();
@@ -231,7 +231,10 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
         }),
         ("keys", |lua, s, _| {
             let keys = s.keys().map_err(state_err)?;
-            Ok((lua.create_sequence_from(keys)?.into_lua_multi(lua)?, None))
+            Ok((
+                super::arrays::array_from(lua, keys)?.into_lua_multi(lua)?,
+                None,
+            ))
         }),
         ("delete", |lua, s, a| {
             let k = string_arg(a, 0, "alc.state.delete: key")?;
