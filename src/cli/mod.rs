@@ -117,6 +117,35 @@ impl CtxArgs {
     }
 }
 
+/// What the sandbox lets strategies do, from the flags and the config in force.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SandboxSettings {
+    /// `--allow-exec`, or `allow_exec = true` in the config.
+    pub allow_exec: bool,
+    /// The providers' `api_key_env` names, hidden from `os.getenv`.
+    pub secret_env: Vec<String>,
+}
+
+impl SandboxSettings {
+    /// Reads the config file (`--config FILE` or the default one; a missing default
+    /// file is no config) for `allow_exec` and the providers' key variable names.
+    pub fn load(
+        config: Option<&std::path::Path>,
+        allow_exec_flag: bool,
+    ) -> Result<Self, InputError> {
+        let config = crate::config::Config::load(config).map_err(|e| InputError(e.to_string()))?;
+        Ok(SandboxSettings {
+            allow_exec: allow_exec_flag || config.allow_exec,
+            secret_env: config.secret_env_names(),
+        })
+    }
+
+    pub fn apply(&self, session: &mut crate::engine::SessionConfig) {
+        session.allow_exec = self.allow_exec;
+        session.secret_env = self.secret_env.clone();
+    }
+}
+
 /// Parses arguments and runs; returns the process exit code.
 pub fn main() -> u8 {
     let cli = Cli::parse();

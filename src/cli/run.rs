@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
+use super::{CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
 use crate::answer::command::CommandSource;
 use crate::answer::coprocess::CoprocessSource;
 use crate::answer::script::ScriptSource;
@@ -73,6 +73,10 @@ pub struct RunArgs {
     /// Seed for math.random (recorded in the transcript).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Let the strategy run processes (`io.popen`, `os.execute`); refused otherwise.
+    /// Config: `allow_exec = true`.
+    #[arg(long)]
+    pub allow_exec: bool,
     /// Lua memory limit per VM, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     pub memory_mb: usize,
@@ -163,6 +167,7 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     config.seed = args.seed;
     config.transcript = args.transcript.clone();
     config.memory_limit = args.memory_mb.max(1) * 1024 * 1024;
+    SandboxSettings::load(args.config.as_deref(), args.allow_exec)?.apply(&mut config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
+use super::{data_dir, CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK};
 use crate::answer::command::CommandSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::AnswerSource;
@@ -54,6 +54,10 @@ pub struct TuiArgs {
     /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Let strategies run processes (`io.popen`, `os.execute`); refused otherwise.
+    /// Config: `allow_exec = true`.
+    #[arg(long)]
+    pub allow_exec: bool,
 }
 
 impl SessionPort for Session {
@@ -92,10 +96,11 @@ fn default_transcript(script: &str) -> PathBuf {
         .join(format!("{ms}-{stem}.jsonl"))
 }
 
-fn starter(fixed_transcript: Option<PathBuf>) -> Starter {
+fn starter(fixed_transcript: Option<PathBuf>, sandbox: SandboxSettings) -> Starter {
     Box::new(move |req: &StartRequest| {
         let mut config = SessionConfig::new(ScriptSpec::parse(&req.script));
         config.ctx = req.ctx.clone();
+        sandbox.apply(&mut config);
         config.transcript = Some(
             fixed_transcript
                 .clone()
@@ -125,8 +130,9 @@ fn choices(dirs: &[PathBuf]) -> Vec<String> {
 }
 
 pub(super) fn run(args: TuiArgs) -> u8 {
-    let built = (|| -> Result<TuiOptions, InputError> {
+    let built = (|| -> Result<(TuiOptions, SandboxSettings), InputError> {
         let ctx = args.ctx.build()?;
+        let sandbox = SandboxSettings::load(args.config.as_deref(), args.allow_exec)?;
         let timeout = Duration::from_secs(args.answer_timeout.max(1));
         let mut prices = None;
         let answer_source: Option<Arc<dyn AnswerSource>> = match (&args.answers, &args.answer_cmd) {
@@ -153,7 +159,7 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             }
         }
         let package_dirs = packages::search_dirs(None, &default_alc_home());
-        Ok(TuiOptions {
+        let opts = TuiOptions {
             script: args.script.clone(),
             ctx,
             choices: choices(&package_dirs),
@@ -166,9 +172,10 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             prices,
             mode: args.mode.as_deref().and_then(Mode::parse),
             on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
-        })
+        };
+        Ok((opts, sandbox))
     })();
-    let opts = match built {
+    let (opts, sandbox) = match built {
         Ok(o) => o,
         Err(InputError(msg)) => {
             eprintln!("error: {msg}");
@@ -187,7 +194,7 @@ pub(super) fn run(args: TuiArgs) -> u8 {
         }
     };
     let fixed = args.transcript.clone();
-    match rt.block_on(run_tui(opts, starter(fixed))) {
+    match rt.block_on(run_tui(opts, starter(fixed, sandbox))) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("error: {e:#}");

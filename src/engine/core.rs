@@ -8,14 +8,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::budget::{Budget, Counters};
 use super::error::EngineError;
-use super::event::{Answer, Metrics, QueryId, SessionEvent, Stamped};
+use super::event::{Answer, Metrics, QueryId, SessionEvent, Site, Stamped};
 use super::transcript::TranscriptWriter;
 
 /// What a waiting VM is woken with.
@@ -45,6 +45,33 @@ struct Sink {
 pub(crate) struct VmSettings {
     pub alc_home: std::path::PathBuf,
     pub memory_limit: usize,
+    /// `io.popen` / `os.execute` allowed (`--allow-exec`, config `allow_exec`).
+    pub allow_exec: bool,
+    /// Variables `os.getenv` hides besides the built-in secret patterns (the
+    /// providers' `api_key_env` names of the config in force).
+    pub secret_env: Vec<String>,
+}
+
+/// A strategy called `os.exit`: the session ends failed, saying so.
+#[derive(Debug, Clone)]
+pub(crate) struct ExitRequest {
+    pub code: i64,
+    /// The forked package that called it, when not the root VM.
+    pub fork: Option<String>,
+    pub site: Option<Site>,
+}
+
+impl ExitRequest {
+    pub fn message(&self) -> String {
+        let who = match &self.fork {
+            Some(name) => format!(" in forked package {name}"),
+            None => String::new(),
+        };
+        format!(
+            "os.exit called (code {}){who}: the strategy ended itself",
+            self.code
+        )
+    }
 }
 
 pub(crate) struct SessionCore {
@@ -58,6 +85,10 @@ pub(crate) struct SessionCore {
     finished: AtomicBool,
     next_query: AtomicU64,
     next_pause: AtomicU64,
+    exit: Mutex<Option<ExitRequest>>,
+    /// Lua states of this session still alive (root and fork children).
+    live_vms: Mutex<usize>,
+    vms_closed: Condvar,
 }
 
 /// Poisoned locks only happen after a panic elsewhere; the data is still usable.
@@ -88,6 +119,9 @@ impl SessionCore {
             finished: AtomicBool::new(false),
             next_query: AtomicU64::new(1),
             next_pause: AtomicU64::new(1),
+            exit: Mutex::new(None),
+            live_vms: Mutex::new(0),
+            vms_closed: Condvar::new(),
         }
     }
 
@@ -228,5 +262,47 @@ impl SessionCore {
 
     pub fn is_finished(&self) -> bool {
         self.finished.load(Ordering::Acquire)
+    }
+
+    /// `os.exit` from any VM of the session: the first request is kept, and the
+    /// session is stopped through the cancel machinery (hook, pcall re-raise, wake-up
+    /// of waiting VMs), so it cannot be swallowed and it stops fork siblings too.
+    pub fn request_exit(&self, request: ExitRequest) {
+        lock(&self.exit).get_or_insert(request);
+        self.cancel();
+    }
+
+    pub fn exit_request(&self) -> Option<ExitRequest> {
+        lock(&self.exit).clone()
+    }
+
+    /// Counts a Lua state as alive until the returned guard is dropped (the guard
+    /// lives in the state's app data, so it drops with the state).
+    pub fn vm_alive(self: &Arc<Self>) -> VmAlive {
+        *lock(&self.live_vms) += 1;
+        VmAlive { core: self.clone() }
+    }
+
+    /// Waits until every Lua state of the session has been dropped; false on timeout.
+    pub fn wait_vms_closed(&self, timeout: Duration) -> bool {
+        let live = lock(&self.live_vms);
+        let (live, _) = self
+            .vms_closed
+            .wait_timeout_while(live, timeout, |n| *n > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        *live == 0
+    }
+}
+
+/// See [`SessionCore::vm_alive`].
+pub(crate) struct VmAlive {
+    core: Arc<SessionCore>,
+}
+
+impl Drop for VmAlive {
+    fn drop(&mut self) {
+        let mut live = lock(&self.core.live_vms);
+        *live = live.saturating_sub(1);
+        self.core.vms_closed.notify_all();
     }
 }

@@ -24,6 +24,7 @@ fn run_child(lua: &Lua, vm: &VmContext, name: &str) -> Result<String, IsleError>
         .set_name("=alc:fork")
         .eval::<Value>()
         .and_then(|v| to_json(lua, v));
+    super::sandbox::flush_output(lua);
     match out {
         Ok(json) => Ok(json.to_string()),
         Err(e) => {
@@ -108,7 +109,8 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                 let for_setup = child.clone();
                 let started = Isle::spawn(move |lua| setup(lua, for_setup)).map(|isle| {
                     let (c, n) = (child.clone(), name.clone());
-                    let task = isle.spawn_exec(move |lua| run_child(lua, &c, &n));
+                    let task =
+                        isle.spawn_exec(move |lua| super::with_vm_stack(|| run_child(lua, &c, &n)));
                     (isle, task)
                 });
                 running.push((name.clone(), started));
