@@ -168,3 +168,34 @@ fn a_vm_thread_short_of_stack_still_ends_with_a_lua_error() {
         "{err}"
     );
 }
+
+#[test]
+fn the_file_run_writes_its_result_to_cannot_be_written_by_the_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "clobber.lua",
+        "local ok, e = pcall(io.open, 'result.json', 'w')\nreturn {ok = ok, e = e}",
+    );
+    let result = std::fs::File::create(dir.path().join("result.json")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_alc-workbench"))
+        .current_dir(dir.path())
+        .env("ALC_HOME", dir.path().join("home"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .args(["run", &s, "--compact"])
+        .stdin(Stdio::null())
+        .stdout(result)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(dir.path().join("result.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(v["ok"], serde_json::json!(false));
+    assert!(
+        v["e"]
+            .as_str()
+            .unwrap()
+            .contains("writing to \"result.json\" is disabled"),
+        "{v}"
+    );
+}

@@ -357,3 +357,33 @@ fn cancel_wins_over_coroutine_wrap_loops() {
         assert_eq!(outcome.status, Status::Cancelled, "{code}");
     }
 }
+
+#[test]
+fn the_workbench_own_output_cannot_be_opened_for_writing() {
+    for (path, mode) in [
+        ("/dev/stdout", "w"),
+        ("/dev/stderr", "a"),
+        ("/dev/fd/1", "w+"),
+        ("/dev/tty", "w"),
+    ] {
+        let msg = failed(&eval(&format!(
+            "local x = 1\nlocal f = io.open({path:?}, {mode:?})\nreturn f"
+        )));
+        assert!(
+            msg.starts_with("test.lua:2:")
+                && msg.contains(&format!("writing to \"{path}\" is disabled in the sandbox")),
+            "{path}: {msg}"
+        );
+    }
+    let msg = failed(&eval("io.output('/dev/stdout')"));
+    assert!(msg.contains("is disabled in the sandbox"), "{msg}");
+    // Reading them, and writing /dev/null or an ordinary file, is untouched.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.txt").display().to_string();
+    assert_eq!(
+        completed(eval(&format!(
+            "assert(io.open('/dev/null', 'w')):write('x')\nlocal f = assert(io.open({file:?}, 'w'))\nf:write('ok') f:close()\nreturn io.open({file:?}):read('a')"
+        ))),
+        json!("ok")
+    );
+}

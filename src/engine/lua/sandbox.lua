@@ -154,11 +154,29 @@ end
 local current = stdout
 io.stdout, io.stderr = stdout, stderr
 
+-- Opening the workbench's own output or terminal for writing would go around the
+-- capture: refused. Reading files, and writing any other file, is untouched.
+local is_own_output = opts.is_own_output
+local function check_writable(filename, mode, level)
+  if type(filename) == "string" and type(mode) == "string" and mode:find("[wa+]")
+      and is_own_output(filename) then
+    error(refused(("writing to %q"):format(filename),
+      "that is the workbench's own output or terminal; io.write and print become log events"),
+      level + 1)
+  end
+end
+
+io.open = function(filename, mode)
+  check_writable(filename, mode, 2)
+  return raw_open(filename, mode)
+end
+
 io.output = function(file)
   if file == nil then
     return current
   end
   if type(file) == "string" then
+    check_writable(file, "w", 2)
     local f, msg = raw_open(file, "w")
     if not f then
       error(msg, 2)

@@ -165,6 +165,41 @@ pub(crate) fn flush_output(lua: &Lua) {
     }
 }
 
+/// Whether writing to `path` would reach the workbench's own stdin/stdout/stderr
+/// (`/dev/stdout`, the file `run`'s stdout is redirected to, the pty the TUI draws
+/// on) or the controlling terminal (`/dev/tty`). `/dev/null` is always fine.
+#[cfg(unix)]
+pub(crate) fn is_own_output(path: &str) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(target) = std::fs::metadata(path) else {
+        return false;
+    };
+    let is_char = target.file_type().is_char_device();
+    if is_char {
+        if let Ok(null) = std::fs::metadata("/dev/null") {
+            if null.rdev() == target.rdev() {
+                return false;
+            }
+        }
+        // The controlling terminal, whatever this process's fds are.
+        if target.rdev() == libc::makedev(5, 0) {
+            return true;
+        }
+    }
+    (0..3).any(|fd| match std::fs::metadata(format!("/dev/fd/{fd}")) {
+        Ok(own) => {
+            (own.dev() == target.dev() && own.ino() == target.ino())
+                || (is_char && own.file_type().is_char_device() && own.rdev() == target.rdev())
+        }
+        Err(_) => false,
+    })
+}
+
+#[cfg(not(unix))]
+pub(crate) fn is_own_output(_path: &str) -> bool {
+    false
+}
+
 fn exit_code(v: &Value) -> mlua::Result<i64> {
     match v {
         Value::Nil | Value::Boolean(true) => Ok(0),
@@ -271,6 +306,10 @@ pub(crate) fn install(lua: &Lua, vm: &Arc<VmContext>) -> mlua::Result<()> {
     )?;
     opts.set("cancel_sentinel", errors::CANCEL_SENTINEL)?;
     opts.set("binary_refused", BINARY_REFUSED)?;
+    opts.set(
+        "is_own_output",
+        lua.create_function(|_, path: mlua::String| Ok(is_own_output(&path.to_string_lossy())))?,
+    )?;
     if settings.allow_exec {
         let core = vm.core.clone();
         opts.set(
