@@ -33,13 +33,15 @@ fn round_trip(rt: &tokio::runtime::Runtime, calls: usize) -> Duration {
     );
     let started = Instant::now();
     let (session, events) = Session::start(inline(&code)).unwrap();
-    let outcome = rt.block_on(drive(
-        &session,
-        events,
-        source,
-        Verbosity::Quiet,
-        &mut std::io::sink(),
-    ));
+    let outcome = rt
+        .block_on(drive(
+            &session,
+            events,
+            source,
+            Verbosity::Quiet,
+            &mut std::io::sink(),
+        ))
+        .expect("no transcript, nothing to refuse");
     assert_eq!(outcome.status, Status::Completed, "{:?}", outcome.error);
     assert_eq!(outcome.metrics.llm_calls, calls as u64);
     started.elapsed()

@@ -48,6 +48,7 @@ fn at(seq: u64, event: SessionEvent) -> Msg {
         seq,
         t_ms: seq * 7,
         event,
+        metrics: Default::default(),
     })
 }
 

@@ -49,5 +49,6 @@ async fn main() -> anyhow::Result<()> {
         },
         starter,
     )
-    .await
+    .await?;
+    Ok(())
 }

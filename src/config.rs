@@ -204,6 +204,22 @@ kind = "ollama"
     }
 
     #[test]
+    fn keymap_collisions_and_unbound_actions_are_config_errors() {
+        let e = Config::parse("[keys]\nquit = \"ctrl-s\"\n", "/home/me/config.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("/home/me/config.toml: [keys] \"ctrl-s\""),
+            "{e}"
+        );
+        assert!(e.contains("quit") && e.contains("submit"), "{e}");
+        let e = Config::parse("[keys]\nquit = \"\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.toml: [keys] quit is bound to nothing"), "{e}");
+    }
+
+    #[test]
     fn missing_file_is_default() {
         let dir = tempfile::tempdir().unwrap();
         let c = Config::load(Some(&dir.path().join("none.toml"))).unwrap();

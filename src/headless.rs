@@ -4,14 +4,21 @@
 //! Queries of one pause are handed to the source in index order *before* any answer
 //! is awaited, so a source that consumes a sequence (the answers file) answers a batch
 //! deterministically even though the answers are then awaited concurrently.
+//!
+//! An answer the transcript cannot record is not acknowledged (the strategy stays
+//! paused), and headless there is nobody to choose how to go on: the drive stops at
+//! once with that error.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 use crate::answer::AnswerSource;
-use crate::engine::{EventStream, LogLevel, Outcome, Query, Session, SessionEvent, Status};
+use crate::engine::{
+    EngineError, EventStream, LogLevel, Outcome, Query, Session, SessionEvent, Status,
+};
 
 /// How chatty the driver is on its log writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,18 +29,34 @@ pub enum Verbosity {
 }
 
 /// Runs a session to its end. Returns the outcome (a `Cancelled` one if the event
-/// stream closed without a `Finished`, which only happens if the VM thread died).
+/// stream closed without a `Finished`, which only happens if the VM thread died), or
+/// [`EngineError::TranscriptWrite`] as soon as an answer could not be recorded: that
+/// query is still pending and the strategy has not resumed.
 pub async fn drive(
     session: &Session,
     mut events: EventStream,
     source: Arc<dyn AnswerSource>,
     verbosity: Verbosity,
     log: &mut (dyn Write + Send),
-) -> Outcome {
-    while let Some(stamped) = events.recv().await {
+) -> Result<Outcome, EngineError> {
+    let (unrecorded_tx, mut unrecorded) = unbounded_channel();
+    loop {
+        let stamped = tokio::select! {
+            biased;
+            Some(error) = unrecorded.recv() => return Err(error),
+            stamped = events.recv() => match stamped {
+                Some(stamped) => stamped,
+                None => break,
+            },
+        };
         match stamped.event {
             SessionEvent::Paused { queries, .. } => {
-                tokio::spawn(answer_pause(session.clone(), source.clone(), queries));
+                tokio::spawn(answer_pause(
+                    session.clone(),
+                    source.clone(),
+                    queries,
+                    unrecorded_tx.clone(),
+                ));
             }
             SessionEvent::Log { level, msg } => {
                 let show = match verbosity {
@@ -51,35 +74,57 @@ pub async fn drive(
             SessionEvent::Progress { step, total, msg } if verbosity == Verbosity::Debug => {
                 let _ = writeln!(log, "[progress] {step}/{total} {}", msg.unwrap_or_default());
             }
-            SessionEvent::Finished(outcome) => return outcome,
+            SessionEvent::Finished(outcome) => return Ok(outcome),
             _ => {}
         }
     }
-    Outcome {
+    Ok(Outcome {
         status: Status::Cancelled,
         result: None,
         error: None,
         metrics: session.metrics(),
-    }
+    })
 }
 
 /// Answers one pause: `answer()` is called for every query in index order first, then
-/// the answers are awaited together and delivered as each arrives.
-pub async fn answer_pause(session: Session, source: Arc<dyn AnswerSource>, queries: Vec<Query>) {
+/// the answers are awaited together and delivered as each arrives. A source a person
+/// answers (a plain terminal) makes each query the person's from the hand-over on.
+/// An answer (or failure) the transcript refused goes to `unrecorded`, and the pause
+/// stops there.
+pub async fn answer_pause(
+    session: Session,
+    source: Arc<dyn AnswerSource>,
+    queries: Vec<Query>,
+    unrecorded: UnboundedSender<EngineError>,
+) {
+    let by_person = source.answered_by_person();
     let mut pending: FuturesUnordered<_> = queries
         .iter()
         .map(|q| {
+            if by_person {
+                // Only fails when the query is already gone; then nothing is timed.
+                let _ = session.person_ready(&q.id);
+            }
             let id = q.id.clone();
             let fut = source.answer(q);
             async move { (id, fut.await) }
         })
         .collect();
     while let Some((id, result)) = pending.next().await {
-        // The session may have finished or been cancelled meanwhile; then nobody
-        // needs this answer, and the error says so only to the void.
-        let _ = match result {
-            Ok(answer) => session.answer(&id, answer),
-            Err(e) => session.fail(&id, &e.to_string()),
-        };
+        // Recording syncs the disk: off the async workers. The session may have
+        // finished or been cancelled meanwhile; then nobody needs this answer, and
+        // that error goes to the void.
+        let for_record = session.clone();
+        let recorded = tokio::task::spawn_blocking(move || match result {
+            Ok(answer) => for_record.answer(&id, answer),
+            Err(e) => for_record.fail(&id, &e.to_string()),
+        })
+        .await;
+        if let Ok(Err(error)) = recorded {
+            if error.unrecorded().is_some() {
+                let _ = unrecorded.send(error);
+                return;
+            }
+        }
     }
 }

@@ -45,7 +45,7 @@ slots! {
     error_line,
     breakpoint, system_prompt, note, selection,
     gauge_calls, gauge_time, gauge_tokens, gauge_progress,
-    /// A gauge past its budget.
+    /// A gauge at its limit (spent) or past it (over budget).
     gauge_over,
     trace_time, trace_query, trace_answer, trace_error, trace_end, trace_other,
     status_bar, status_idle, status_running, status_waiting, status_finished,
@@ -147,6 +147,14 @@ impl Theme {
                 .map_err(|m| invalid(format!("slot {name}: {m}")))?;
             if !slots.set(name, style) {
                 return Err(invalid(format!("unknown slot {name:?}")));
+            }
+        }
+        if let Some(name) = parsed.syntect.as_deref() {
+            if !crate::highlight::is_syntect_theme(name) {
+                return Err(invalid(format!(
+                    "unknown syntect theme {name:?} (known: {})",
+                    crate::highlight::syntect_theme_names().join(", ")
+                )));
             }
         }
         Ok(Theme {
@@ -252,7 +260,6 @@ mod tests {
 
     #[test]
     fn built_ins_parse_and_name_known_syntect_themes() {
-        let known = syntect::highlighting::ThemeSet::load_defaults();
         for name in BUILT_IN {
             let theme = Theme::parse(
                 match *name {
@@ -264,10 +271,23 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{name}: {e}"));
             if let Some(s) = &theme.syntect {
-                assert!(known.themes.contains_key(s), "{name}: syntect theme {s}");
+                assert!(crate::highlight::has_theme(s), "{name}: syntect theme {s}");
             }
             assert_ne!(theme.slots.paused_line, Style::default(), "{name}");
         }
+    }
+
+    #[test]
+    fn light_sets_its_own_background_and_high_contrast_its_syntax_theme() {
+        let light = Theme::built_in("light").unwrap();
+        // The text slot fills every pane: a light theme on a dark terminal stays light.
+        assert_eq!(
+            light.slots.text.bg,
+            Some(Color::from_str("#ffffff").unwrap())
+        );
+        let hc = Theme::built_in("high-contrast").unwrap();
+        assert_eq!(hc.syntect.as_deref(), Some(crate::highlight::HIGH_CONTRAST));
+        assert_eq!(hc.slots.text.bg, Some(Color::Black));
     }
 
     #[test]
@@ -281,6 +301,20 @@ mod tests {
         assert!(e.to_string().contains("wat"), "{e}");
         let e = Theme::parse("name = \n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn unknown_syntect_theme_is_an_error_listing_the_known_ones() {
+        let e = Theme::parse("syntect = \"base16-oceanic\"\n", "/t/mine.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("/t/mine.toml: unknown syntect theme \"base16-oceanic\" (known: "),
+            "{e}"
+        );
+        assert!(e.contains("base16-ocean.dark"), "{e}");
+        let ok = Theme::parse("syntect = \"base16-ocean.dark\"\n", "t.toml").unwrap();
+        assert_eq!(ok.syntect.as_deref(), Some("base16-ocean.dark"));
     }
 
     #[test]

@@ -348,3 +348,56 @@ async fn sources_work_as_trait_objects() {
         assert!(source.answer(&query("q-1", "p")).await.is_ok());
     }
 }
+
+#[tokio::test]
+async fn restart_starts_an_answers_file_from_its_top() {
+    let source = ScriptSource::parse(
+        "{\"answer\": \"first\"}\n{\"answer\": \"second\"}\n",
+        "answers.jsonl",
+    )
+    .unwrap();
+    let text = |r: Result<alc_workbench::engine::Answer, SourceError>| r.unwrap().text;
+    assert_eq!(text(source.answer(&query("q-1", "a")).await), "first");
+    assert_eq!(text(source.answer(&query("q-2", "b")).await), "second");
+    assert!(source.answer(&query("q-3", "c")).await.is_err(), "ran out");
+    source.restart().await;
+    assert_eq!(source.remaining(), 2);
+    assert_eq!(text(source.answer(&query("q-1", "a")).await), "first");
+}
+
+#[tokio::test]
+async fn restart_gives_a_fresh_coprocess() {
+    let source = spawn(ECHO_ID);
+    assert_eq!(
+        source.answer(&query("q-1", "a")).await.unwrap().text,
+        "ok 1 q-1"
+    );
+    assert_eq!(
+        source.answer(&query("q-2", "b")).await.unwrap().text,
+        "ok 2 q-2"
+    );
+    source.restart().await;
+    // A new process: its count starts again.
+    assert_eq!(
+        source.answer(&query("q-1", "a")).await.unwrap().text,
+        "ok 1 q-1"
+    );
+}
+
+#[tokio::test]
+async fn restart_replaces_a_coprocess_that_exited() {
+    let source = spawn(r#"read -r line; printf '{"answer":"once"}\n'"#);
+    assert_eq!(
+        source.answer(&query("q-1", "a")).await.unwrap().text,
+        "once"
+    );
+    assert!(
+        source.answer(&query("q-2", "b")).await.is_err(),
+        "it exited"
+    );
+    source.restart().await;
+    assert_eq!(
+        source.answer(&query("q-3", "c")).await.unwrap().text,
+        "once"
+    );
+}

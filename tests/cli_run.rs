@@ -208,6 +208,89 @@ fn budget_flag_stops_the_strategy() {
 }
 
 #[test]
+fn a_batch_may_end_over_budget_and_the_summary_says_so() {
+    let batch = [
+        "tests/fixtures/batch.lua",
+        "--answers",
+        "tests/fixtures/batch.answers.jsonl",
+        "--budget-calls",
+        "2",
+    ];
+    let o = run(&batch);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout_json(&o)["count"],
+        json!(3),
+        "checked once, before the batch"
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("completed · 3 calls (over budget: max 2) · "),
+        "{err}"
+    );
+    // At its limit is not over.
+    let mut at_limit = batch;
+    at_limit[4] = "3";
+    let err = stderr(&run(&at_limit));
+    assert!(err.contains("completed · 3 calls · "), "{err}");
+    // A float in the ctx is a limit too.
+    let o = run(&[
+        "tests/fixtures/batch.lua",
+        "--answers",
+        "tests/fixtures/batch.answers.jsonl",
+        "--ctx",
+        r#"{"budget": {"max_llm_calls": 2.0}}"#,
+    ]);
+    assert!(
+        stderr(&o).contains("3 calls (over budget: max 2)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn budget_strict_refuses_the_batch_before_asking() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.jsonl");
+    let o = run(&[
+        "tests/fixtures/batch.lua",
+        "--answers",
+        "tests/fixtures/batch.answers.jsonl",
+        "--budget-calls",
+        "2",
+        "--budget-strict",
+        "--transcript",
+        t.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("budget_exceeded: llm_calls 0 + 3 asked would pass max_llm_calls 2"),
+        "{err}"
+    );
+    assert!(err.contains("failed · 0 calls · "), "{err}");
+    let records = transcript(&t);
+    assert!(records.iter().any(|r| r["event"] == "end"), "{records:?}");
+    assert!(
+        !records.iter().any(|r| r["event"] == "query"),
+        "no query was asked: {records:?}"
+    );
+    // The same from the ctx.
+    let o = run(&[
+        "tests/fixtures/batch.lua",
+        "--answers",
+        "tests/fixtures/batch.answers.jsonl",
+        "--ctx",
+        r#"{"budget": {"max_llm_calls": 2, "strict": true}}"#,
+    ]);
+    assert!(
+        stderr(&o).contains("budget_exceeded: llm_calls 0 + 3"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn bad_input_gets_clear_errors_and_exit_codes() {
     let cases: &[(&[&str], i32, &str)] = &[
         (

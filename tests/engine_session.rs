@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use alc_workbench::engine::{Session, SessionEvent, Status};
+use alc_workbench::engine::{Answer, AnswerOrigin, Metrics, Session, SessionEvent, Status};
 use serde_json::json;
 use support::*;
 
@@ -310,25 +310,123 @@ fn huge_and_non_utf8_prompts_are_asked() {
     assert!(qs[1].prompt.starts_with("caf") && qs[1].prompt.contains('\u{FFFD}'));
 }
 
-#[test]
-fn person_time_is_not_charged_to_elapsed() {
-    let (session, mut events) = Session::start(config("return alc.llm('think')")).unwrap();
-    let id = loop {
-        if let SessionEvent::Paused { queries, .. } = events.blocking_recv().unwrap().event {
-            break queries[0].id.clone();
+/// Waits until the engine's own figures satisfy `done` (polling them: the passing of
+/// time is the thing measured here, and the engine's clock is the one that counts).
+fn until_metrics(session: &Session, done: impl Fn(&Metrics) -> bool) -> Metrics {
+    loop {
+        let m = session.metrics();
+        if done(&m) {
+            return m;
         }
-    };
-    // A person "thinks" for a measurable time; the wait is what is being measured,
-    // not a synchronisation.
-    std::thread::sleep(Duration::from_millis(120));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn next_pause(events: &mut alc_workbench::engine::EventStream) -> String {
+    loop {
+        if let SessionEvent::Paused { queries, .. } = events.blocking_recv().unwrap().event {
+            return queries[0].id.clone();
+        }
+    }
+}
+
+#[test]
+fn person_time_runs_from_person_ready_to_the_answer_and_is_never_charged() {
+    let mut cfg = config("local a = alc.llm('think')\nlocal b = alc.llm('machine')\nreturn {a, b}");
+    cfg.ctx = json!({"budget": {"max_elapsed_ms": 100000}});
+    let (session, mut events) = Session::start(cfg).unwrap();
+    let q1 = next_pause(&mut events);
+    session.person_ready(&q1).unwrap();
+    session.person_ready(&q1).unwrap(); // again: changes nothing
+                                        // While the person thinks, the engine's elapsed time stands still.
+    let thinking = until_metrics(&session, |m| m.human_ms >= 150);
+    assert!(thinking.elapsed_ms < 100, "{thinking:?}");
     session
-        .answer(
-            &id,
-            alc_workbench::engine::Answer::new("done", alc_workbench::engine::AnswerOrigin::Human),
-        )
+        .answer(&q1, Answer::new("done", AnswerOrigin::Human))
         .unwrap();
-    let (out, _) = drive(&session, events, |_| Ok(String::new()));
-    assert!(out.metrics.human_ms >= 100, "{:?}", out.metrics);
-    assert!(out.metrics.elapsed_ms + out.metrics.human_ms <= out.metrics.wall_ms + 1);
-    assert!(out.metrics.elapsed_ms < 100, "{:?}", out.metrics);
+    // A query nobody marked ready (a provider, a command) is the strategy's time,
+    // whoever answers it.
+    let q2 = next_pause(&mut events);
+    let before = session.metrics();
+    until_metrics(&session, |m| m.wall_ms >= before.wall_ms + 150);
+    session
+        .answer(&q2, Answer::new("auto", AnswerOrigin::Provider))
+        .unwrap();
+    let (out, seen) = drive(&session, events, |_| Ok(String::new()));
+    let m = &out.metrics;
+    assert_eq!(out.status, Status::Completed, "{:?}", out.error);
+    assert!(
+        m.human_ms >= 150 && m.human_ms < before.human_ms + 100,
+        "{m:?}"
+    );
+    assert!(m.elapsed_ms >= 150, "the machine's wait is charged: {m:?}");
+    assert!(m.elapsed_ms + m.human_ms <= m.wall_ms + 1, "{m:?}");
+    // The same figures travel with the events.
+    let last = seen.last().unwrap();
+    assert_eq!(last.metrics.llm_calls, 2);
+    assert!(last.metrics.human_ms >= m.human_ms);
+    assert!(session.person_ready("q-99").is_err(), "unknown or finished");
+}
+
+#[test]
+fn every_event_carries_the_engines_metrics() {
+    let (out, events) = run(
+        "local a = alc.llm('one')\nlocal b = alc.llm_batch({'x', 'y'})\nreturn 1",
+        |_| Ok("abcd".into()),
+    );
+    assert_eq!(out.metrics.llm_calls, 3);
+    let calls: Vec<u64> = events
+        .iter()
+        .filter(|e| matches!(e.event, SessionEvent::Answered { .. }))
+        .map(|e| e.metrics.llm_calls)
+        .collect();
+    assert_eq!(calls, vec![1, 2, 3], "counted before the event goes out");
+    for pair in events.windows(2) {
+        assert!(pair[0].metrics.wall_ms <= pair[1].metrics.wall_ms);
+        assert_eq!(pair[1].t_ms, pair[1].metrics.wall_ms);
+    }
+    assert_eq!(events.last().unwrap().metrics.completion_tokens, 3);
+}
+
+#[test]
+fn a_batch_is_checked_before_it_starts_and_may_end_over_budget() {
+    let code = "local a = alc.llm('one')\nlocal b = alc.llm_batch({'x', 'y', 'z', 'w'})\nlocal ok, e = pcall(alc.llm, 'after')\nreturn {n = #b, e = e}";
+    let mut cfg = config(code);
+    cfg.ctx = json!({"budget": {"max_llm_calls": 2}});
+    let (out, _) = run_config(cfg, |_| Ok("a".into()));
+    assert_eq!(out.status, Status::Completed, "{:?}", out.error);
+    let r = out.result.unwrap();
+    assert_eq!(r["n"], json!(4), "as algocline: one check before the batch");
+    assert_eq!(r["e"], json!("budget_exceeded: llm_calls 5/2"));
+    assert_eq!(out.metrics.llm_calls, 5);
+}
+
+#[test]
+fn strict_refuses_a_batch_that_would_pass_the_calls_limit_before_asking() {
+    let code = "local a = alc.llm('one')\nlocal b = alc.llm_batch({'x', 'y', 'z', 'w'})\nreturn b";
+    let mut cfg = config(code);
+    cfg.ctx = json!({"budget": {"max_llm_calls": 2, "strict": true}});
+    let (out, events) = run_config(cfg, |_| Ok("a".into()));
+    assert_eq!(out.status, Status::Failed);
+    let err = out.error.unwrap();
+    assert!(
+        err.message
+            .starts_with("budget_exceeded: llm_calls 1 + 4 asked would pass max_llm_calls 2"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("--budget-strict"), "{}", err.message);
+    assert_eq!(queries(&events).len(), 1, "no query of the batch was asked");
+    assert_eq!(out.metrics.llm_calls, 1);
+}
+
+#[test]
+fn fork_is_checked_before_it_starts() {
+    let mut cfg = config("alc.llm('one')\nreturn alc.fork({'cot'}, {task = 't'})");
+    cfg.ctx = json!({"budget": {"max_llm_calls": 1}});
+    let (out, events) = run_config(cfg, |_| Ok("a".into()));
+    assert_eq!(out.status, Status::Failed);
+    let msg = out.error.unwrap().message;
+    assert!(msg.contains("budget_exceeded: llm_calls 1/1"), "{msg}");
+    assert_eq!(queries(&events).len(), 1);
 }

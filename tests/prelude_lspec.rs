@@ -1,7 +1,7 @@
-//! Layer 1 (`src/engine/prelude.lua`) specs, run under mlua-lspec on a stub Layer 0.
+//! Layer 1 (`src/engine/prelude.lua`) specs, run under mlua-lspec twice: on a stub
+//! Layer 0, and on the real one (a real session, see [`run_spec_on_real_layer0`]).
 //!
-//! The real Layer 0 (Rust `alc.*` primitives) lives elsewhere and is not needed here:
-//! [`install_stub_layer0`] builds just enough of it — scripted `alc.llm` answers that
+//! [`install_stub_layer0`] builds just enough of Layer 0 — scripted `alc.llm` answers that
 //! record every call, `llm_batch`, serde_json-backed `json_encode`/`json_decode`, an
 //! in-memory `alc.state`, a settable `budget_remaining`, recorded logs, and the
 //! metatable that makes unknown `alc.*` names raise. Swap that one function for the
@@ -10,8 +10,13 @@
 //!
 //! This file touches nothing outside its own Lua VMs.
 
+use std::sync::Arc;
+
+use alc_workbench::engine::{
+    Answer, AnswerOrigin, RootVmSetup, ScriptSpec, Session, SessionConfig, SessionEvent, Status,
+};
 use mlua::{Lua, LuaSerdeExt, Result as LuaResult, Table, Value};
-use mlua_lspec::TestSummary;
+use mlua_lspec::{TestResult, TestSummary};
 
 const PRELUDE: &str = include_str!("../src/engine/prelude.lua");
 const PURE_SPEC: &str = include_str!("lua/prelude_spec.lua");
@@ -48,7 +53,7 @@ stub = {}
 function stub.reset()
     stub.answers, stub.responder = {}, nil
     stub.calls, stub.batches, stub.logs = {}, {}, {}
-    stub.budget, stub.store = nil, {}
+    stub.budget, stub.store, stub.versions = nil, {}, {}
 end
 stub.reset()
 
@@ -75,11 +80,23 @@ end
 function alc.log(level, msg) stub.logs[#stub.logs + 1] = { level = level, msg = msg } end
 function alc.budget_remaining() return stub.budget end
 function alc.time() return os.time() end
+-- Versions count writes per key, like the real store's compare-and-swap versions.
+local function written(k) stub.versions[k] = (stub.versions[k] or 0) + 1 end
+local function version(k)
+    if stub.store[k] == nil then return nil end
+    return tostring(stub.versions[k] or 0)
+end
 alc.state = {
     get = function(k, default) local v = stub.store[k]; if v == nil then return default end; return v end,
-    set = function(k, v) stub.store[k] = v end,
-    delete = function(k) stub.store[k] = nil end,
+    set = function(k, v) stub.store[k] = v; written(k) end,
+    delete = function(k) stub.store[k] = nil; written(k) end,
     has = function(k) return stub.store[k] ~= nil end,
+    _read = function(k) return stub.store[k], version(k) end,
+    _swap = function(k, seen, new)
+        if version(k) ~= seen then return false end
+        stub.store[k] = new; written(k)
+        return true
+    end,
 }
 setmetatable(alc, { __index = function(_, name)
     error("alc." .. tostring(name) .. " is not available in this engine", 2)
@@ -190,8 +207,136 @@ fn written_specs(spec: &str) -> usize {
         .count()
 }
 
+/// The spec controls on the real Layer 0: the same `stub` table, but every scripted
+/// answer goes through a real pause of the real `alc.llm` / `alc.llm_batch` (the test
+/// answers each query with the scripted text, or fails it with the scripted error), so
+/// budgets, errors and array results are the engine's. JSON, state, logs, time and the
+/// unknown-name rule are the real ones; only `budget_remaining` is scripted (specs set
+/// arbitrary budgets), and logs are also recorded for the specs to read.
+const REAL_LAYER0_HARNESS: &str = r#"
+stub = {}
+local real = { llm = alc.llm, llm_batch = alc.llm_batch, log = alc.log }
+function stub.reset()
+    stub.answers, stub.responder = {}, nil
+    stub.calls, stub.batches, stub.logs = {}, {}, {}
+    stub.budget = nil
+end
+stub.reset()
+
+local function scripted(prompt, opts)
+    if stub.responder then return stub.responder(prompt, opts) end
+    local answer = table.remove(stub.answers, 1)
+    if answer == nil then error("stub: no scripted answer for " .. tostring(prompt), 0) end
+    return answer
+end
+
+-- The query the test driver answers with `answer` (or fails with its error).
+local function encoded(answer)
+    if type(answer) == "table" then return "\1error:" .. tostring(answer.error) end
+    return "\1answer:" .. tostring(answer)
+end
+
+rawset(alc, "llm", function(prompt, opts)
+    stub.calls[#stub.calls + 1] = { prompt = prompt, opts = opts }
+    return real.llm(encoded(scripted(prompt, opts)))
+end)
+rawset(alc, "llm_batch", function(items)
+    if type(items) == "table" and #items > 0 then
+        stub.batches[#stub.batches + 1] = items
+    end
+    local asks = {}
+    for i, item in ipairs(items) do asks[i] = encoded(scripted(item.prompt, item)) end
+    return real.llm_batch(asks)
+end)
+rawset(alc, "log", function(level, msg)
+    stub.logs[#stub.logs + 1] = { level = level, msg = msg }
+    return real.log(level, msg)
+end)
+rawset(alc, "budget_remaining", function() return stub.budget end)
+"#;
+
+/// Runs one spec file as a real session: the real three layers, lust added to the
+/// root VM, the harness above, then the spec; the chunk returns lust's results.
+fn run_spec_on_real_layer0(chunk_name: &str, spec: &str) -> Result<TestSummary, String> {
+    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let code = format!("{REAL_LAYER0_HARNESS}\n{spec}\nreturn lust.get_results()\n");
+    let mut config = SessionConfig::new(ScriptSpec::Inline {
+        name: chunk_name.trim_start_matches('@').to_string(),
+        code,
+    });
+    config.ctx = serde_json::json!({"task": "stub task"});
+    config.alc_home = home.path().to_path_buf();
+    config.seed = Some(1);
+    config.root_vm_setup = Some(RootVmSetup(Arc::new(|lua: &Lua| {
+        mlua_lspec::register(lua)?;
+        mlua_lspec::register_doubles(lua)?;
+        let expected = lua.create_table()?;
+        for (i, input) in FINGERPRINT_INPUTS.iter().enumerate() {
+            let pair = lua.create_sequence_from([*input, fingerprint_reference(input).as_str()])?;
+            expected.raw_set(i + 1, pair)?;
+        }
+        lua.globals().set("expected_fingerprints", expected)
+    })));
+    let (session, mut events) = Session::start(config).map_err(|e| e.to_string())?;
+    let outcome = loop {
+        let Some(stamped) = events.blocking_recv() else {
+            return Err("the session ended without an outcome".into());
+        };
+        match stamped.event {
+            SessionEvent::Paused { queries, .. } => {
+                for q in queries {
+                    let done = if let Some(text) = q.prompt.strip_prefix("\u{1}answer:") {
+                        session.answer(&q.id, Answer::new(text, AnswerOrigin::Script))
+                    } else if let Some(error) = q.prompt.strip_prefix("\u{1}error:") {
+                        session.fail(&q.id, error)
+                    } else {
+                        session.fail(&q.id, "the harness asked an unscripted query")
+                    };
+                    done.map_err(|e| e.to_string())?;
+                }
+            }
+            SessionEvent::Finished(outcome) => break outcome,
+            _ => {}
+        }
+    };
+    if outcome.status != Status::Completed {
+        return Err(format!(
+            "{chunk_name}: the spec run failed: {:?}",
+            outcome.error
+        ));
+    }
+    let r = outcome.result.unwrap_or_default();
+    let count = |k: &str| r[k].as_u64().unwrap_or_default() as usize;
+    let tests = r["tests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| TestResult {
+            suite: t["suite"].as_str().unwrap_or_default().to_string(),
+            name: t["name"].as_str().unwrap_or_default().to_string(),
+            passed: t["passed"].as_bool().unwrap_or(false),
+            error: t["error"].as_str().map(str::to_string),
+        })
+        .collect();
+    Ok(TestSummary {
+        passed: count("passed"),
+        failed: count("failed"),
+        total: count("total"),
+        tests,
+    })
+}
+
 fn assert_all_passed(chunk_name: &str, spec: &str) {
-    let summary = match run_spec(install_stub_layer0, chunk_name, spec) {
+    check_summary(
+        chunk_name,
+        spec,
+        run_spec(install_stub_layer0, chunk_name, spec),
+    );
+}
+
+fn check_summary(chunk_name: &str, spec: &str, summary: Result<TestSummary, String>) {
+    let summary = match summary {
         Ok(summary) => summary,
         Err(e) => panic!("{e}"),
     };
@@ -228,6 +373,18 @@ fn pure_prelude_specs_pass_on_stub_layer0() {
 #[test]
 fn llm_prelude_specs_pass_on_stub_layer0() {
     assert_all_passed("@tests/lua/prelude_llm_spec.lua", LLM_SPEC);
+}
+
+#[test]
+fn pure_prelude_specs_pass_on_the_real_layer0() {
+    let name = "@tests/lua/prelude_spec.lua";
+    check_summary(name, PURE_SPEC, run_spec_on_real_layer0(name, PURE_SPEC));
+}
+
+#[test]
+fn llm_prelude_specs_pass_on_the_real_layer0() {
+    let name = "@tests/lua/prelude_llm_spec.lua";
+    check_summary(name, LLM_SPEC, run_spec_on_real_layer0(name, LLM_SPEC));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The real runtime loop on a `TestBackend`: a scripted key stream answers a scripted
-//! fake session (one query, then a batch of two, then the end). Waits on the loop's own
-//! completion (with a deadline), never on sleeps.
+//! fake session (one query, then a batch of two, then the end). Waits on the screen
+//! and the loop's own completion (with a deadline), never on sleeps.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -16,7 +16,9 @@ use alc_workbench::app::{App, AppOptions, Mode, SessionPort, SessionState, Start
 use alc_workbench::engine::{AnswerOrigin, Metrics, SessionEvent};
 use alc_workbench::runtime::terminal::NoTerminal;
 use alc_workbench::runtime::{EventLoop, LoopEnv};
-use alc_workbench::testkit::{batch, completed, query, started, FakeCall, ScriptedSession};
+use alc_workbench::testkit::{
+    batch, completed, query, started, wait_for_screen, FakeCall, ScriptedSession, WatchedBackend,
+};
 use alc_workbench::theme::Theme;
 
 fn chars(text: &str) -> Vec<io::Result<Event>> {
@@ -75,16 +77,30 @@ async fn keys_answer_a_scripted_session_through_the_real_loop() {
         })
     };
 
-    let mut keys = Vec::new();
-    keys.extend(chars("Rayleigh"));
-    keys.extend(chord(KeyCode::Char('s'), KeyModifiers::CONTROL)); // q-1
-    keys.extend(chars("first"));
-    keys.extend(chord(KeyCode::Char('n'), KeyModifiers::CONTROL)); // next: q-3
-    keys.extend(chars("second"));
-    keys.extend(chord(KeyCode::Enter, KeyModifiers::ALT)); // q-3, then q-2 is shown
-    keys.extend(chord(KeyCode::Char('s'), KeyModifiers::CONTROL)); // q-2
-    keys.extend(chord(KeyCode::Esc, KeyModifiers::NONE)); // close the result
-    keys.extend(chars("q"));
+    // Answers reach the session off the loop task, so each group of keys waits until
+    // the screen shows the query it is for.
+    let (backend, mut frames) = WatchedBackend::new(100, 30);
+    let (key_tx, mut key_rx) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        let send = |events: Vec<io::Result<Event>>| {
+            for e in events {
+                let _ = key_tx.send(e);
+            }
+        };
+        wait_for_screen(&mut frames, |s| s.contains("Pending q-1 ")).await;
+        send(chars("Rayleigh"));
+        send(chord(KeyCode::Char('s'), KeyModifiers::CONTROL)); // q-1
+        wait_for_screen(&mut frames, |s| s.contains("Pending q-2 ")).await;
+        send(chars("first"));
+        send(chord(KeyCode::Char('n'), KeyModifiers::CONTROL)); // next: q-3
+        send(chars("second"));
+        send(chord(KeyCode::Enter, KeyModifiers::ALT)); // q-3, then q-2 is shown
+        send(chord(KeyCode::Char('s'), KeyModifiers::CONTROL)); // q-2
+        wait_for_screen(&mut frames, |s| s.contains(" finished ")).await;
+        send(chord(KeyCode::Esc, KeyModifiers::NONE)); // close the result
+        send(chars("q"));
+    });
+    let keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
 
     let (mut app, initial) = App::new(AppOptions {
         script: Some(file.clone()),
@@ -93,7 +109,7 @@ async fn keys_answer_a_scripted_session_through_the_real_loop() {
         transcript: Some("/tmp/t.jsonl".into()),
         ..Default::default()
     });
-    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let mut terminal = Terminal::new(backend).unwrap();
     let mut event_loop = EventLoop::new(LoopEnv {
         starter,
         answer_source: None,
@@ -103,16 +119,12 @@ async fn keys_answer_a_scripted_session_through_the_real_loop() {
     });
     tokio::time::timeout(
         Duration::from_secs(20),
-        event_loop.run(
-            &mut terminal,
-            futures_util::stream::iter(keys),
-            &mut app,
-            initial,
-        ),
+        event_loop.run(&mut terminal, keys, &mut app, initial),
     )
     .await
     .expect("the loop ends when q is pressed")
     .unwrap();
+    driver.await.unwrap();
 
     assert!(app.quitting);
     assert_eq!(app.state(), SessionState::Finished);
@@ -147,8 +159,10 @@ async fn keys_answer_a_scripted_session_through_the_real_loop() {
         answers,
         vec![
             ("q-1".to_string(), "Rayleigh".to_string()),
-            ("q-3".to_string(), "second".to_string()),
+            // A batch's answers are held until its last one, then go in the order
+            // asked, whichever was typed first.
             ("q-2".to_string(), "first".to_string()),
+            ("q-3".to_string(), "second".to_string()),
         ]
     );
     // Every event reached the trace: started, 3 pauses' queries, 3 answers, 2 resumes, end.

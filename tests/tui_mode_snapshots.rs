@@ -9,7 +9,7 @@ use serde_json::json;
 
 use alc_workbench::answer::SourceError;
 use alc_workbench::app::{update, App, AppOptions, Mode, Msg};
-use alc_workbench::engine::{Answer, AnswerOrigin, Query, SessionEvent, Stamped, Usage};
+use alc_workbench::engine::{Answer, AnswerOrigin, Metrics, Query, SessionEvent, Stamped, Usage};
 use alc_workbench::highlight::highlight_lua;
 use alc_workbench::testkit::{batch, query, started};
 use alc_workbench::theme::Theme;
@@ -25,8 +25,20 @@ local votes = alc.llm_batch({ "Vote A", "Vote B", "Vote C", "Vote D" })
 return { why = why, votes = votes }
 "#;
 
+/// An event as the engine stamps it; nothing answered yet, so its figures are the
+/// clock alone.
 fn at(seq: u64, t_ms: u64, event: SessionEvent) -> Msg {
-    Msg::Session(Stamped { seq, t_ms, event })
+    let metrics = Metrics {
+        wall_ms: t_ms,
+        elapsed_ms: t_ms,
+        ..Metrics::default()
+    };
+    Msg::Session(Stamped {
+        seq,
+        t_ms,
+        event,
+        metrics,
+    })
 }
 
 /// A running session in `mode`, with the provider "local".

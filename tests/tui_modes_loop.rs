@@ -107,13 +107,20 @@ async fn review_mode_drafts_are_edited_by_keys_through_the_real_engine() {
             })
             .await;
             match n {
-                1 => {}                           // accept as it is
-                2 => type_text(&keys, " edited"), // edit: appended at the cursor
+                1 => {} // accept as it is
+                // A draft opens at its start: go to its end, then edit.
+                2 => {
+                    press(&keys, KeyCode::End, KeyModifiers::NONE);
+                    type_text(&keys, " edited");
+                }
                 3 => {
                     ctrl(&keys, 'r'); // reject, answer by hand
                     type_text(&keys, "by hand");
                 }
-                _ => type_text(&keys, "!"),
+                _ => {
+                    press(&keys, KeyCode::End, KeyModifiers::NONE);
+                    type_text(&keys, "!");
+                }
             }
             ctrl(&keys, 's');
         }
@@ -268,5 +275,88 @@ async fn auto_mode_streams_and_a_failure_comes_back_to_the_person() {
             ),
             ("q-2".to_string(), "mine".to_string(), AnswerOrigin::Human),
         ]
+    );
+}
+
+/// Issue 8: time a person spends reviewing a draft is theirs. A 300 ms time budget,
+/// a draft the person looks at for longer than that before accepting: the engine never
+/// charges it, so the second call still starts and the run completes. The test waits
+/// on the engine's own figures (its person clock passing the budget), never a sleep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_time_is_the_persons_and_never_charged_to_the_time_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("two.lua");
+    std::fs::write(
+        &script,
+        "local a = alc.llm('first')\nlocal b = alc.llm('second')\nreturn {a, b}\n",
+    )
+    .unwrap();
+    let live: Arc<Mutex<Option<Session>>> = Arc::default();
+    let slot = live.clone();
+    let starter: Starter = Box::new(move |req: &StartRequest| {
+        let mut cfg = SessionConfig::new(ScriptSpec::parse(&req.script));
+        cfg.ctx = req.ctx.clone();
+        let (session, events) = Session::start(cfg).map_err(|e| e.to_string())?;
+        *slot.lock().unwrap() = Some(session.clone());
+        Ok((Arc::new(session) as Arc<dyn SessionPort>, events))
+    });
+    let fake = FakeProvider::answering("fake", |q| Ok(vec![format!("draft {}", q.id)]));
+    let (backend, mut frames) = WatchedBackend::new(120, 40);
+    let (keys, key_rx) = unbounded_channel();
+    let engine = live.clone();
+    let driver = tokio::spawn(async move {
+        screen_with(&mut frames, |s| {
+            s.contains("Pending q-1 ") && s.contains("Answer draft ·")
+        })
+        .await;
+        // The person reads the draft for longer than the whole time budget.
+        let session = engine.lock().unwrap().clone().unwrap();
+        loop {
+            let m = session.metrics();
+            if m.human_ms > 450 {
+                assert!(m.elapsed_ms < 300, "reviewing is not charged: {m:?}");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        ctrl(&keys, 's');
+        screen_with(&mut frames, |s| {
+            s.contains("Pending q-2 ") && s.contains("Answer draft ·")
+        })
+        .await;
+        ctrl(&keys, 's');
+        screen_with(&mut frames, |s| s.contains(" finished ")).await;
+        press(&keys, KeyCode::Esc, KeyModifiers::NONE);
+        type_text(&keys, "q");
+    });
+
+    let (mut app, initial) = App::new(AppOptions {
+        script: Some(script.display().to_string()),
+        ctx: json!({"budget": {"max_elapsed_ms": 300}}),
+        autostart: true,
+        mode: Mode::Review,
+        answer_source: Some("fake".into()),
+        source_is_provider: true,
+        ..Default::default()
+    });
+    let mut terminal = Terminal::new(backend).unwrap();
+    let mut event_loop = EventLoop::new(env(starter, fake));
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        event_loop.run(&mut terminal, key_stream(key_rx), &mut app, initial),
+    )
+    .await
+    .expect("the loop ends after q")
+    .unwrap();
+    driver.await.unwrap();
+
+    let outcome = app.session.outcome.as_ref().unwrap();
+    assert_eq!(outcome.status, Status::Completed, "{:?}", outcome.error);
+    assert_eq!(outcome.result, Some(json!(["draft q-1", "draft q-2"])));
+    let m = &outcome.metrics;
+    assert!(m.human_ms > 450 && m.elapsed_ms < 300, "{m:?}");
+    assert_eq!(
+        app.budget.metrics, *m,
+        "the pane shows the engine's final figures"
     );
 }

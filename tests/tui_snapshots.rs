@@ -41,11 +41,38 @@ end
 return M
 "#;
 
+thread_local! {
+    /// What the fake engine has counted so far in this test (each test runs on its own
+    /// thread); `at` stamps every event with it, as the engine does.
+    static ENGINE: std::cell::RefCell<Metrics> = Default::default();
+}
+
+/// Changes the fake engine's counts (calls answered, tokens, the person's time).
+fn engine_counts(change: impl FnOnce(&mut Metrics)) {
+    ENGINE.with(|m| change(&mut m.borrow_mut()));
+}
+
+/// The fake engine's figures at `t_ms`.
+fn figures(t_ms: u64) -> Metrics {
+    ENGINE.with(|m| {
+        let mut m = m.borrow().clone();
+        m.wall_ms = t_ms;
+        m.elapsed_ms = t_ms.saturating_sub(m.human_ms);
+        m
+    })
+}
+
 fn at(seq: u64, t_ms: u64, event: SessionEvent) -> Msg {
-    Msg::Session(Stamped { seq, t_ms, event })
+    Msg::Session(Stamped {
+        seq,
+        t_ms,
+        event,
+        metrics: figures(t_ms),
+    })
 }
 
 fn app(width: u16, height: u16) -> App {
+    engine_counts(|m| *m = Metrics::default());
     let (mut app, _) = App::new(AppOptions {
         script: Some(FILE.into()),
         ctx: json!({"task": "Why is the sky blue?", "budget": {"max_llm_calls": 10, "max_elapsed_ms": 60000, "max_tokens": 4000}}),
@@ -129,7 +156,15 @@ fn waiting() -> App {
             },
         ),
     );
-    update(&mut app, Msg::Tick { now_ms: 12_400 });
+    // The query was ready for the person at 1.2 s: the engine counts the rest as theirs.
+    engine_counts(|m| m.human_ms = 12_400 - 1_200);
+    update(
+        &mut app,
+        Msg::Tick {
+            now_ms: 12_400,
+            metrics: Some(figures(12_400)),
+        },
+    );
     typed(
         &mut app,
         "Rayleigh scattering: shorter wavelengths scatter more.",
@@ -158,6 +193,15 @@ fn batch_k_of_n() {
             },
         ),
     );
+    // The engine's count once q-1 is answered: the person's 2.2 s are theirs, the
+    // tokens estimated from the texts.
+    engine_counts(|m| {
+        m.llm_calls = 1;
+        m.estimated_calls = 1;
+        m.prompt_tokens = 43;
+        m.completion_tokens = 4;
+        m.human_ms = 2_200;
+    });
     update(
         &mut app,
         at(

@@ -8,7 +8,9 @@
 //!   `prompt`, `system`, `max_tokens`, `grounded`, `underspecified`, `site`, and
 //!   `batch` / `fork` when present) followed by a newline, then stdin is closed.
 //! - Its stdout, read to the end, **is** the answer text, with one trailing newline
-//!   removed (all other whitespace is kept). Stdout is not parsed as JSON: a command
+//!   removed (all other whitespace is kept). Output beyond the maximum answer size
+//!   (`--max-answer-mb`, default 16 MiB) fails the query at once and the command is
+//!   killed: it is never read into memory whole. Stdout is not parsed as JSON: a command
 //!   that prints `{"answer": …}` answers with that JSON text. Non-UTF-8 output is
 //!   converted lossily.
 //! - It must exit with status 0; otherwise the query fails with the status and the
@@ -28,12 +30,14 @@ use tokio::process::{ChildStdin, Command};
 use super::query_json_line;
 use super::{elapsed_ms, format_duration, AnswerFuture, AnswerSource, OutputTail, SourceError};
 use crate::engine::{Answer, AnswerOrigin, Query};
+use crate::limits::{answer_too_large, DEFAULT_MAX_ANSWER_BYTES};
 
 /// Runs a shell command for every query (see the module docs for the contract).
 #[derive(Debug, Clone)]
 pub struct CommandSource {
     cmdline: String,
     timeout: Duration,
+    max_answer_bytes: usize,
 }
 
 impl CommandSource {
@@ -41,7 +45,14 @@ impl CommandSource {
         CommandSource {
             cmdline: cmdline.to_string(),
             timeout,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
         }
+    }
+
+    /// Caps the answer (the command's stdout) at `bytes`.
+    pub fn with_max_answer_bytes(mut self, bytes: usize) -> Self {
+        self.max_answer_bytes = bytes;
+        self
     }
 
     pub fn cmdline(&self) -> &str {
@@ -79,18 +90,34 @@ impl CommandSource {
         let stderr = child.stderr.take();
 
         // Writing, reading stdout and reading stderr run together: a command that
-        // prints a lot before reading its input must not deadlock against us.
+        // prints a lot before reading its input must not deadlock against us. Output
+        // over the limit stops all three at once (try_join), whatever the child does.
+        let limit = self.max_answer_bytes;
         let exchange = async {
-            let (_, stdout, stderr) = tokio::join!(
-                write_request(stdin, &request),
-                read_all(stdout),
-                read_tail(stderr)
+            let io = tokio::try_join!(
+                async {
+                    write_request(stdin, &request).await;
+                    Ok(())
+                },
+                read_capped(stdout, limit),
+                async { Ok(read_tail(stderr).await) }
             );
-            let status = child.wait().await;
-            (stdout, stderr, status)
+            match io {
+                Ok(((), stdout, stderr)) => Ok((stdout, stderr, child.wait().await)),
+                Err(failure) => Err(failure),
+            }
         };
         let (stdout, stderr, status) = match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(finished) => finished,
+            Ok(Ok(finished)) => finished,
+            Ok(Err(failure)) => {
+                let _ = child.kill().await;
+                return Err(SourceError::Failed(match failure {
+                    ReadFailure::TooLarge => {
+                        answer_too_large(&format!("answer command output for {query_id}"), limit)
+                    }
+                    ReadFailure::Io(err) => format!("could not read answer command output: {err}"),
+                }));
+            }
             Err(_elapsed) => {
                 // Explicit kill (and reap) rather than waiting for the drop, so the
                 // process is gone by the time the failure is reported.
@@ -112,9 +139,6 @@ impl CommandSource {
                 stderr_suffix(&stderr)
             )));
         }
-        let stdout = stdout.map_err(|err| {
-            SourceError::Failed(format!("could not read answer command output: {err}"))
-        })?;
         let mut answer = Answer::new(answer_text(&stdout), AnswerOrigin::Command);
         answer.latency_ms = elapsed_ms(start);
         Ok(answer)
@@ -142,12 +166,35 @@ async fn write_request(stdin: Option<ChildStdin>, request: &str) {
     }
 }
 
-async fn read_all(stream: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u8>> {
+/// Why stdout could not be taken as the answer.
+#[derive(Debug)]
+enum ReadFailure {
+    /// More than the maximum answer size.
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Reads a stream to its end, failing as soon as it passes `limit` bytes: memory stays
+/// bounded by the limit, whatever the command prints.
+async fn read_capped(
+    stream: Option<impl AsyncRead + Unpin>,
+    limit: usize,
+) -> Result<Vec<u8>, ReadFailure> {
     let mut bytes = Vec::new();
-    if let Some(mut stream) = stream {
-        stream.read_to_end(&mut bytes).await?;
+    let Some(mut stream) = stream else {
+        return Ok(bytes);
+    };
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let read = stream.read(&mut chunk).await.map_err(ReadFailure::Io)?;
+        if read == 0 {
+            return Ok(bytes);
+        }
+        if bytes.len() + read > limit {
+            return Err(ReadFailure::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk[..read]);
     }
-    Ok(bytes)
 }
 
 /// Reads a stream to its end keeping only the tail, for error messages.
@@ -325,6 +372,29 @@ mod tests {
             ))
         );
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn output_over_the_limit_fails_at_once_and_kills_the_command() {
+        // `yes` never ends by itself: only the limit (not the 20 s timeout) stops it.
+        let capped = source("exec yes answer").with_max_answer_bytes(1024 * 1024);
+        let started = Instant::now();
+        let err = capped.answer(&query("q-4", "p")).await;
+        assert_eq!(
+            err,
+            Err(SourceError::Failed(
+                "answer command output for q-4 exceeded the maximum answer size of \
+                 1 MiB (raise it with --max-answer-mb)"
+                    .into()
+            ))
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // Exactly at the limit is still an answer.
+        let at_limit = source("head -c 1000 /dev/zero | tr '\\0' x")
+            .with_max_answer_bytes(1000)
+            .answer(&query("q-5", "p"))
+            .await;
+        assert_eq!(at_limit.expect("answers").text.len(), 1000);
     }
 
     #[tokio::test]

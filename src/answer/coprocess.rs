@@ -17,7 +17,9 @@
 //! is killed and every later query fails at once with the reason, rather than risk
 //! pairing answers with the wrong queries. A query cancelled while its request was
 //! out (its future dropped) is handled too: the next query first reads and discards
-//! the stale reply. Its stderr is collected in the background
+//! the stale reply. A reply line longer than the maximum answer size
+//! (`--max-answer-mb`, default 16 MiB) breaks the coprocess too, and is never held in
+//! memory whole. Its stderr is collected in the background
 //! into a bounded buffer and its tail is quoted when it exits. The child is killed
 //! when the source is dropped.
 //!
@@ -37,9 +39,10 @@ use super::command::{describe_exit, stderr_suffix};
 use super::query_json_line;
 use super::{
     answer_text_from_json, elapsed_ms, format_duration, text_preview, AnswerFuture, AnswerSource,
-    OutputTail, SourceError,
+    OutputTail, RestartFuture, SourceError,
 };
 use crate::engine::{Answer, AnswerOrigin, Query, Usage};
+use crate::limits::{answer_too_large, DEFAULT_MAX_ANSWER_BYTES};
 
 /// How long to wait for a coprocess that closed its stdout to finish exiting and for
 /// its last stderr output, before giving up on a clean exit status.
@@ -89,6 +92,7 @@ enum Pending {
 pub struct CoprocessSource {
     cmdline: String,
     timeout: Duration,
+    max_answer_bytes: usize,
     channel: Mutex<Channel>,
     stderr: Arc<StdMutex<OutputTail>>,
 }
@@ -106,45 +110,21 @@ impl CoprocessSource {
     /// Starts the coprocess. Must be called from within a Tokio runtime; `timeout`
     /// bounds the wait for each reply.
     pub fn spawn(cmdline: &str, timeout: Duration) -> Result<Self, CoprocessError> {
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|_| CoprocessError::NoRuntime)?;
-        let spawn_error = |source| CoprocessError::Spawn {
-            cmdline: cmdline.to_string(),
-            source,
-        };
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(cmdline)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(spawn_error)?;
-        let missing = |name: &str| {
-            spawn_error(std::io::Error::other(format!(
-                "no {name} pipe to the child"
-            )))
-        };
-        let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
-        let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
-        let stderr_pipe = child.stderr.take().ok_or_else(|| missing("stderr"))?;
-
         let stderr = Arc::new(StdMutex::new(OutputTail::default()));
-        let stderr_task = runtime.spawn(collect_stderr(stderr_pipe, Arc::clone(&stderr)));
+        let channel = open_channel(cmdline, &stderr)?;
         Ok(CoprocessSource {
             cmdline: cmdline.to_string(),
             timeout,
-            channel: Mutex::new(Channel {
-                child,
-                stdin,
-                stdout: BufReader::new(stdout),
-                stderr_task,
-                pending: Pending::Idle,
-                broken: None,
-            }),
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            channel: Mutex::new(channel),
             stderr,
         })
+    }
+
+    /// Caps each reply line at `bytes`.
+    pub fn with_max_answer_bytes(mut self, bytes: usize) -> Self {
+        self.max_answer_bytes = bytes;
+        self
     }
 
     pub fn cmdline(&self) -> &str {
@@ -173,13 +153,17 @@ impl CoprocessSource {
             )));
         }
         let start = Instant::now();
+        let limit = self.max_answer_bytes;
+        // `Ok(None)`: a line (the stale one or the reply) passed the limit.
         let io = async {
             if channel.pending == Pending::Reply {
                 // The reply to a cancelled query: read and discard it. EOF here is
                 // the process ending, reported below like any EOF.
                 let mut stale = Vec::new();
-                if channel.stdout.read_until(b'\n', &mut stale).await? == 0 {
-                    return Ok(stale);
+                match read_line_capped(&mut channel.stdout, &mut stale, limit).await? {
+                    LineRead::Eof => return Ok(Some(stale)),
+                    LineRead::TooLarge => return Ok(None),
+                    LineRead::Line => {}
                 }
                 channel.pending = Pending::Idle;
             }
@@ -188,9 +172,12 @@ impl CoprocessSource {
             channel.stdin.flush().await?;
             channel.pending = Pending::Reply;
             let mut reply = Vec::new();
-            channel.stdout.read_until(b'\n', &mut reply).await?;
+            if read_line_capped(&mut channel.stdout, &mut reply, limit).await? == LineRead::TooLarge
+            {
+                return Ok(None);
+            }
             channel.pending = Pending::Idle;
-            Ok::<_, std::io::Error>(reply)
+            Ok::<_, std::io::Error>(Some(reply))
         };
         let reply = match tokio::time::timeout(self.timeout, io).await {
             Err(_elapsed) => {
@@ -204,6 +191,14 @@ impl CoprocessSource {
                     "answer coprocess timed out after {waited} for {query_id}; it has been stopped"
                 )));
             }
+            Ok(Ok(None)) => {
+                let message =
+                    answer_too_large(&format!("answer coprocess reply to {query_id}"), limit);
+                self.break_channel(&mut channel, message.clone()).await;
+                return Err(SourceError::Failed(format!(
+                    "{message}; it has been stopped"
+                )));
+            }
             // A broken pipe on write means the process is gone: report it like EOF.
             Ok(Err(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => Vec::new(),
             Ok(Err(err)) => {
@@ -211,7 +206,7 @@ impl CoprocessSource {
                 self.break_channel(&mut channel, reason.clone()).await;
                 return Err(SourceError::Failed(format!("answer coprocess: {reason}")));
             }
-            Ok(Ok(reply)) => reply,
+            Ok(Ok(Some(reply))) => reply,
         };
         if reply.is_empty() {
             let ended = self.wait_for_exit(&mut channel).await;
@@ -281,9 +276,65 @@ impl CoprocessSource {
     }
 }
 
+/// Starts the process and its stderr reader (into `stderr`). Needs a Tokio runtime.
+fn open_channel(
+    cmdline: &str,
+    stderr: &Arc<StdMutex<OutputTail>>,
+) -> Result<Channel, CoprocessError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| CoprocessError::NoRuntime)?;
+    let spawn_error = |source| CoprocessError::Spawn {
+        cmdline: cmdline.to_string(),
+        source,
+    };
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmdline)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(spawn_error)?;
+    let missing = |name: &str| {
+        spawn_error(std::io::Error::other(format!(
+            "no {name} pipe to the child"
+        )))
+    };
+    let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
+    let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
+    let stderr_pipe = child.stderr.take().ok_or_else(|| missing("stderr"))?;
+    let stderr_task = runtime.spawn(collect_stderr(stderr_pipe, Arc::clone(stderr)));
+    Ok(Channel {
+        child,
+        stdin,
+        stdout: BufReader::new(stdout),
+        stderr_task,
+        pending: Pending::Idle,
+        broken: None,
+    })
+}
+
 impl AnswerSource for CoprocessSource {
     fn name(&self) -> &str {
         "coprocess"
+    }
+
+    /// Stops the process and starts a fresh one (a new run must not see the state the
+    /// last run left in it). If it cannot start, later queries say why.
+    fn restart(&self) -> RestartFuture<'_> {
+        Box::pin(async move {
+            let mut channel = self.channel.lock().await;
+            let _ = channel.child.kill().await;
+            channel.stderr_task.abort();
+            *self
+                .stderr
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = OutputTail::default();
+            match open_channel(&self.cmdline, &self.stderr) {
+                Ok(fresh) => *channel = fresh,
+                Err(err) => channel.broken = Some(format!("could not restart: {err}")),
+            }
+        })
     }
 
     fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a> {
@@ -300,6 +351,52 @@ impl Drop for CoprocessSource {
         // the pipe open.
         let _ = channel.child.start_kill();
         channel.stderr_task.abort();
+    }
+}
+
+/// How a capped line read ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineRead {
+    /// A line through its newline (or the unterminated last one) is in the buffer.
+    Line,
+    /// Nothing more: the buffer is empty.
+    Eof,
+    /// The line passed the limit before its newline; what was read is dropped.
+    TooLarge,
+}
+
+/// Reads one line (through its `\n`) into `line`, like `read_until`, but stops as soon
+/// as the line passes `limit` bytes (its newline not counted), so a reply that never
+/// ends cannot exhaust memory.
+async fn read_line_capped(
+    reader: &mut BufReader<ChildStdout>,
+    line: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<LineRead> {
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(if line.is_empty() {
+                LineRead::Eof
+            } else {
+                LineRead::Line
+            });
+        }
+        let (used, complete) = match available.iter().position(|&b| b == b'\n') {
+            Some(newline) => (newline + 1, true),
+            None => (available.len(), false),
+        };
+        let content = line.len() + used - usize::from(complete);
+        if content > limit {
+            reader.consume(used);
+            line.clear();
+            return Ok(LineRead::TooLarge);
+        }
+        line.extend_from_slice(&available[..used]);
+        reader.consume(used);
+        if complete {
+            return Ok(LineRead::Line);
+        }
     }
 }
 
@@ -351,63 +448,5 @@ fn parse_reply(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn fields(value: Value) -> serde_json::Map<String, Value> {
-        match value {
-            Value::Object(fields) => fields,
-            _ => panic!("test value must be an object"),
-        }
-    }
-
-    #[test]
-    fn reply_with_model_and_usage() {
-        let answer = parse_reply(
-            &fields(json!({"answer": "hi", "model": "m1", "usage": {"prompt_tokens": 3, "completion_tokens": 4}, "id": "q-1"})),
-            "q-1",
-        )
-        .expect("valid");
-        assert_eq!(answer.text, "hi");
-        assert_eq!(answer.source, AnswerOrigin::Command);
-        assert_eq!(answer.model.as_deref(), Some("m1"));
-        assert_eq!(
-            answer.usage,
-            Some(Usage {
-                prompt_tokens: 3,
-                completion_tokens: 4
-            })
-        );
-    }
-
-    #[test]
-    fn reply_errors_and_shape_problems() {
-        assert_eq!(
-            parse_reply(&fields(json!({"error": "rate limited"})), "q-2"),
-            Err(SourceError::Failed("rate limited".into()))
-        );
-        assert_eq!(
-            parse_reply(&fields(json!({"ok": true})), "q-2"),
-            Err(SourceError::Failed(
-                "answer coprocess reply to q-2: has neither \"answer\" nor \"error\"".into()
-            ))
-        );
-        assert!(parse_reply(&fields(json!({"answer": "a", "error": "b"})), "q-2").is_err());
-        assert!(parse_reply(&fields(json!({"answer": "a", "model": 5})), "q-2").is_err());
-        let err = parse_reply(
-            &fields(json!({"answer": "a", "usage": {"prompt_tokens": 1}})),
-            "q-2",
-        )
-        .expect_err("incomplete usage");
-        assert!(err.to_string().contains("\"usage\" must be"), "{err}");
-        let object = parse_reply(&fields(json!({"answer": {"k": [1]}})), "q-2").expect("object");
-        assert_eq!(object.text, r#"{"k":[1]}"#);
-    }
-
-    #[test]
-    fn spawn_outside_a_runtime_is_an_error_not_a_panic() {
-        let err = CoprocessSource::spawn("cat", Duration::from_secs(1)).expect_err("no runtime");
-        assert!(matches!(err, CoprocessError::NoRuntime));
-    }
-}
+#[path = "coprocess_tests.rs"]
+mod tests;

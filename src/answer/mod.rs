@@ -29,6 +29,9 @@ pub use stdin::StdinSource;
 /// A boxed future as returned by [`AnswerSource::answer`].
 pub type AnswerFuture<'a> = Pin<Box<dyn Future<Output = Result<Answer, SourceError>> + Send + 'a>>;
 
+/// A boxed future as returned by [`AnswerSource::restart`].
+pub type RestartFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
 /// Why a source could not answer. The message becomes the Lua error of the call.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SourceError {
@@ -54,11 +57,26 @@ pub trait AnswerSource: Send + Sync {
 
     fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a>;
 
+    /// Starts over for a new run (the TUI's re-run), so a run answers the same way
+    /// every time: an answers file from its first entry, a coprocess as a fresh
+    /// process. Called with no request in flight. Sources that keep nothing between
+    /// queries (a command per query, providers) have nothing to do.
+    fn restart(&self) -> RestartFuture<'_> {
+        Box::pin(std::future::ready(()))
+    }
+
     /// Like `answer`, but reports text as it arrives (`on_text` receives each new piece,
     /// in order). Sources that cannot stream answer whole; providers override this.
     fn answer_streaming<'a>(&'a self, query: &Query, on_text: TextSink) -> AnswerFuture<'a> {
         let _ = on_text;
         self.answer(query)
+    }
+
+    /// Whether a person answers what is handed to this source (a plain terminal): then
+    /// the driver tells the session the query is ready for the person when it hands it
+    /// over, and the wait is the person's time, not the strategy's.
+    fn answered_by_person(&self) -> bool {
+        false
     }
 }
 

@@ -88,6 +88,10 @@ impl AnswerSource for StdinSource {
         "stdin"
     }
 
+    fn answered_by_person(&self) -> bool {
+        true
+    }
+
     fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a> {
         let (reply, result) = oneshot::channel();
         let request = Request {

@@ -1,37 +1,14 @@
-//! Budget pane state: the limits from `ctx.budget`, a live [`Metrics`] kept from the
-//! events (replaced by the engine's final metrics on `Finished`), the person's thinking
-//! time kept apart, the `alc.progress` gauge and `alc.stats` values. No I/O.
+//! Budget pane state: the engine's figures, shown as they are. The limits are the
+//! engine's [`Budget`] (read by the engine's own parser from the ctx the session
+//! started with), the counts are the engine's [`Metrics`] as carried by every session
+//! event and by each clock tick; nothing is counted or estimated here. Also the
+//! `alc.progress` gauge and `alc.stats` values in first-seen order. No I/O.
 
 use serde_json::Value;
 
-use crate::engine::{Answer, Metrics, Query, Usage};
+pub use crate::engine::Budget;
+use crate::engine::{Metrics, Usage};
 use crate::provider::{cost_usd, Prices};
-
-/// Limits from `ctx.budget`; any subset may be set.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Budget {
-    pub max_llm_calls: Option<u64>,
-    pub max_elapsed_ms: Option<u64>,
-    pub max_tokens: Option<u64>,
-}
-
-impl Budget {
-    /// Reads `ctx.budget`; missing or non-numeric fields mean "no limit".
-    pub fn from_ctx(ctx: &Value) -> Self {
-        let field = |name: &str| ctx.get("budget")?.get(name)?.as_u64();
-        Budget {
-            max_llm_calls: field("max_llm_calls"),
-            max_elapsed_ms: field("max_elapsed_ms"),
-            max_tokens: field("max_tokens"),
-        }
-    }
-}
-
-/// Estimated tokens of a text when no source reports usage: one token per four chars.
-/// Kept behind this one function so the engine's estimator can replace it.
-pub fn estimate_tokens(text: &str) -> u64 {
-    (text.chars().count() as u64).div_ceil(4)
-}
 
 /// `alc.progress` as last reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,14 +21,14 @@ pub struct Progress {
 /// What the Budget pane shows.
 #[derive(Debug, Default, Clone)]
 pub struct BudgetPane {
+    /// The limits the engine enforces.
     pub budget: Budget,
+    /// The engine's latest figures.
     pub metrics: Metrics,
     pub progress: Option<Progress>,
     /// `alc.stats` values in first-seen order.
     pub stats: Vec<(String, Value)>,
-    /// Session time (ms) since which the person has been thinking, if they are.
-    person_since: Option<u64>,
-    /// True once the engine's final metrics arrived; live updates stop.
+    /// True once the engine's final metrics arrived; later figures are ignored.
     pub is_final: bool,
     /// The provider's prices, when the config gives them: then a cost is shown.
     pub prices: Option<Prices>,
@@ -74,6 +51,12 @@ impl BudgetPane {
         };
     }
 
+    /// The limits of a session from the ctx it runs with, read by the engine's parser
+    /// (a ctx the engine refuses never starts, so no limits is right then).
+    pub fn budget_of(ctx: &Value) -> Budget {
+        Budget::from_ctx(ctx).unwrap_or_default()
+    }
+
     /// Money spent so far, from the token counts; `None` without prices.
     pub fn cost_usd(&self) -> Option<f64> {
         let usage = Usage {
@@ -83,75 +66,23 @@ impl BudgetPane {
         cost_usd(self.prices.as_ref(), &usage)
     }
 
-    /// Counts one answered call: usage when reported, else estimated from the texts.
-    pub fn answered(&mut self, query: Option<&Query>, answer: &Answer) {
-        if self.is_final {
-            return;
-        }
-        let m = &mut self.metrics;
-        m.llm_calls += 1;
-        match answer.usage {
-            Some(u) => {
-                m.prompt_tokens += u.prompt_tokens;
-                m.completion_tokens += u.completion_tokens;
-            }
-            None => {
-                if let Some(q) = query {
-                    m.prompt_tokens +=
-                        estimate_tokens(&q.prompt) + q.system.as_deref().map_or(0, estimate_tokens);
-                }
-                m.completion_tokens += estimate_tokens(&answer.text);
-                m.estimated_calls += 1;
-            }
-        }
-    }
-
-    pub fn failed_call(&mut self) {
-        if !self.is_final {
-            self.metrics.failed_calls += 1;
+    /// The engine's figures at some moment (an event, a tick). Figures older than
+    /// those shown (a tick polled before an event that came in first) are ignored.
+    pub fn observe(&mut self, metrics: &Metrics) {
+        if !self.is_final && metrics.wall_ms >= self.metrics.wall_ms {
+            self.metrics = metrics.clone();
         }
     }
 
     pub fn stat(&mut self, key: &str, value: Value) {
         match self.stats.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = value.clone(),
-            None => self.stats.push((key.to_string(), value.clone())),
+            Some(slot) => slot.1 = value,
+            None => self.stats.push((key.to_string(), value)),
         }
-        if !self.is_final {
-            self.metrics.stats.insert(key.to_string(), value);
-        }
-    }
-
-    /// Advances the clocks to session time `now_ms`.
-    pub fn tick(&mut self, now_ms: u64) {
-        if self.is_final || now_ms < self.metrics.wall_ms {
-            return;
-        }
-        self.metrics.wall_ms = now_ms;
-        self.metrics.elapsed_ms = now_ms.saturating_sub(self.person_ms(now_ms));
-    }
-
-    /// The person's thinking time so far, including a wait still going on.
-    pub fn person_ms(&self, now_ms: u64) -> u64 {
-        self.metrics.human_ms + self.person_since.map_or(0, |s| now_ms.saturating_sub(s))
-    }
-
-    /// Starts or stops the person's clock at session time `now_ms`.
-    pub fn person_waiting(&mut self, waiting: bool, now_ms: u64) {
-        match (waiting, self.person_since) {
-            (true, None) => self.person_since = Some(now_ms),
-            (false, Some(since)) => {
-                self.metrics.human_ms += now_ms.saturating_sub(since);
-                self.person_since = None;
-            }
-            _ => {}
-        }
-        self.tick(now_ms);
     }
 
     /// The engine's final metrics replace the live ones.
     pub fn finish(&mut self, metrics: Metrics) {
-        self.person_since = None;
         for (k, v) in &metrics.stats {
             if !self.stats.iter().any(|(key, _)| key == k) {
                 self.stats.push((k.clone(), v.clone()));
@@ -165,7 +96,6 @@ impl BudgetPane {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::AnswerOrigin;
 
     #[test]
     fn cost_needs_prices_and_survives_a_rerun() {
@@ -188,62 +118,33 @@ mod tests {
         );
     }
 
-    fn query(prompt: &str) -> Query {
-        Query {
-            id: "q-1".into(),
-            prompt: prompt.into(),
-            system: None,
-            max_tokens: 100,
-            grounded: false,
-            underspecified: false,
-            site: None,
-            batch: None,
-            fork: None,
-        }
-    }
-
     #[test]
-    fn budget_reads_any_subset() {
-        let b = Budget::from_ctx(&serde_json::json!({"budget": {"max_llm_calls": 3}}));
-        assert_eq!(b.max_llm_calls, Some(3));
-        assert_eq!(b.max_tokens, None);
-        assert_eq!(Budget::from_ctx(&Value::Null), Budget::default());
-    }
-
-    #[test]
-    fn tokens_from_usage_or_estimate() {
-        let mut p = BudgetPane::default();
-        p.answered(
-            Some(&query("12345678")),
-            &Answer::new("abcd", AnswerOrigin::Human),
-        );
+    fn limits_come_from_the_engines_parser() {
+        let b = BudgetPane::budget_of(&serde_json::json!({"budget": {"max_llm_calls": 10.0}}));
         assert_eq!(
-            (p.metrics.prompt_tokens, p.metrics.completion_tokens),
-            (2, 1)
+            b.max_llm_calls,
+            Some(10),
+            "a float in JSON is still a limit"
         );
-        assert_eq!(p.metrics.token_basis(), "estimated");
-        let mut a = Answer::new("x", AnswerOrigin::Provider);
-        a.usage = Some(Usage {
-            prompt_tokens: 10,
-            completion_tokens: 5,
-        });
-        let mut p = BudgetPane::default();
-        p.answered(None, &a);
-        assert_eq!(p.metrics.tokens(), 15);
-        assert_eq!(p.metrics.token_basis(), "provided");
+        let b = BudgetPane::budget_of(&serde_json::json!({"budget": {"strict": true}}));
+        assert!(b.strict);
+        assert_eq!(BudgetPane::budget_of(&Value::Null), Budget::default());
     }
 
     #[test]
-    fn person_time_is_not_charged() {
+    fn figures_are_the_engines_and_stop_at_the_final_ones() {
         let mut p = BudgetPane::default();
-        p.tick(1_000);
-        p.person_waiting(true, 1_000);
-        p.tick(5_000);
-        assert_eq!(p.metrics.elapsed_ms, 1_000);
-        assert_eq!(p.person_ms(5_000), 4_000);
-        p.person_waiting(false, 6_000);
-        p.tick(7_000);
-        assert_eq!(p.metrics.human_ms, 5_000);
-        assert_eq!(p.metrics.elapsed_ms, 2_000);
+        let at = |wall_ms, llm_calls| Metrics {
+            wall_ms,
+            llm_calls,
+            ..Metrics::default()
+        };
+        p.observe(&at(100, 1));
+        assert_eq!(p.metrics.llm_calls, 1);
+        p.observe(&at(50, 0));
+        assert_eq!(p.metrics.llm_calls, 1, "an older snapshot never goes back");
+        p.finish(at(200, 2));
+        p.observe(&at(300, 7));
+        assert_eq!(p.metrics.llm_calls, 2, "final metrics win");
     }
 }

@@ -1,9 +1,10 @@
 //! How session events change the model: queries join the Pending pane (routed by their
 //! mode: for the person, or handed to the answer source), answers and failures leave
-//! it and count in the budget, the end marks the error line or shows the result.
-//! Pure: no I/O.
+//! it, every event's metrics are the Budget pane's figures, the end marks the error
+//! line or shows the result. Pure: no I/O.
 
 use super::pending::QueryStatus;
+use super::source::Mark;
 use super::{App, Effect, Focus, Overlay, Phase};
 use crate::engine::{SessionEvent, Stamped, Status};
 
@@ -13,24 +14,23 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
     }
     app.session.clock_ms = app.session.clock_ms.max(stamped.t_ms);
     app.trace.record(&stamped);
+    app.budget.observe(&stamped.metrics);
     let now = stamped.t_ms;
     match stamped.event {
         SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
         SessionEvent::State { .. } | SessionEvent::Log { .. } => {}
-        SessionEvent::Paused { queries, .. } => {
+        SessionEvent::Paused { queries, pause } => {
             let new: Vec<_> = queries
                 .into_iter()
-                .map(|query| super::modes::route(app, query, now, fx))
+                .map(|query| {
+                    let mut q = super::modes::route(app, query, now, fx);
+                    q.pause = pause;
+                    q
+                })
                 .collect();
             let for_you = new.iter().any(|q| q.status == QueryStatus::ForYou);
-            // A call site in another Lua file (a package's module): show that file.
-            if let Some(site) = new.iter().find_map(|q| q.query.site.as_ref()) {
-                let elsewhere = app.source.file.is_some() && !app.source.shows(&site.file);
-                if elsewhere && site.file.ends_with(".lua") {
-                    app.source.reveal_after_load = Some(site.line);
-                    fx.push(Effect::LoadScript(site.file.clone()));
-                }
-            }
+            // The Source pane follows the query shown (`sync_after`), whichever file
+            // (a fork child's package) it was asked from.
             app.pending.push(new);
             // Also under an overlay (it keeps the keys until closed): closing it then
             // lands in the answer editor.
@@ -38,13 +38,8 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
                 app.focus = Focus::Pending;
             }
         }
-        SessionEvent::Answered { id, answer } => {
-            let query = app.pending.remove(&id).map(|q| q.query);
-            app.budget.answered(query.as_ref(), &answer);
-        }
-        SessionEvent::QueryFailed { id, .. } => {
+        SessionEvent::Answered { id, .. } | SessionEvent::QueryFailed { id, .. } => {
             app.pending.remove(&id);
-            app.budget.failed_call();
         }
         SessionEvent::Progress { step, total, msg } => {
             app.budget.progress = Some(super::budget::Progress { step, total, msg });
@@ -52,18 +47,30 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
         SessionEvent::Stat { key, value } => app.budget.stat(&key, value),
         SessionEvent::Finished(outcome) => {
             app.session.phase = Phase::Ended(outcome.status);
+            super::unrecorded::forget(app);
             app.budget.finish(outcome.metrics.clone());
             app.pending.clear();
-            app.source.paused_line = None;
-            if let Some(site) = outcome.error.as_ref().and_then(|e| e.site.as_ref()) {
-                app.source.error_line = Some(site.line);
-                if app.source.shows(&site.file) {
-                    let height = app.pane_height(Focus::Source);
-                    app.source.reveal(site.line, height);
-                } else {
-                    app.source.reveal_after_load = Some(site.line);
-                    fx.push(Effect::LoadScript(site.file.clone()));
-                }
+            // Where it failed, or where the cancel stopped it: the error's site (in a
+            // package's file too), else the call it was waiting at.
+            let site = outcome
+                .error
+                .as_ref()
+                .and_then(|e| e.site.as_ref())
+                .filter(|s| s.file.ends_with(".lua"))
+                .map(|s| Mark {
+                    file: s.file.clone(),
+                    line: s.line,
+                });
+            let last_pause = app.source.paused.take();
+            let mark = match outcome.status {
+                Status::Failed => site.inspect(|m| app.source.error = Some(m.clone())),
+                Status::Cancelled => site
+                    .or(last_pause)
+                    .inspect(|m| app.source.stopped = Some(m.clone())),
+                Status::Completed => None,
+            };
+            if let Some(mark) = mark {
+                show_source(app, &mark, fx);
             }
             app.message = Some(match (&outcome.status, &outcome.error) {
                 (Status::Failed, Some(e)) => format!("failed: {}", e.message),
@@ -87,30 +94,55 @@ pub(super) fn on_stream_closed(app: &mut App) {
             Status::Failed
         };
         app.session.phase = Phase::Ended(status);
+        super::unrecorded::forget(app);
         app.pending.clear();
-        app.source.paused_line = None;
+        app.source.stopped = app.source.paused.take();
         app.message = Some("the session ended without a result".into());
     }
 }
 
-/// Keeps derived state in step after any message: the paused-line marker follows the
-/// query shown, and the person's clock runs while a query waits for them.
-pub(super) fn sync_after(app: &mut App) {
+/// Keeps derived state in step after any message: the Source pane follows the query
+/// shown (loading its file when it is another one: a package, a fork child), held
+/// batch answers go once nothing of their pause waits for the person, and the session
+/// hears when a query becomes the person's.
+pub(super) fn sync_after(app: &mut App, fx: &mut Vec<Effect>) {
     let site = app.pending.current().and_then(|q| q.query.site.clone());
-    match site {
-        Some(site) => {
-            if app.source.paused_line != Some(site.line) {
-                app.source.paused_line = Some(site.line);
-                if app.source.shows(&site.file) {
-                    let height = app.pane_height(Focus::Source);
-                    app.source.reveal(site.line, height);
-                } else if app.source.lines.is_empty() {
-                    app.source.reveal_after_load = Some(site.line);
-                }
-            }
+    let mark = site.filter(|s| s.file.ends_with(".lua")).map(|s| Mark {
+        file: s.file,
+        line: s.line,
+    });
+    if let Some(mark) = mark {
+        // Follow it when it changes, or when its file still has to be shown.
+        if app.source.paused.as_ref() != Some(&mark) || app.source.paused_line().is_none() {
+            show_source(app, &mark, fx);
         }
-        None => app.source.paused_line = None,
+        app.source.paused = Some(mark);
+    } else {
+        app.source.paused = None;
     }
-    let waiting = app.is_running() && app.pending.person_busy();
-    app.budget.person_waiting(waiting, app.session.clock_ms);
+    if app.is_running() {
+        super::answering::release_ready(app, fx);
+        person_ready(app, fx);
+    }
+}
+
+/// Person time starts when a query is ready for the person: waiting for their text
+/// in the Pending pane (manual), a review draft complete, or a failure handed back to
+/// them. The engine is told once per query and keeps the clock (`person_ready`), so the
+/// time the Budget pane shows as theirs is the time the engine does not charge.
+fn person_ready(app: &mut App, fx: &mut Vec<Effect>) {
+    for q in &mut app.pending.queries {
+        if q.status == QueryStatus::ForYou && !q.person_ready_sent {
+            q.person_ready_sent = true;
+            fx.push(Effect::PersonReady(q.query.id.clone()));
+        }
+    }
+}
+
+/// Brings `mark` into view, loading its file first when another one is shown.
+pub(super) fn show_source(app: &mut App, mark: &Mark, fx: &mut Vec<Effect>) {
+    let height = app.pane_height(Focus::Source);
+    if let Some(file) = app.source.show(mark, height) {
+        fx.push(Effect::LoadScript(file));
+    }
 }

@@ -3,11 +3,9 @@
 //! overlay and the status-bar hints are generated from this table. No I/O.
 
 use std::collections::BTreeMap;
-use std::fmt;
-
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::Action;
+pub use super::chord::{BadChord, KeyChord};
 
 /// Where a binding applies. The model decides which contexts are active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,11 +18,21 @@ pub enum KeyContext {
     /// Any scrollable pane or overlay.
     Scroll,
     Trace,
+    /// The Source pane focused (sideways scrolling, wrap).
+    Source,
+    /// The trace search box.
+    Search,
     /// Help, event detail and result overlays.
     Overlay,
     Picker,
     CtxEditor,
     Confirm,
+    /// The "terminal too small" notice: the panes are hidden, so only its own keys act.
+    Notice,
+    /// The transcript could not record an answer: the person's choices.
+    Unrecorded,
+    /// Typing the path to record the transcript to instead.
+    PathPrompt,
     /// Active under every overlay too (suspend).
     Always,
 }
@@ -37,11 +45,84 @@ impl KeyContext {
             KeyContext::Pending => "pending pane",
             KeyContext::Scroll => "panes and overlays",
             KeyContext::Trace => "trace",
+            KeyContext::Source => "source",
+            KeyContext::Search => "trace search",
             KeyContext::Overlay => "overlays",
             KeyContext::Picker => "picker",
             KeyContext::CtxEditor => "ctx editor",
             KeyContext::Confirm => "questions",
+            KeyContext::Notice => "terminal too small",
+            KeyContext::Unrecorded => "answer not recorded",
+            KeyContext::PathPrompt => "transcript path",
             KeyContext::Always => "always",
+        }
+    }
+}
+
+/// The sets of contexts that are active together, most specific first. The model is
+/// always in exactly one (see `Model::key_contexts`), so within one a chord may do
+/// only one thing; across them the same chord may mean different things (`q` closes
+/// an overlay, quits elsewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextStack {
+    /// Help, event detail and result overlays.
+    Overlay,
+    Picker,
+    CtxEditor,
+    Confirm,
+    /// The "answer not recorded" choices.
+    Unrecorded,
+    /// The prompt for another transcript path.
+    PathPrompt,
+    /// The trace search box.
+    Search,
+    /// The "terminal too small" notice (its quit question is `Confirm`).
+    Notice,
+    /// The answer editor has the keys.
+    Editing,
+    /// The Pending pane is focused, not editing.
+    Pending,
+    Trace,
+    /// The Source pane is focused.
+    Source,
+    /// Any other pane.
+    Panes,
+}
+
+impl ContextStack {
+    pub const ALL: [ContextStack; 13] = [
+        ContextStack::Overlay,
+        ContextStack::Picker,
+        ContextStack::CtxEditor,
+        ContextStack::Confirm,
+        ContextStack::Unrecorded,
+        ContextStack::PathPrompt,
+        ContextStack::Search,
+        ContextStack::Notice,
+        ContextStack::Editing,
+        ContextStack::Pending,
+        ContextStack::Trace,
+        ContextStack::Source,
+        ContextStack::Panes,
+    ];
+
+    /// Its contexts in resolution order, `Always` last.
+    pub fn contexts(self) -> &'static [KeyContext] {
+        use KeyContext as K;
+        match self {
+            ContextStack::Overlay => &[K::Overlay, K::Scroll, K::Always],
+            ContextStack::Picker => &[K::Picker, K::Always],
+            ContextStack::CtxEditor => &[K::CtxEditor, K::Always],
+            ContextStack::Confirm => &[K::Confirm, K::Always],
+            ContextStack::Unrecorded => &[K::Unrecorded, K::Always],
+            ContextStack::PathPrompt => &[K::PathPrompt, K::Always],
+            ContextStack::Search => &[K::Search, K::Always],
+            ContextStack::Notice => &[K::Notice, K::Always],
+            ContextStack::Editing => &[K::Editor, K::Pending, K::Global, K::Always],
+            ContextStack::Pending => &[K::Pending, K::Scroll, K::Global, K::Always],
+            ContextStack::Trace => &[K::Trace, K::Scroll, K::Global, K::Always],
+            ContextStack::Source => &[K::Source, K::Scroll, K::Global, K::Always],
+            ContextStack::Panes => &[K::Scroll, K::Global, K::Always],
         }
     }
 }
@@ -60,6 +141,7 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Global, Action::FocusPrev, &["shift-tab"]),
     (KeyContext::Always, Action::Suspend, &["ctrl-z"]),
     (KeyContext::Editor, Action::Submit, &["ctrl-s", "alt-enter"]),
+    (KeyContext::Editor, Action::SendToAll, &["alt-a"]),
     (KeyContext::Pending, Action::Forward, &["f5"]),
     (KeyContext::Pending, Action::RejectDraft, &["ctrl-r"]),
     (KeyContext::Pending, Action::SiteMode, &["m", "alt-m"]),
@@ -73,11 +155,23 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Scroll, Action::PageDown, &["pagedown"]),
     (KeyContext::Scroll, Action::Top, &["home", "g"]),
     (KeyContext::Scroll, Action::Bottom, &["end", "G"]),
+    (KeyContext::Source, Action::ScrollLeft, &["left", "h"]),
+    (KeyContext::Source, Action::ScrollRight, &["right", "l"]),
+    (KeyContext::Source, Action::ToggleWrap, &["w"]),
     (KeyContext::Trace, Action::TraceFilter, &["f"]),
+    (KeyContext::Trace, Action::TraceSearch, &["/"]),
+    (KeyContext::Trace, Action::NextMatch, &["n"]),
+    (KeyContext::Trace, Action::PrevMatch, &["N"]),
+    (KeyContext::Search, Action::Select, &["enter"]),
+    (KeyContext::Search, Action::Close, &["esc"]),
     (KeyContext::Trace, Action::OpenEvent, &["enter"]),
     (KeyContext::Overlay, Action::Close, &["esc", "q"]),
     (KeyContext::Picker, Action::ScrollUp, &["up"]),
     (KeyContext::Picker, Action::ScrollDown, &["down"]),
+    (KeyContext::Picker, Action::PageUp, &["pageup"]),
+    (KeyContext::Picker, Action::PageDown, &["pagedown"]),
+    (KeyContext::Picker, Action::Top, &["home"]),
+    (KeyContext::Picker, Action::Bottom, &["end"]),
     (KeyContext::Picker, Action::Select, &["enter"]),
     (KeyContext::Picker, Action::Close, &["esc"]),
     (
@@ -88,158 +182,14 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::CtxEditor, Action::Close, &["esc"]),
     (KeyContext::Confirm, Action::Confirm, &["y", "enter"]),
     (KeyContext::Confirm, Action::Deny, &["n", "esc"]),
+    (KeyContext::Notice, Action::Quit, &["q", "ctrl-c"]),
+    (KeyContext::Unrecorded, Action::RetryAnswer, &["r"]),
+    (KeyContext::Unrecorded, Action::RecordElsewhere, &["w"]),
+    (KeyContext::Unrecorded, Action::GoUnrecorded, &["u"]),
+    (KeyContext::Unrecorded, Action::Quit, &["q", "ctrl-c"]),
+    (KeyContext::PathPrompt, Action::Select, &["enter"]),
+    (KeyContext::PathPrompt, Action::Close, &["esc"]),
 ];
-
-/// A key with its modifiers, normalised so that `shift-tab`, `G` and `?` match what
-/// terminals report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KeyChord {
-    pub code: KeyCode,
-    pub mods: KeyModifiers,
-}
-
-/// A chord that could not be parsed from config.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown key chord {0:?} (examples: \"q\", \"ctrl-s\", \"alt-enter\", \"f5\", \"shift-tab\")"
-)]
-pub struct BadChord(pub String);
-
-impl KeyChord {
-    pub fn new(code: KeyCode, mods: KeyModifiers) -> Self {
-        Self::normalise(code, mods)
-    }
-
-    /// Shift is part of the character for printable keys, and shift-tab arrives as
-    /// BackTab; strip what would make equal keys compare unequal.
-    fn normalise(code: KeyCode, mods: KeyModifiers) -> Self {
-        let mut mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
-        let code = match code {
-            KeyCode::Char(c) => {
-                mods.remove(KeyModifiers::SHIFT);
-                if mods.contains(KeyModifiers::CONTROL) {
-                    KeyCode::Char(c.to_ascii_lowercase())
-                } else {
-                    KeyCode::Char(c)
-                }
-            }
-            KeyCode::BackTab => {
-                mods.remove(KeyModifiers::SHIFT);
-                KeyCode::BackTab
-            }
-            KeyCode::Tab if mods.contains(KeyModifiers::SHIFT) => {
-                mods.remove(KeyModifiers::SHIFT);
-                KeyCode::BackTab
-            }
-            other => other,
-        };
-        KeyChord { code, mods }
-    }
-
-    /// The chord of a key event; `None` for key releases.
-    pub fn from_event(ev: &KeyEvent) -> Option<Self> {
-        if ev.kind == KeyEventKind::Release {
-            return None;
-        }
-        Some(Self::normalise(ev.code, ev.modifiers))
-    }
-
-    /// Parses `ctrl-s`, `alt-enter`, `shift-tab`, `q`, `?`, `f5`, `pageup`, `space`, `-`.
-    pub fn parse(text: &str) -> Result<Self, BadChord> {
-        let bad = || BadChord(text.to_string());
-        let mut mods = KeyModifiers::NONE;
-        let mut rest = text;
-        loop {
-            let lower = rest.to_ascii_lowercase();
-            let (prefix, flag) = if lower.starts_with("ctrl-") {
-                ("ctrl-", KeyModifiers::CONTROL)
-            } else if lower.starts_with("alt-") {
-                ("alt-", KeyModifiers::ALT)
-            } else if lower.starts_with("shift-") {
-                ("shift-", KeyModifiers::SHIFT)
-            } else {
-                break;
-            };
-            if rest.len() == prefix.len() {
-                break; // a lone "ctrl-" names nothing; caught below
-            }
-            mods |= flag;
-            rest = &rest[prefix.len()..];
-        }
-        let mut chars = rest.chars();
-        let code = match (chars.next(), chars.next()) {
-            (None, _) => return Err(bad()),
-            (Some(c), None) => KeyCode::Char(c),
-            _ => match rest.to_ascii_lowercase().as_str() {
-                "enter" | "return" => KeyCode::Enter,
-                "esc" | "escape" => KeyCode::Esc,
-                "tab" => KeyCode::Tab,
-                "backtab" => KeyCode::BackTab,
-                "space" => KeyCode::Char(' '),
-                "backspace" => KeyCode::Backspace,
-                "delete" | "del" => KeyCode::Delete,
-                "up" => KeyCode::Up,
-                "down" => KeyCode::Down,
-                "left" => KeyCode::Left,
-                "right" => KeyCode::Right,
-                "home" => KeyCode::Home,
-                "end" => KeyCode::End,
-                "pageup" | "pgup" => KeyCode::PageUp,
-                "pagedown" | "pgdn" => KeyCode::PageDown,
-                "insert" => KeyCode::Insert,
-                f if f.starts_with('f') => match f[1..].parse::<u8>() {
-                    Ok(n) if (1..=24).contains(&n) => KeyCode::F(n),
-                    _ => return Err(bad()),
-                },
-                _ => return Err(bad()),
-            },
-        };
-        Ok(Self::normalise(code, mods))
-    }
-
-    /// True for keys that type text (no ctrl or alt): these must reach the answer editor.
-    pub fn is_typing(&self) -> bool {
-        matches!(self.code, KeyCode::Char(_))
-            && !self
-                .mods
-                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-    }
-}
-
-impl fmt::Display for KeyChord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.mods.contains(KeyModifiers::CONTROL) {
-            f.write_str("ctrl-")?;
-        }
-        if self.mods.contains(KeyModifiers::ALT) {
-            f.write_str("alt-")?;
-        }
-        if self.mods.contains(KeyModifiers::SHIFT) {
-            f.write_str("shift-")?;
-        }
-        match self.code {
-            KeyCode::Char(' ') => f.write_str("space"),
-            KeyCode::Char(c) => write!(f, "{c}"),
-            KeyCode::Enter => f.write_str("enter"),
-            KeyCode::Esc => f.write_str("esc"),
-            KeyCode::Tab => f.write_str("tab"),
-            KeyCode::BackTab => f.write_str("shift-tab"),
-            KeyCode::Backspace => f.write_str("backspace"),
-            KeyCode::Delete => f.write_str("delete"),
-            KeyCode::Up => f.write_str("up"),
-            KeyCode::Down => f.write_str("down"),
-            KeyCode::Left => f.write_str("left"),
-            KeyCode::Right => f.write_str("right"),
-            KeyCode::Home => f.write_str("home"),
-            KeyCode::End => f.write_str("end"),
-            KeyCode::PageUp => f.write_str("pageup"),
-            KeyCode::PageDown => f.write_str("pagedown"),
-            KeyCode::Insert => f.write_str("insert"),
-            KeyCode::F(n) => write!(f, "f{n}"),
-            other => write!(f, "{other:?}"),
-        }
-    }
-}
 
 /// One binding row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,6 +206,25 @@ pub enum KeymapError {
     UnknownAction(String),
     #[error("[keys] {action}: {source}")]
     BadChord { action: String, source: BadChord },
+    /// `quit = ""` or `quit = []`: the action could never be used.
+    #[error(
+        "[keys] {action} is bound to nothing: give it a key (like \"{example}\"), or remove \
+         the line to keep its default"
+    )]
+    Unbound { action: String, example: String },
+    /// One chord for two actions where both apply (`quit = "ctrl-s"` while editing,
+    /// where ctrl-s submits).
+    #[error(
+        "[keys] \"{chord}\" is bound to both {first} ({first_context}) and {second} \
+         ({second_context}), which apply at the same time; give one of them another key"
+    )]
+    Collision {
+        chord: String,
+        first: String,
+        first_context: &'static str,
+        second: String,
+        second_context: &'static str,
+    },
 }
 
 /// The resolved table.
@@ -289,6 +258,12 @@ impl Keymap {
         for (name, chords) in overrides {
             let action =
                 Action::from_name(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
+            if chords.is_empty() || chords.iter().any(|c| c.trim().is_empty()) {
+                return Err(KeymapError::Unbound {
+                    action: name.clone(),
+                    example: map.hint(action).unwrap_or_else(|| "f2".into()),
+                });
+            }
             let parsed = chords
                 .iter()
                 .map(|c| KeyChord::parse(c))
@@ -301,7 +276,37 @@ impl Keymap {
                 binding.chords = parsed.clone();
             }
         }
+        map.check_collisions()?;
         Ok(map)
+    }
+
+    /// Fails on a chord bound to two different actions in contexts that are active
+    /// together (one [`ContextStack`]): one of the two could never be reached there.
+    fn check_collisions(&self) -> Result<(), KeymapError> {
+        for stack in ContextStack::ALL {
+            let active: Vec<&Binding> = self
+                .bindings
+                .iter()
+                .filter(|b| stack.contexts().contains(&b.context))
+                .collect();
+            for (i, first) in active.iter().enumerate() {
+                for second in &active[i + 1..] {
+                    if first.action == second.action {
+                        continue;
+                    }
+                    if let Some(chord) = first.chords.iter().find(|c| second.chords.contains(c)) {
+                        return Err(KeymapError::Collision {
+                            chord: chord.to_string(),
+                            first: first.action.name().to_string(),
+                            first_context: first.context.label(),
+                            second: second.action.name().to_string(),
+                            second_context: second.context.label(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The action bound to `chord`, trying `contexts` in order. In the answer editor,
@@ -325,6 +330,15 @@ impl Keymap {
         self.bindings
             .iter()
             .find(|b| b.action == action)
+            .and_then(|b| b.chords.first())
+            .map(|c| c.to_string())
+    }
+
+    /// The first chord bound to `action` in `context`, as text.
+    pub fn hint_in(&self, action: Action, context: KeyContext) -> Option<String> {
+        self.bindings
+            .iter()
+            .find(|b| b.action == action && b.context == context)
             .and_then(|b| b.chords.first())
             .map(|c| c.to_string())
     }
@@ -356,11 +370,16 @@ impl Keymap {
             K::Editor,
             K::Pending,
             K::Scroll,
+            K::Source,
             K::Trace,
+            K::Search,
             K::Overlay,
             K::Picker,
             K::CtxEditor,
             K::Confirm,
+            K::Notice,
+            K::Unrecorded,
+            K::PathPrompt,
             K::Always,
         ];
         let mut rows = Vec::new();

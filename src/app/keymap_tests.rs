@@ -1,5 +1,7 @@
 //! Unit tests of the keymap: chord parsing, normalisation, context resolution, overrides.
 
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
 use super::*;
 
 fn key(code: KeyCode, mods: KeyModifiers) -> KeyChord {
@@ -181,4 +183,141 @@ fn mode_keys_resolve_in_their_contexts() {
     assert!(rows
         .iter()
         .any(|(_, keys, d)| keys == "r" && *d == Action::Run.description()));
+}
+
+#[test]
+fn the_default_keymap_has_no_collisions() {
+    assert_eq!(
+        Keymap::with_overrides(&BTreeMap::new()),
+        Ok(Keymap::default())
+    );
+}
+
+#[test]
+fn one_chord_for_two_actions_that_apply_together_is_an_error_naming_both() {
+    let mut keys = BTreeMap::new();
+    keys.insert("quit".to_string(), vec!["ctrl-s".to_string()]);
+    let err = Keymap::with_overrides(&keys).expect_err("ctrl-s also submits");
+    assert_eq!(
+        err,
+        KeymapError::Collision {
+            chord: "ctrl-s".into(),
+            first: "quit".into(),
+            first_context: "anywhere",
+            second: "submit".into(),
+            second_context: "answer editor",
+        }
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("\"ctrl-s\"") && message.contains("quit") && message.contains("submit"),
+        "{message}"
+    );
+    // A chord already used by another action in a pane that is active together.
+    let mut keys = BTreeMap::new();
+    keys.insert("cancel".to_string(), vec!["j".to_string()]);
+    let err = Keymap::with_overrides(&keys).expect_err("j scrolls down");
+    assert!(
+        matches!(&err, KeymapError::Collision { first, second, .. }
+            if first == "cancel" && second == "scroll_down"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_same_chord_in_contexts_never_active_together_is_fine() {
+    // `q` closes overlays and quits elsewhere; `esc` closes the picker and denies a
+    // question: never both at once.
+    let mut keys = BTreeMap::new();
+    keys.insert("quit".to_string(), vec!["q".to_string()]);
+    keys.insert("deny".to_string(), vec!["esc".to_string(), "n".to_string()]);
+    assert!(Keymap::with_overrides(&keys).is_ok());
+    // Moving submit to a key nothing else uses while editing.
+    let mut keys = BTreeMap::new();
+    keys.insert("submit".to_string(), vec!["f2".to_string()]);
+    assert!(Keymap::with_overrides(&keys).is_ok());
+}
+
+#[test]
+fn an_action_bound_to_nothing_is_an_error() {
+    for chords in [
+        vec![String::new()],
+        vec![],
+        vec!["x".to_string(), " ".to_string()],
+    ] {
+        let mut keys = BTreeMap::new();
+        keys.insert("quit".to_string(), chords.clone());
+        let err = Keymap::with_overrides(&keys).expect_err("nothing to press");
+        assert_eq!(
+            err,
+            KeymapError::Unbound {
+                action: "quit".into(),
+                example: "q".into()
+            },
+            "{chords:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("[keys] quit is bound to nothing"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn every_context_with_bindings_is_checked_in_a_stack() {
+    // A context in no stack would never resolve, and its chords never be checked.
+    for b in Keymap::default().bindings() {
+        assert!(
+            ContextStack::ALL
+                .iter()
+                .any(|s| s.contexts().contains(&b.context)),
+            "{:?} ({:?}) is in no context stack",
+            b.context,
+            b.action
+        );
+    }
+}
+
+#[test]
+fn source_and_trace_keys_are_checked_against_the_keys_active_with_them() {
+    let cases = [
+        // Source pane: its keys and the global ones apply together.
+        ("toggle_wrap", "r", "run"),
+        ("scroll_left", "j", "scroll_down"),
+        // Trace: search keys and the scroll keys.
+        ("next_match", "k", "scroll_up"),
+    ];
+    for (action, chord, other) in cases {
+        let mut keys = BTreeMap::new();
+        keys.insert(action.to_string(), vec![chord.to_string()]);
+        let err = Keymap::with_overrides(&keys).expect_err(action);
+        assert!(
+            matches!(&err, KeymapError::Collision { first, second, .. }
+                if [first, second].contains(&&action.to_string())
+                    && [first, second].contains(&&other.to_string())),
+            "{action}: {err}"
+        );
+    }
+    // Never active together: `w` wraps in the Source pane and writes elsewhere in the
+    // transcript question.
+    let map = Keymap::default();
+    let w = KeyChord::parse("w").unwrap();
+    assert_eq!(
+        map.resolve(w, ContextStack::Source.contexts()),
+        Some(Action::ToggleWrap)
+    );
+    assert_eq!(
+        map.resolve(w, ContextStack::Unrecorded.contexts()),
+        Some(Action::RecordElsewhere)
+    );
+    // The too-small notice and the search box: only their own keys (and suspend).
+    let q = KeyChord::parse("q").unwrap();
+    assert_eq!(
+        map.resolve(q, ContextStack::Notice.contexts()),
+        Some(Action::Quit)
+    );
+    let r = KeyChord::parse("r").unwrap();
+    assert_eq!(map.resolve(r, ContextStack::Notice.contexts()), None);
+    assert_eq!(map.resolve(r, ContextStack::Search.contexts()), None);
 }

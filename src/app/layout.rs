@@ -94,11 +94,149 @@ pub fn overlay_rect(area: Rect, width: u16, height: u16) -> Rect {
     area.centered(Constraint::Length(w), Constraint::Length(h))
 }
 
-/// Rows `text` takes when wrapped to `width` columns (close to ratatui's word wrap;
-/// used to stop scrolling past the end).
+/// Rows `text` takes when wrapped to `width` columns by [`wrap_line`] (exact where the
+/// text is drawn pre-wrapped, close to ratatui's word wrap elsewhere).
 pub fn wrapped_rows(text: &str, width: u16) -> usize {
-    let width = width.max(1) as usize;
     text.split('\n')
-        .map(|l| ratatui::text::Span::raw(l).width().div_ceil(width).max(1))
+        .map(|l| wrap_line(l, width as usize).len())
         .sum()
+}
+
+/// Display columns of one character.
+fn columns(ch: char) -> usize {
+    let mut buf = [0u8; 4];
+    ratatui::text::Span::raw(&*ch.encode_utf8(&mut buf)).width()
+}
+
+/// One line word-wrapped to `width` columns: breaks after a space where it can, inside
+/// a word longer than the width where it must. Always at least one (maybe empty) row;
+/// the rows joined give back the line.
+pub fn wrap_line(line: &str, width: usize) -> Vec<&str> {
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    let (mut start, mut used) = (0, 0);
+    // Byte index just after the last space in this row, and the columns up to it.
+    let mut space: Option<(usize, usize)> = None;
+    for (i, ch) in line.char_indices() {
+        let w = columns(ch);
+        if used + w > width && i > start && ch != ' ' {
+            match space {
+                Some((at, cols)) if at > start && used - cols + w <= width => {
+                    rows.push(&line[start..at]);
+                    start = at;
+                    used -= cols;
+                }
+                _ => {
+                    rows.push(&line[start..i]);
+                    start = i;
+                    used = 0;
+                }
+            }
+            space = None;
+        }
+        used += w;
+        if ch == ' ' {
+            space = Some((i + 1, used));
+        }
+    }
+    rows.push(&line[start..]);
+    rows
+}
+
+/// What a row of the Pending pane's text is (decides its style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptRowKind {
+    Note,
+    /// A system prompt row; the first carries the `system` label.
+    System {
+        first: bool,
+    },
+    Blank,
+    Prompt,
+}
+
+/// Width of the label column in front of system prompt rows.
+pub const SYSTEM_LABEL: u16 = 8;
+
+/// The Pending pane's text as rows of `width` columns: the note, the system prompt
+/// (indented past its label), a blank row, the prompt. Drawing shows a window of these
+/// rows and the model clamps the scroll to their count, so the end is always reachable.
+pub fn prompt_rows<'a>(
+    note: Option<&'a str>,
+    system: Option<&'a str>,
+    prompt: &'a str,
+    width: u16,
+) -> Vec<(PromptRowKind, &'a str)> {
+    let width = width as usize;
+    let mut rows = Vec::new();
+    for line in note.iter().flat_map(|n| n.split('\n')) {
+        rows.extend(
+            wrap_line(line, width)
+                .into_iter()
+                .map(|r| (PromptRowKind::Note, r)),
+        );
+    }
+    if let Some(system) = system {
+        let inner = width.saturating_sub(SYSTEM_LABEL as usize);
+        let mut first = true;
+        for line in system.split('\n') {
+            for r in wrap_line(line, inner) {
+                rows.push((PromptRowKind::System { first }, r));
+                first = false;
+            }
+        }
+        rows.push((PromptRowKind::Blank, ""));
+    }
+    for line in prompt.split('\n') {
+        rows.extend(
+            wrap_line(line, width)
+                .into_iter()
+                .map(|r| (PromptRowKind::Prompt, r)),
+        );
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_after_spaces_and_inside_long_words() {
+        // A space at the edge stays on its row (it shows as nothing).
+        assert_eq!(wrap_line("the sky is blue", 7), vec!["the sky ", "is blue"]);
+        assert_eq!(wrap_line("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_line("", 4), vec![""]);
+        assert_eq!(wrap_line("日本語です", 4), vec!["日本", "語で", "す"]);
+        for (text, w) in [("a bb ccc dddd eeeee", 3), ("x  y   z", 2), ("日本 語", 3)] {
+            let rows = wrap_line(text, w);
+            assert_eq!(rows.concat(), text, "nothing lost");
+            for r in rows {
+                assert!(
+                    ratatui::text::Span::raw(r.trim_end()).width() <= w,
+                    "{r:?} wider than {w}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn prompt_rows_count_what_is_drawn() {
+        let rows = prompt_rows(Some("note"), Some("be brief"), "one two three\nfour", 12);
+        let kinds: Vec<_> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                PromptRowKind::Note,
+                PromptRowKind::System { first: true },
+                PromptRowKind::System { first: false },
+                PromptRowKind::System { first: false },
+                PromptRowKind::Blank,
+                PromptRowKind::Prompt,
+                PromptRowKind::Prompt,
+                PromptRowKind::Prompt,
+            ]
+        );
+        assert_eq!(rows.last().unwrap().1, "four");
+    }
 }

@@ -5,35 +5,43 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use ratatui_textarea::TextArea;
 use serde_json::Value;
 
 use crate::answer::SourceError;
-use crate::engine::{Answer, Outcome, Query, QueryId, Stamped, Status};
+use crate::engine::{Answer, Metrics, Outcome, Query, QueryId, Stamped, Status};
 
 pub mod action;
+mod answering;
 pub mod budget;
+mod chord;
 mod events;
 pub mod keymap;
 pub mod layout;
 pub mod modes;
+mod overlay;
 pub mod pending;
+pub mod picker;
 pub mod port;
+mod scrolling;
 pub mod source;
 pub mod trace;
+pub mod unrecorded;
 mod update;
 
 pub use action::Action;
-pub use keymap::{KeyChord, KeyContext, Keymap};
+pub use keymap::{ContextStack, KeyChord, KeyContext, Keymap};
 pub use modes::{Mode, OnProviderError, SiteKey};
-pub use port::{SessionPort, StartRequest, StartedSession, Starter};
+pub use overlay::Overlay;
+pub use picker::Choice;
+pub use port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 pub use update::update;
 
-use budget::{Budget, BudgetPane};
+use budget::BudgetPane;
 use layout::ScreenLayout;
 use pending::PendingPane;
 use source::SourcePane;
 use trace::TracePane;
+use unrecorded::{HeldSend, Unrecorded};
 
 /// Everything that happens, as the model sees it.
 #[derive(Debug, Clone)]
@@ -58,6 +66,20 @@ pub enum Msg {
         id: QueryId,
         error: String,
     },
+    /// The transcript at `path` could not record `send`, so the session did not
+    /// acknowledge it: the query still waits. `error` is the whole message.
+    AnswerUnrecorded {
+        send: HeldSend,
+        path: PathBuf,
+        error: String,
+    },
+    /// The runtime tried to move the transcript to `path`.
+    TranscriptRedirected {
+        path: PathBuf,
+        result: Result<(), String>,
+    },
+    /// The session stopped recording its transcript (the person's choice).
+    RecordingStopped,
     /// A script file was read and highlighted.
     SourceLoaded {
         file: String,
@@ -73,9 +95,11 @@ pub enum Msg {
         id: QueryId,
         text: String,
     },
-    /// The clock, in ms since the session started; only while a session runs.
+    /// The clock, in ms since the session started, and the engine's figures at that
+    /// moment (absent when there is no session to ask); only while a session runs.
     Tick {
         now_ms: u64,
+        metrics: Option<Metrics>,
     },
     /// SIGTERM or similar: leave now.
     Terminate,
@@ -96,9 +120,19 @@ pub enum Effect {
     StartSession(StartRequest),
     /// Read and highlight a script (a path or a package name).
     LoadScript(String),
+    /// Tell the session the query is ready for the person: their time from now.
+    PersonReady(QueryId),
     /// Hand a query to the non-person answer source; its text streams back as
     /// `Msg::StreamText`, its result as `Msg::SourceReply`.
     AskSource(Query),
+    /// Write the whole transcript to this file and record there from now on; the
+    /// result comes back as `Msg::TranscriptRedirected`.
+    RedirectTranscript(PathBuf),
+    /// Go on without a transcript (recorded as an event); `Msg::RecordingStopped`
+    /// comes back.
+    StopRecording {
+        reason: String,
+    },
     Suspend,
     Quit,
 }
@@ -159,33 +193,6 @@ impl SessionState {
     }
 }
 
-/// A box over the panes; at most one at a time.
-#[derive(Debug, Clone)]
-pub enum Overlay {
-    Help {
-        scroll: u16,
-    },
-    /// A trace entry (index into the filtered view) in full.
-    Event {
-        index: usize,
-        scroll: u16,
-    },
-    Result {
-        scroll: u16,
-    },
-    Ctx {
-        editor: Box<TextArea<'static>>,
-        error: Option<String>,
-    },
-    Picker {
-        selected: usize,
-    },
-    ConfirmQuit,
-    ConfirmEmpty {
-        id: QueryId,
-    },
-}
-
 /// The session being shown.
 #[derive(Debug, Clone, Default)]
 pub struct SessionInfo {
@@ -194,8 +201,15 @@ pub struct SessionInfo {
     pub ctx: Value,
     pub outcome: Option<Outcome>,
     pub cancel_requested: bool,
+    /// Session time (ms) when the cancel was asked for.
+    pub cancel_requested_ms: u64,
+    /// The cancel has not taken after [`crate::engine::CANCEL_GRACE`]: the strategy is
+    /// inside a C function the cancel hook cannot reach. Quitting still works.
+    pub stuck: bool,
     /// Latest known session time (ms), from events and ticks.
     pub clock_ms: u64,
+    /// The person chose to go on without a transcript.
+    pub recording_stopped: bool,
 }
 
 /// How the App starts; the runtime builds it from CLI options and config.
@@ -204,7 +218,7 @@ pub struct AppOptions {
     pub script: Option<String>,
     pub ctx: Value,
     /// Scripts and packages the picker offers (computed by the CLI).
-    pub choices: Vec<String>,
+    pub choices: Vec<Choice>,
     /// The starting mode (auto and review fall back to manual without a source).
     pub mode: Mode,
     pub keymap: Keymap,
@@ -217,6 +231,9 @@ pub struct AppOptions {
     /// What a provider failure in auto mode does.
     pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
+    /// Where the path prompt suggests writing a transcript that failed (the data
+    /// directory's transcripts folder).
+    pub recovery_dir: Option<PathBuf>,
     /// Start the script at once (else wait for `run`).
     pub autostart: bool,
     pub size: (u16, u16),
@@ -239,15 +256,21 @@ pub struct App {
     pub mode: Mode,
     /// Per call site overrides of the mode (absent: inherit the global one).
     pub site_modes: BTreeMap<SiteKey, Mode>,
-    pub choices: Vec<String>,
+    pub choices: Vec<Choice>,
     pub answer_source: Option<String>,
     pub source_is_provider: bool,
     pub on_provider_error: OnProviderError,
     pub transcript: Option<PathBuf>,
+    pub recovery_dir: Option<PathBuf>,
+    /// Answers the transcript could not record, waiting for the person's choice.
+    pub unrecorded: Option<Unrecorded>,
     /// A one-line note for the status bar (errors, hints).
     pub message: Option<String>,
     pub size: (u16, u16),
     pub quitting: bool,
+    /// The last key was a bare Enter (CR): a ctrl-j (LF) right after it is the second
+    /// half of a CRLF line break in an unbracketed paste, not a second newline.
+    pub(crate) after_cr: bool,
 }
 
 impl App {
@@ -274,24 +297,26 @@ impl App {
             source_is_provider: opts.source_is_provider,
             on_provider_error: opts.on_provider_error,
             transcript: opts.transcript,
+            recovery_dir: opts.recovery_dir,
+            unrecorded: None,
             message: None,
             size: opts.size,
             quitting: false,
+            after_cr: false,
         };
-        app.budget.reset(Budget::from_ctx(&app.session.ctx));
+        app.budget.reset(BudgetPane::budget_of(&app.session.ctx));
         if app.mode != Mode::Manual && app.answer_source.is_none() {
             app.mode = Mode::Manual;
             app.message = Some(modes::NO_PROVIDER.into());
         }
         let mut effects = Vec::new();
         match opts.script {
+            Some(_) if opts.autostart => update::start(&mut app, &mut effects),
             Some(script) => {
+                app.source.loading = Some(script.clone());
                 effects.push(Effect::LoadScript(script));
-                if opts.autostart {
-                    update::start(&mut app, &mut effects);
-                }
             }
-            None => app.overlay = Some(Overlay::Picker { selected: 0 }),
+            None => picker::open(&mut app),
         }
         (app, effects)
     }
@@ -322,9 +347,34 @@ impl App {
         self.session.phase == Phase::Running
     }
 
+    /// The status bar's note while a cancel cannot take (the strategy is stuck in a C
+    /// call), naming the key that quits anyway.
+    pub fn stuck_note(&self) -> Option<String> {
+        if !(self.is_running() && self.session.stuck) {
+            return None;
+        }
+        let quit = self.keymap.hint(Action::Quit).unwrap_or_else(|| "q".into());
+        Some(format!(
+            "cancel requested · {} — {quit} quits",
+            crate::engine::STUCK_IN_C
+        ))
+    }
+
     pub fn layout(&self) -> Option<ScreenLayout> {
         let (w, h) = self.size;
         ScreenLayout::of(ratatui::layout::Rect::new(0, 0, w, h))
+    }
+
+    /// Is the "terminal too small" notice shown instead of the panes? Then only the
+    /// notice's keys act: nothing reaches a hidden editor or overlay.
+    pub fn too_small(&self) -> bool {
+        self.layout().is_none()
+    }
+
+    /// Would `r`, `o`, `c` or `q` throw away work the person has not sent: a query
+    /// waiting for them (with whatever they typed or a draft in its editor)?
+    pub fn work_at_risk(&self) -> bool {
+        self.is_running() && self.pending.any_for_you()
     }
 
     /// Inner height of a pane at the current size (0 when too small).
@@ -334,30 +384,62 @@ impl App {
 
     /// Is the answer editor taking keys?
     pub fn editing(&self) -> bool {
-        self.overlay.is_none() && self.focus == Focus::Pending && self.pending.editing()
+        self.overlay.is_none()
+            && !self.too_small()
+            && self.focus == Focus::Pending
+            && self.pending.editing()
     }
 
     /// Keymap contexts active now, most specific first.
     pub fn key_contexts(&self) -> Vec<KeyContext> {
-        use KeyContext as K;
-        let mut contexts = match &self.overlay {
+        self.key_stack().contexts().to_vec()
+    }
+
+    /// Which set of keymap contexts applies now. Behind the "terminal too small"
+    /// notice nothing else is on screen: only its keys act, or its quit question's.
+    pub fn key_stack(&self) -> ContextStack {
+        let confirming = matches!(
+            self.overlay,
+            Some(Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. })
+        );
+        match &self.overlay {
+            _ if self.too_small() && confirming => ContextStack::Confirm,
+            _ if self.too_small() => ContextStack::Notice,
             Some(Overlay::Help { .. } | Overlay::Event { .. } | Overlay::Result { .. }) => {
-                vec![K::Overlay, K::Scroll]
+                ContextStack::Overlay
             }
-            Some(Overlay::Picker { .. }) => vec![K::Picker],
-            Some(Overlay::Ctx { .. }) => vec![K::CtxEditor],
-            Some(Overlay::ConfirmQuit | Overlay::ConfirmEmpty { .. }) => vec![K::Confirm],
-            None if self.editing() => vec![K::Editor, K::Pending, K::Global],
-            None if self.focus == Focus::Pending => vec![K::Pending, K::Scroll, K::Global],
-            None if self.focus == Focus::Trace => vec![K::Trace, K::Scroll, K::Global],
-            None => vec![K::Scroll, K::Global],
-        };
-        contexts.push(K::Always);
-        contexts
+            Some(Overlay::Picker { .. }) => ContextStack::Picker,
+            Some(Overlay::Ctx { .. }) => ContextStack::CtxEditor,
+            Some(Overlay::Search { .. }) => ContextStack::Search,
+            Some(
+                Overlay::ConfirmQuit
+                | Overlay::ConfirmDiscard { .. }
+                | Overlay::ConfirmEmpty { .. },
+            ) => ContextStack::Confirm,
+            Some(Overlay::Unrecorded) => ContextStack::Unrecorded,
+            Some(Overlay::TranscriptPath { .. }) => ContextStack::PathPrompt,
+            None if self.editing() => ContextStack::Editing,
+            None if self.focus == Focus::Pending => ContextStack::Pending,
+            None if self.focus == Focus::Trace => ContextStack::Trace,
+            None if self.focus == Focus::Source => ContextStack::Source,
+            None => ContextStack::Panes,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_batch;
+#[cfg(test)]
+mod tests_cancel;
+#[cfg(test)]
+mod tests_keys;
+#[cfg(test)]
 mod tests_modes;
+#[cfg(test)]
+mod tests_picker;
+#[cfg(test)]
+mod tests_truth;
+#[cfg(test)]
+mod tests_unrecorded;

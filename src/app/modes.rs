@@ -284,6 +284,7 @@ pub(super) fn on_source_reply(
     let for_you = match result {
         Ok(answer) if handoff == Handoff::Review => {
             q.set_editor_text(&answer.text);
+            q.show_from_start();
             q.draft = Some(answer);
             q.status = QueryStatus::ForYou;
             true

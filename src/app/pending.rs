@@ -16,6 +16,10 @@ pub enum QueryStatus {
     Asking(String),
     /// The source answered; the answer was sent to the session.
     Answered { source: String, text: String },
+    /// The person answered a query of a batch whose other queries still wait for them:
+    /// the answer is kept here, revisable, and goes to the session with the last one
+    /// (the strategy resumes only then).
+    Held(Answer),
     /// The person sent an answer; waiting for the session to confirm.
     Sent,
 }
@@ -43,6 +47,8 @@ pub enum QueryPhase {
     Streaming,
     /// Answered, sent, or drafted for review.
     Done,
+    /// Answered by the person, held until the batch's last answer.
+    Held,
     /// The source failed it.
     Failed,
 }
@@ -54,6 +60,7 @@ impl QueryPhase {
             QueryPhase::Waiting => "waiting",
             QueryPhase::Streaming => "streaming",
             QueryPhase::Done => "done",
+            QueryPhase::Held => "held",
             QueryPhase::Failed => "failed",
         }
     }
@@ -65,6 +72,7 @@ impl QueryPhase {
             QueryPhase::Waiting => '○',
             QueryPhase::Streaming => '◐',
             QueryPhase::Done => '●',
+            QueryPhase::Held => '◆',
             QueryPhase::Failed => '✗',
         }
     }
@@ -80,6 +88,8 @@ pub struct PendingQuery {
     pub note: Option<String>,
     /// Session time (ms) the query was asked at, for the answer's latency.
     pub asked_at_ms: u64,
+    /// The pause (batch, fork) it was asked in: its answers go to the session together.
+    pub pause: u64,
     /// Why the source has it (while `Asking`).
     pub handoff: Option<Handoff>,
     /// Text streamed in so far for the current request.
@@ -89,6 +99,8 @@ pub struct PendingQuery {
     pub draft: Option<Answer>,
     /// The source's error, when it gave up on this query.
     pub failed: Option<String>,
+    /// The session was told this query is ready for the person (their time from then).
+    pub person_ready_sent: bool,
 }
 
 impl PendingQuery {
@@ -102,10 +114,12 @@ impl PendingQuery {
             status,
             note: None,
             asked_at_ms,
+            pause: 0,
             handoff: None,
             streamed: String::new(),
             draft: None,
             failed: None,
+            person_ready_sent: false,
         }
     }
 
@@ -124,6 +138,13 @@ impl PendingQuery {
         self.editor = editor;
     }
 
+    /// Moves the editor's cursor (and so its view) to the start of the text: a draft
+    /// to review is read from the top.
+    pub fn show_from_start(&mut self) {
+        self.editor.move_cursor(CursorMove::Top);
+        self.editor.move_cursor(CursorMove::Head);
+    }
+
     /// Is the source working on it right now (and has not failed it)?
     pub fn is_asking(&self) -> bool {
         matches!(self.status, QueryStatus::Asking(_)) && self.failed.is_none()
@@ -135,6 +156,7 @@ impl PendingQuery {
             QueryStatus::Asking(_) if self.streamed.is_empty() => QueryPhase::Waiting,
             QueryStatus::Asking(_) => QueryPhase::Streaming,
             QueryStatus::Answered { .. } | QueryStatus::Sent => QueryPhase::Done,
+            QueryStatus::Held(_) => QueryPhase::Held,
             QueryStatus::ForYou if self.draft.is_some() => QueryPhase::Done,
             QueryStatus::ForYou => QueryPhase::You,
         }
@@ -160,27 +182,34 @@ impl PendingPane {
         self.queries.get_mut(self.selected)
     }
 
+    pub fn find(&self, id: &str) -> Option<&PendingQuery> {
+        self.queries.iter().find(|q| q.query.id == id)
+    }
+
     pub fn find_mut(&mut self, id: &str) -> Option<&mut PendingQuery> {
         self.queries.iter_mut().find(|q| q.query.id == id)
     }
 
-    /// Is any query waiting on the person?
+    /// Is any query waiting on the person (held answers not sent yet included)?
     pub fn any_for_you(&self) -> bool {
-        self.queries.iter().any(|q| q.status == QueryStatus::ForYou)
-    }
-
-    /// Is the person's clock running? From the pause until the session confirms the
-    /// person's answer, so the time charged is the session's own clock.
-    pub fn person_busy(&self) -> bool {
         self.queries
             .iter()
-            .any(|q| matches!(q.status, QueryStatus::ForYou | QueryStatus::Sent))
+            .any(|q| matches!(q.status, QueryStatus::ForYou | QueryStatus::Held(_)))
     }
 
-    /// Is the shown query one the person should answer (so keys go to its editor)?
+    /// Queries of `pause` still waiting for the person's first answer.
+    pub fn waiting_in(&self, pause: u64) -> usize {
+        self.queries
+            .iter()
+            .filter(|q| q.pause == pause && q.status == QueryStatus::ForYou)
+            .count()
+    }
+
+    /// Is the shown query one the person answers (so keys go to its editor)? A held
+    /// answer stays editable until the batch is sent.
     pub fn editing(&self) -> bool {
         self.current()
-            .is_some_and(|q| q.status == QueryStatus::ForYou)
+            .is_some_and(|q| matches!(q.status, QueryStatus::ForYou | QueryStatus::Held(_)))
     }
 
     /// Adds queries of a new pause; if nothing was waiting for the person, shows the

@@ -4,16 +4,40 @@
 //! a [`Starter`]. Keeping this seam a trait lets the model and the loop be tested with
 //! a fake session. No I/O here: only types.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::{Answer, Stamped};
+use crate::engine::{Answer, Metrics, Stamped};
 
-/// What the TUI needs from a running session; the engine's Session will implement it.
+/// Why a session did not take an answer (or failure) sent for a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// The transcript at `path` could not record it, so it was not acknowledged: the
+    /// query still waits and can be sent again. `message` is the whole error.
+    Unrecorded { path: PathBuf, message: String },
+    /// Anything else (already answered, the session finished…).
+    Other(String),
+}
+
+/// What the TUI needs from a running session; the engine's Session implements it.
+/// `answer`, `fail` and `redirect_transcript` may block on the disk: the runtime
+/// calls them off the loop task.
 pub trait SessionPort: Send + Sync {
-    fn answer(&self, id: &str, answer: Answer) -> Result<(), String>;
-    fn fail(&self, id: &str, error: &str) -> Result<(), String>;
+    fn answer(&self, id: &str, answer: Answer) -> Result<(), Refusal>;
+    fn fail(&self, id: &str, error: &str) -> Result<(), Refusal>;
     fn cancel(&self);
+    /// The query is ready for the person from now on (their time, not the strategy's).
+    fn person_ready(&self, id: &str) -> Result<(), String>;
+    /// The session's figures as the engine counts them now.
+    fn metrics(&self) -> Metrics;
+    /// Ends the session without waiting for it (see the engine's `Session::abandon`):
+    /// records `end` as cancelled unless it already finished. For quitting, or
+    /// replacing a session, while its strategy is stuck where cancel cannot reach.
+    fn abandon(&self);
+    /// Writes the whole transcript so far to `path` and records there from now on.
+    fn redirect_transcript(&self, path: &Path) -> Result<(), String>;
+    /// Goes on without a transcript; the choice is an event of the session.
+    fn stop_recording(&self, reason: &str);
 }
 
 /// What to run: a script path or package name, the `ctx` table, and where the session

@@ -4,6 +4,14 @@
 
 use ratatui::text::Line;
 
+/// A line of a file (as a call site names it: a path, `bundled/NAME/init.lua`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    pub file: String,
+    /// 1-based.
+    pub line: u32,
+}
+
 /// What the Source pane shows.
 #[derive(Debug, Default, Clone)]
 pub struct SourcePane {
@@ -11,20 +19,35 @@ pub struct SourcePane {
     pub file: Option<String>,
     /// Highlighted lines, computed once per load.
     pub lines: Vec<Line<'static>>,
-    /// 1-based line of the call the strategy is paused at.
-    pub paused_line: Option<u32>,
-    /// 1-based line the strategy failed at.
-    pub error_line: Option<u32>,
+    /// The call the query on screen was asked at (its file may be a package's).
+    pub paused: Option<Mark>,
+    /// Where the strategy failed.
+    pub error: Option<Mark>,
+    /// Where the strategy stood when it was cancelled.
+    pub stopped: Option<Mark>,
+    /// The file asked for and not loaded yet (asked once, not on every message).
+    pub loading: Option<String>,
     /// Index of the first visible line.
     pub scroll: usize,
     /// Why the file could not be shown.
     pub load_error: Option<String>,
     /// A line to reveal once the file that holds it is loaded.
     pub reveal_after_load: Option<u32>,
+    /// Columns scrolled sideways (long lines, when not wrapping).
+    pub hscroll: usize,
+    /// Wrap long lines instead of scrolling sideways.
+    pub wrap: bool,
 }
 
 impl SourcePane {
+    /// A file arrived. One that is no longer wanted (another was asked for since) is
+    /// dropped, so files loading out of order cannot leave the wrong one on screen.
     pub fn loaded(&mut self, file: String, lines: Vec<Line<'static>>, height: usize) {
+        match &self.loading {
+            Some(wanted) if *wanted != file => return,
+            Some(_) => self.loading = None,
+            None => {}
+        }
         let same_file = self.file.as_deref() == Some(file.as_str());
         self.file = Some(file);
         self.lines = lines;
@@ -39,6 +62,11 @@ impl SourcePane {
     }
 
     pub fn load_failed(&mut self, file: String, error: String) {
+        match &self.loading {
+            Some(wanted) if *wanted != file => return,
+            Some(_) => self.loading = None,
+            None => {}
+        }
         self.file = Some(file);
         self.lines.clear();
         self.load_error = Some(error);
@@ -58,6 +86,48 @@ impl SourcePane {
         };
         let (a, b) = (clean(file), clean(site_file));
         a == b || a.ends_with(&format!("/{b}")) || b.ends_with(&format!("/{a}"))
+    }
+
+    /// The paused call's line, if it is in the file shown.
+    pub fn paused_line(&self) -> Option<u32> {
+        self.line_of(self.paused.as_ref())
+    }
+
+    /// The failure's line, if it is in the file shown.
+    pub fn error_line(&self) -> Option<u32> {
+        self.line_of(self.error.as_ref())
+    }
+
+    /// The line the cancel stopped the strategy at, if it is in the file shown.
+    pub fn stopped_line(&self) -> Option<u32> {
+        self.line_of(self.stopped.as_ref())
+    }
+
+    fn line_of(&self, mark: Option<&Mark>) -> Option<u32> {
+        mark.filter(|m| self.shows(&m.file)).map(|m| m.line)
+    }
+
+    /// Shows `mark`'s line: scrolls to it when its file is on screen, else says which
+    /// file to load (once) and reveals the line when it arrives. The caller loads it.
+    pub fn show(&mut self, mark: &Mark, height: usize) -> Option<String> {
+        if self.shows(&mark.file) {
+            self.reveal(mark.line, height);
+            return None;
+        }
+        if self.loading.as_deref() == Some(mark.file.as_str()) {
+            self.reveal_after_load = Some(mark.line);
+            return None;
+        }
+        self.loading = Some(mark.file.clone());
+        self.reveal_after_load = Some(mark.line);
+        Some(mark.file.clone())
+    }
+
+    /// Clears the marks of a run (a new one starts).
+    pub fn clear_marks(&mut self) {
+        self.paused = None;
+        self.error = None;
+        self.stopped = None;
     }
 
     /// Scrolls so that 1-based `line` is visible, a third of the way down when it moves.
@@ -80,6 +150,25 @@ impl SourcePane {
     pub fn scroll_to(&mut self, top: bool, height: usize) {
         self.scroll = if top { 0 } else { usize::MAX };
         self.clamp(height);
+    }
+
+    /// Columns the line-number gutter takes (marker, number, two spaces).
+    pub fn gutter(&self) -> usize {
+        self.lines.len().to_string().len() + 3
+    }
+
+    /// Scrolls sideways by `delta` columns; `width` is the pane's inner width. Stops
+    /// once the longest line's end is in view.
+    pub fn scroll_sideways(&mut self, delta: isize, width: usize) {
+        if self.wrap {
+            return;
+        }
+        let text = width.saturating_sub(self.gutter()).max(1);
+        let longest = self.lines.iter().map(Line::width).max().unwrap_or(0);
+        self.hscroll = self
+            .hscroll
+            .saturating_add_signed(delta)
+            .min(longest.saturating_sub(text));
     }
 
     fn clamp(&mut self, height: usize) {

@@ -19,7 +19,11 @@ fn code(c: KeyCode) -> Msg {
 }
 fn typed(app: &mut App, text: &str) {
     for c in text.chars() {
-        assert!(update(app, key(c)).is_empty());
+        let fx = update(app, key(c));
+        assert!(
+            fx.iter().all(|e| matches!(e, Effect::PersonReady(_))),
+            "{fx:?}"
+        );
     }
 }
 fn event(seq: u64, event: SessionEvent) -> Msg {
@@ -27,6 +31,10 @@ fn event(seq: u64, event: SessionEvent) -> Msg {
         seq,
         t_ms: seq * 1000,
         event,
+        metrics: Metrics {
+            wall_ms: seq * 1000,
+            ..Metrics::default()
+        },
     })
 }
 
@@ -72,22 +80,11 @@ fn without_a_script_the_picker_opens() {
         ..Default::default()
     });
     assert!(fx.is_empty());
-    assert!(matches!(app.overlay, Some(Overlay::Picker { selected: 0 })));
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Picker { selected: 0, .. })
+    ));
     assert_eq!(app.state(), SessionState::Idle);
-}
-
-#[test]
-fn picking_loads_and_runs() {
-    let (mut app, _) = App::new(AppOptions {
-        choices: vec!["demo/a.lua".into(), "cot".into()],
-        ..Default::default()
-    });
-    update(&mut app, code(KeyCode::Down));
-    let fx = update(&mut app, code(KeyCode::Enter));
-    assert_eq!(fx[0], Effect::LoadScript("cot".into()));
-    assert!(matches!(&fx[1], Effect::StartSession(r) if r.script == "cot"));
-    assert!(app.overlay.is_none());
-    assert_eq!(app.state(), SessionState::Running);
 }
 
 #[test]
@@ -100,7 +97,7 @@ fn a_pause_waits_for_you_and_ctrl_s_answers() {
     );
     assert_eq!(app.state(), SessionState::Waiting);
     assert_eq!(app.focus, Focus::Pending);
-    assert_eq!(app.source.paused_line, Some(13));
+    assert_eq!(app.source.paused.as_ref().map(|m| m.line), Some(13));
     typed(&mut app, "Rayleigh q");
     let fx = update(&mut app, ctrl('s'));
     let [Effect::AnswerQuery { id, answer }] = fx.as_slice() else {
@@ -112,24 +109,32 @@ fn a_pause_waits_for_you_and_ctrl_s_answers() {
     assert_eq!(answer.latency_ms, 0);
     assert_eq!(app.pending.current().unwrap().status, QueryStatus::Sent);
     assert_eq!(app.state(), SessionState::Running);
+    // The pane shows the engine's figures as the event carries them: nothing counted
+    // or estimated here.
+    let engine_says = Metrics {
+        llm_calls: 1,
+        completion_tokens: 3,
+        estimated_calls: 1,
+        wall_ms: 3000,
+        human_ms: 1000,
+        elapsed_ms: 2000,
+        ..Metrics::default()
+    };
     update(
         &mut app,
-        event(
-            3,
-            SessionEvent::Answered {
+        Msg::Session(Stamped {
+            seq: 3,
+            t_ms: 3000,
+            event: SessionEvent::Answered {
                 id: "q-1".into(),
                 answer: answer.clone(),
             },
-        ),
+            metrics: engine_says.clone(),
+        }),
     );
     assert!(app.pending.queries.is_empty());
-    assert_eq!(app.source.paused_line, None);
-    assert_eq!(app.budget.metrics.llm_calls, 1);
-    assert_eq!(app.budget.metrics.completion_tokens, 3); // "Rayleigh q" = 10 chars
-    assert_eq!(
-        app.budget.metrics.human_ms, 1000,
-        "paused at 2 s, answered at 3 s"
-    );
+    assert_eq!(app.source.paused.as_ref().map(|m| m.line), None);
+    assert_eq!(app.budget.metrics, engine_says);
 }
 
 #[test]
@@ -163,13 +168,13 @@ fn a_batch_shows_k_of_n_and_moves_between_queries() {
     update(&mut app, ctrl('n'));
     assert_eq!(app.pending.current().unwrap().query.id, "q-2");
     assert_eq!(
-        app.source.paused_line,
+        app.source.paused.as_ref().map(|m| m.line),
         Some(9),
         "marker follows the query shown"
     );
     typed(&mut app, "two");
     let fx = update(&mut app, ctrl('s'));
-    assert!(matches!(&fx[..], [Effect::AnswerQuery { id, .. }] if id == "q-2"));
+    assert!(fx.is_empty(), "held until the batch's last answer: {fx:?}");
     assert_eq!(
         app.pending.current().unwrap().query.id,
         "q-1",
@@ -210,12 +215,13 @@ fn ctx_editor_keeps_text_on_bad_json_and_applies_good_json() {
     let (mut app, _) = App::new(AppOptions {
         script: Some("x.lua".into()),
         ctx: json!({"a": 1}),
+        size: (100, 30),
         ..Default::default()
     });
     update(&mut app, key('e'));
     update(&mut app, Msg::Paste(",".into()));
     update(&mut app, ctrl('s'));
-    let Some(Overlay::Ctx { editor, error }) = &app.overlay else {
+    let Some(Overlay::Ctx { editor, error, .. }) = &app.overlay else {
         panic!("overlay closed")
     };
     assert!(error.as_deref().unwrap().starts_with("invalid JSON"));
@@ -236,7 +242,7 @@ fn ctx_editor_keeps_text_on_bad_json_and_applies_good_json() {
     assert!(app.overlay.is_none());
     let fx = update(&mut app, key('r'));
     assert!(
-        matches!(&fx[..], [Effect::StartSession(r)] if r.ctx == json!({"budget": {"max_tokens": 9}}))
+        matches!(&fx[..], [Effect::LoadScript(_), Effect::StartSession(r)] if r.ctx == json!({"budget": {"max_tokens": 9}}))
     );
     assert_eq!(app.budget.budget.max_tokens, Some(9));
 }
@@ -246,9 +252,15 @@ fn rerun_cancels_the_running_session_and_clears_panes() {
     let mut app = running(None);
     paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
     update(&mut app, code(KeyCode::Tab));
-    let fx = update(&mut app, key('r'));
+    assert!(
+        update(&mut app, key('r')).is_empty(),
+        "asks first: q-1 waits"
+    );
+    let fx = update(&mut app, key('y'));
     assert_eq!(fx[0], Effect::Cancel);
-    assert!(matches!(fx[1], Effect::StartSession(_)));
+    // The script is read again: it may have been edited since.
+    assert_eq!(fx[1], Effect::LoadScript("demo/cot.lua".into()));
+    assert!(matches!(fx[2], Effect::StartSession(_)));
     assert!(app.pending.queries.is_empty());
     assert_eq!(app.trace.total(), 0);
 }
@@ -258,7 +270,7 @@ fn failure_marks_the_error_line_and_success_shows_the_result() {
     let mut app = running(None);
     update(&mut app, event(2, failed("boom", "demo/cot.lua", 7)));
     assert_eq!(app.state(), SessionState::Failed);
-    assert_eq!(app.source.error_line, Some(7));
+    assert_eq!(app.source.error.as_ref().map(|m| m.line), Some(7));
     assert!(app.message.as_deref().unwrap().contains("boom"));
 
     let mut app = running(None);
@@ -356,16 +368,40 @@ fn trace_enter_opens_the_event_and_f_filters() {
 }
 
 #[test]
-fn ticks_advance_time_but_the_persons_time_is_not_charged() {
+fn ticks_bring_the_engines_figures_and_the_person_is_told_when_a_query_is_theirs() {
     let mut app = running(None);
-    update(&mut app, Msg::Tick { now_ms: 1500 });
-    assert_eq!(app.budget.metrics.elapsed_ms, 1500);
-    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
-    update(&mut app, Msg::Tick { now_ms: 10_000 });
-    assert_eq!(app.budget.metrics.wall_ms, 10_000);
+    let live = Metrics {
+        wall_ms: 1500,
+        elapsed_ms: 1500,
+        ..Metrics::default()
+    };
+    update(
+        &mut app,
+        Msg::Tick {
+            now_ms: 1500,
+            metrics: Some(live.clone()),
+        },
+    );
+    assert_eq!(app.budget.metrics, live);
+    let fx = paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 1)]);
+    assert_eq!(fx, vec![Effect::PersonReady("q-1".into())]);
+    assert!(update(&mut app, key('x')).is_empty(), "told once per query");
+    let thinking = Metrics {
+        wall_ms: 10_000,
+        human_ms: 8_000,
+        elapsed_ms: 2_000,
+        ..Metrics::default()
+    };
+    update(
+        &mut app,
+        Msg::Tick {
+            now_ms: 10_000,
+            metrics: Some(thinking.clone()),
+        },
+    );
     assert_eq!(
-        app.budget.metrics.elapsed_ms, 2_000,
-        "8 s of thinking not charged"
+        app.budget.metrics, thinking,
+        "shown exactly as the engine counts"
     );
 }
 
@@ -469,7 +505,13 @@ fn a_call_site_in_another_file_loads_that_file() {
         2,
         vec![query("q-1", "p", "packages/cot/init.lua", 40)],
     );
-    assert_eq!(fx, vec![Effect::LoadScript("packages/cot/init.lua".into())]);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::LoadScript("packages/cot/init.lua".into()),
+            Effect::PersonReady("q-1".into())
+        ]
+    );
     let lines = (0..100)
         .map(|i| ratatui::text::Line::raw(format!("{i}")))
         .collect();
@@ -480,7 +522,7 @@ fn a_call_site_in_another_file_loads_that_file() {
             lines,
         },
     );
-    assert_eq!(app.source.paused_line, Some(40));
+    assert_eq!(app.source.paused.as_ref().map(|m| m.line), Some(40));
     let h = app.pane_height(Focus::Source);
     assert!(app.source.scroll <= 39 && 39 < app.source.scroll + h);
 }

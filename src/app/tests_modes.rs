@@ -56,6 +56,10 @@ fn event(seq: u64, event: SessionEvent) -> Msg {
         seq,
         t_ms: seq * 1000,
         event,
+        metrics: Metrics {
+            wall_ms: seq * 1000,
+            ..Metrics::default()
+        },
     })
 }
 
@@ -145,7 +149,11 @@ fn without_a_source_auto_review_and_f5_fall_back_to_manual() {
     update(&mut app, key('a'));
     assert_eq!(app.mode, Mode::Manual);
     assert_eq!(app.message.as_deref(), Some(NO_PROVIDER));
-    assert!(paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 3)]).is_empty());
+    assert_eq!(
+        paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 3)]),
+        vec![Effect::PersonReady("q-1".into())],
+        "manual: the person's time starts when the query waits for them"
+    );
     assert!(app.editing());
     assert!(update(&mut app, f5()).is_empty());
     assert_eq!(app.message.as_deref(), Some(NO_PROVIDER));
@@ -186,7 +194,13 @@ fn m_sets_the_call_sites_mode_for_its_next_queries() {
     let at_site = query("q-2", "p", "demo/cot.lua", 13);
     let elsewhere = query("q-3", "p", "demo/cot.lua", 20);
     let fx = paused(&mut app, 3, vec![at_site.clone(), elsewhere]);
-    assert_eq!(fx, vec![Effect::AskSource(at_site)]);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::AskSource(at_site),
+            Effect::PersonReady("q-3".into())
+        ]
+    );
     assert_eq!(
         app.pending.queries[1].status,
         QueryStatus::Asking("local".into())
@@ -232,7 +246,14 @@ fn f5_forwards_just_this_query_and_r_still_runs() {
     assert!(update(&mut app, f5()).is_empty());
     let fx = update(&mut app, key('r'));
     assert!(
-        matches!(&fx[..], [Effect::Cancel, Effect::StartSession(_)]),
+        matches!(
+            &fx[..],
+            [
+                Effect::Cancel,
+                Effect::LoadScript(_),
+                Effect::StartSession(_)
+            ]
+        ),
         "{fx:?}"
     );
 }
@@ -252,7 +273,11 @@ fn drafted() -> App {
     assert_eq!(current(&app).streamed, "Rayleigh scattering");
     assert_eq!(current(&app).phase(), QueryPhase::Streaming);
     let fx = reply(&mut app, "q-1", Ok(model_answer("Rayleigh scattering")));
-    assert!(fx.is_empty(), "review does not send: {fx:?}");
+    assert_eq!(
+        fx,
+        vec![Effect::PersonReady("q-1".into())],
+        "review does not send; the person's time starts with the complete draft"
+    );
     let q = current(&app);
     assert_eq!(q.status, QueryStatus::ForYou);
     assert_eq!(q.answer_text(), "Rayleigh scattering");
@@ -267,11 +292,12 @@ fn drafted() -> App {
 #[test]
 fn a_review_draft_edited_is_provider_edited() {
     let mut app = drafted();
-    typed(&mut app, ", mostly");
+    // The draft opens at its start, so typing goes in front.
+    typed(&mut app, "Mostly ");
     let fx = update(&mut app, ctrl('s'));
     let (id, answer) = sent(&fx);
     assert_eq!(id, "q-1");
-    assert_eq!(answer.text, "Rayleigh scattering, mostly");
+    assert_eq!(answer.text, "Mostly Rayleigh scattering");
     assert_eq!(answer.source, AnswerOrigin::ProviderEdited);
     assert_eq!(answer.model.as_deref(), Some("smollm2"));
     assert_eq!(answer.usage.map(|u| u.completion_tokens), Some(3));
@@ -359,7 +385,11 @@ fn an_auto_failure_goes_back_to_the_person() {
         "q-2",
         Err(SourceError::Failed("HTTP 500 after 3 retries".into())),
     );
-    assert!(fx.is_empty(), "never failed silently: {fx:?}");
+    assert_eq!(
+        fx,
+        vec![Effect::PersonReady("q-2".into())],
+        "never failed silently: the query is the person's now"
+    );
     let q2 = &app.pending.queries[1];
     assert_eq!(q2.status, QueryStatus::ForYou);
     assert_eq!(q2.phase(), QueryPhase::Failed);
@@ -407,7 +437,7 @@ fn on_provider_error_fail_fails_the_query_in_auto_mode_only() {
     let mut app = running(Mode::Review, Some("local"), OnProviderError::Fail);
     paused(&mut app, 2, vec![query("q-1", "a", "demo/cot.lua", 3)]);
     let fx = reply(&mut app, "q-1", Err(SourceError::Failed("401".into())));
-    assert!(fx.is_empty());
+    assert_eq!(fx, vec![Effect::PersonReady("q-1".into())]);
     assert_eq!(current(&app).status, QueryStatus::ForYou);
 }
 

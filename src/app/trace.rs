@@ -106,14 +106,40 @@ pub struct TraceEntry {
     pub kind: TraceKind,
     /// Short label: `q-1`, `q-1 you`, `info`…
     pub head: Box<str>,
-    /// The whole text; its first line is the row's summary.
+    /// The whole text; its line `summary_at` is the row's summary.
     pub body: Box<str>,
+    /// Which line of `body` the row shows: the first, or for a query the first line of
+    /// its prompt that differs from the previous query's (what tells them apart).
+    pub summary_at: u32,
 }
 
 impl TraceEntry {
     pub fn summary(&self) -> &str {
-        self.body.lines().next().unwrap_or("")
+        self.body
+            .lines()
+            .nth(self.summary_at as usize)
+            .or_else(|| self.body.lines().next())
+            .unwrap_or("")
     }
+}
+
+/// The line of `prompt` that tells it apart from `previous`: the first line that
+/// differs (skipping blank ones), else its last line; the first line when there is no
+/// previous prompt.
+pub fn distinguishing_line(previous: Option<&str>, prompt: &str) -> usize {
+    let Some(previous) = previous else {
+        return 0;
+    };
+    let mut old = previous.lines();
+    let lines: Vec<&str> = prompt.lines().collect();
+    let first_change = lines.iter().position(|l| old.next() != Some(*l));
+    let at = match first_change {
+        Some(i) => (i..lines.len())
+            .find(|&k| !lines[k].trim().is_empty())
+            .unwrap_or(i),
+        None => lines.len().saturating_sub(1),
+    };
+    at.min(lines.len().saturating_sub(1))
 }
 
 /// What the Trace pane shows.
@@ -129,6 +155,10 @@ pub struct TracePane {
     top: usize,
     /// Stick to the newest entry.
     pub follow: bool,
+    /// The last search (`/`), for the next and previous match keys.
+    pub search: Option<String>,
+    /// The latest query's prompt, to find what the next one changes.
+    last_prompt: Option<String>,
 }
 
 /// Formats milliseconds as `mm:ss.t`.
@@ -194,7 +224,15 @@ impl TracePane {
 
     /// Appends the entries of one session event.
     pub fn record(&mut self, stamped: &Stamped) {
-        for entry in entries_of(stamped) {
+        let mut entries = entries_of(stamped);
+        if let SessionEvent::Paused { queries, .. } = &stamped.event {
+            for (entry, q) in entries.iter_mut().zip(queries) {
+                let line = distinguishing_line(self.last_prompt.as_deref(), &q.prompt);
+                entry.summary_at = line.min(u32::MAX as usize) as u32;
+                self.last_prompt = Some(q.prompt.clone());
+            }
+        }
+        for entry in entries {
             self.push(entry);
         }
     }
@@ -260,6 +298,38 @@ impl TracePane {
         }
     }
 
+    /// Moves the cursor to the next (or previous) entry, wrapping around, whose head or
+    /// text contains `query` (ignoring case). False when none does.
+    pub fn find(&mut self, query: &str, forward: bool, height: usize) -> bool {
+        let len = self.len();
+        if len == 0 || query.is_empty() {
+            return false;
+        }
+        let needle = query.to_lowercase();
+        let matches = |e: &TraceEntry| {
+            e.head.to_lowercase().contains(&needle) || e.body.to_lowercase().contains(&needle)
+        };
+        let from = self.cursor().unwrap_or(0);
+        let found = (1..=len)
+            .map(|k| {
+                if forward {
+                    (from + k) % len
+                } else {
+                    (from + len - k % len) % len
+                }
+            })
+            .find(|&n| self.get(n).is_some_and(matches));
+        let Some(to) = found else {
+            return false;
+        };
+        let current = self.cursor().unwrap_or(0) as isize;
+        self.move_cursor(to as isize - current, height);
+        // Landing on the last row must not turn following back on: the match stays put.
+        self.follow = false;
+        self.cursor = to;
+        true
+    }
+
     pub fn jump(&mut self, top: bool, height: usize) {
         if top {
             self.follow = false;
@@ -281,6 +351,7 @@ pub fn entries_of(stamped: &Stamped) -> Vec<TraceEntry> {
             kind,
             head: head.into(),
             body: body.into(),
+            summary_at: 0,
         }]
     };
     match &stamped.event {
@@ -314,6 +385,7 @@ pub fn entries_of(stamped: &Stamped) -> Vec<TraceEntry> {
                     kind: TraceKind::Query,
                     head: format!("llm {}", q.id).into(),
                     body: body.into(),
+                    summary_at: 0,
                 }
             })
             .collect(),

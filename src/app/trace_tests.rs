@@ -10,6 +10,7 @@ fn log(t: u64, level: LogLevel, msg: &str) -> Stamped {
             level,
             msg: msg.into(),
         },
+        metrics: Default::default(),
     }
 }
 

@@ -1,18 +1,17 @@
 //! `update`: applies one [`Msg`] to the [`App`] and returns the [`Effect`]s it asks for.
 //! Keys become actions through the keymap; unbound keys go to whichever editor has
-//! focus. Session events are handled in `events.rs`. Pure: no I/O.
+//! focus. Session events are handled in `events.rs`, answering in `answering.rs`, the
+//! picker and ctx editor in `picker.rs`, scrolling in `scrolling.rs`. Pure: no I/O.
 
-use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
-use ratatui_textarea::TextArea;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::budget::Budget;
+use super::budget::BudgetPane;
 use super::pending::QueryStatus;
+use super::scrolling::{jump, on_mouse, page, scroll, scroll_prompt, scroll_sideways};
 use super::{
-    events, layout, modes, Action, App, Effect, Focus, KeyChord, Msg, Overlay, Phase, StartRequest,
+    answering, events, modes, picker, unrecorded, Action, App, Effect, Focus, KeyChord, Msg,
+    Overlay, Phase, StartRequest,
 };
-
-/// Rows one mouse-wheel notch scrolls.
-const WHEEL_ROWS: isize = 3;
 
 /// Applies `msg` to `app`; returns what the runtime should do.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
@@ -36,21 +35,29 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             app.message = Some(format!("{id}: {error}"));
         }
+        Msg::AnswerUnrecorded { send, path, error } => unrecorded::refused(app, send, path, error),
+        Msg::TranscriptRedirected { path, result } => {
+            unrecorded::redirected(app, path, result, &mut fx)
+        }
+        Msg::RecordingStopped => unrecorded::recording_stopped(app, &mut fx),
         Msg::SourceLoaded { file, lines } => {
             let height = app.pane_height(Focus::Source);
             app.source.loaded(file, lines, height);
         }
         Msg::SourceLoadFailed { file, error } => app.source.load_failed(file, error),
         Msg::StreamText { id, text } => modes::on_stream_text(app, &id, &text),
-        Msg::Tick { now_ms } => {
+        Msg::Tick { now_ms, metrics } => {
             if app.is_running() {
                 app.session.clock_ms = app.session.clock_ms.max(now_ms);
-                app.budget.tick(app.session.clock_ms);
+                if let Some(m) = &metrics {
+                    app.budget.observe(m);
+                }
+                notice_stuck(app);
             }
         }
         Msg::Terminate => quit_now(app, &mut fx),
     }
-    events::sync_after(app);
+    events::sync_after(app, &mut fx);
     fx
 }
 
@@ -58,46 +65,106 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     let Some(chord) = KeyChord::from_event(&key) else {
         return;
     };
+    let after_cr = std::mem::replace(&mut app.after_cr, false);
     match app.keymap.resolve(chord, &app.key_contexts()) {
         // Nothing to reject: ctrl-r keeps its editor meaning (redo).
         Some(Action::RejectDraft) if app.editing() && !modes::can_reject(app) => {
-            if let Some(q) = app.pending.current_mut() {
-                q.editor.input(key);
-            }
+            type_into_editor(app, key, after_cr);
         }
         Some(action) => {
-            if !matches!(action, Action::Submit | Action::ApplyCtx) {
+            if !matches!(
+                action,
+                Action::Submit | Action::SendToAll | Action::ApplyCtx
+            ) {
                 app.message = None;
             }
             act(app, action, fx);
         }
-        None => match (
-            &mut app.overlay,
-            app.focus == Focus::Pending && app.pending.editing(),
-        ) {
-            (Some(Overlay::Ctx { editor, .. }), _) => {
-                editor.input(key);
-            }
-            (None, true) => {
-                if let Some(q) = app.pending.current_mut() {
-                    q.editor.input(key);
-                }
-            }
-            _ => {}
-        },
+        None => type_into_editor(app, key, after_cr),
     }
 }
 
-/// Performs one keymap action.
-pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
-    match action {
-        Action::Quit => {
-            if app.is_running() && app.pending.any_for_you() {
-                app.overlay = Some(Overlay::ConfirmQuit);
-            } else {
-                quit_now(app, fx);
+/// An unbound key goes to the editor on screen (the ctx editor, the transcript path,
+/// the trace search, else the answer editor); behind the too-small notice nothing is
+/// on screen, so it goes nowhere.
+/// Line breaks of an unbracketed paste arrive as keys: CR is Enter, LF is ctrl-j (the
+/// editor's "delete to line start"), CRLF is both; each becomes one newline.
+fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
+    if app.too_small() {
+        return;
+    }
+    let plain = !key
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    let key = match key.code {
+        KeyCode::Enter if plain => {
+            app.after_cr = true;
+            key
+        }
+        KeyCode::Char('j') if key.modifiers == KeyModifiers::CONTROL => {
+            if after_cr {
+                return; // the LF of a CRLF
+            }
+            KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+        }
+        _ => key,
+    };
+    if let Some(Overlay::Picker { .. }) = app.overlay {
+        match key.code {
+            KeyCode::Char(c) if plain => picker::edit_filter(app, Some(c.encode_utf8(&mut [0; 4]))),
+            KeyCode::Backspace => picker::edit_filter(app, None),
+            _ => {}
+        }
+        return;
+    }
+    let editing = app.editing();
+    match &mut app.overlay {
+        Some(Overlay::Ctx { editor, .. }) => {
+            editor.input(key);
+        }
+        // One line: a path has no newlines.
+        Some(Overlay::TranscriptPath { editor, .. }) if key.code != KeyCode::Enter => {
+            editor.input(key);
+        }
+        Some(Overlay::Search { query }) => match key.code {
+            KeyCode::Char(c) if plain => query.push(c),
+            KeyCode::Backspace => {
+                query.pop();
+            }
+            _ => {}
+        },
+        None if editing => {
+            if let Some(q) = app.pending.current_mut() {
+                q.editor.input(key);
             }
         }
+        _ => {}
+    }
+}
+
+/// Performs one keymap action; one that would throw away a query waiting for the
+/// person (quit, re-run, open, cancel) asks first.
+pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    if app.work_at_risk() {
+        match action {
+            Action::Quit => {
+                app.overlay = Some(Overlay::ConfirmQuit);
+                return;
+            }
+            Action::Run | Action::Open | Action::Cancel => {
+                app.overlay = Some(Overlay::ConfirmDiscard { action });
+                return;
+            }
+            _ => {}
+        }
+    }
+    perform(app, action, fx);
+}
+
+/// Performs one keymap action, without asking.
+fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::Quit => quit_now(app, fx),
         Action::Run => match app.session.script {
             Some(_) => {
                 if app.is_running() {
@@ -105,27 +172,22 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 }
                 start(app, fx);
             }
-            None => open_picker(app),
+            None => picker::open(app),
         },
         Action::Cancel => {
-            if app.is_running() {
+            if app.is_running() && !app.session.cancel_requested {
                 app.session.cancel_requested = true;
+                app.session.cancel_requested_ms = app.session.clock_ms;
                 app.message = Some("cancelling…".into());
                 fx.push(Effect::Cancel);
             }
         }
         Action::EditCtx => {
             let text = serde_json::to_string_pretty(&app.session.ctx).unwrap_or_default();
-            let mut editor = TextArea::new(text.lines().map(str::to_string).collect());
-            editor.set_placeholder_text("{}");
-            editor.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
-            app.overlay = Some(Overlay::Ctx {
-                editor: Box::new(editor),
-                error: None,
-            });
+            picker::edit_ctx(app, &text, None, None);
         }
-        Action::ApplyCtx => apply_ctx(app),
-        Action::Open => open_picker(app),
+        Action::ApplyCtx => picker::apply_ctx(app, fx),
+        Action::Open => picker::open(app),
         Action::Help => app.overlay = Some(Overlay::Help { scroll: 0 }),
         Action::ShowResult => match app.session.outcome {
             Some(_) => app.overlay = Some(Overlay::Result { scroll: 0 }),
@@ -133,7 +195,8 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         },
         Action::FocusNext => app.focus = app.focus.step(true),
         Action::FocusPrev => app.focus = app.focus.step(false),
-        Action::Submit => submit(app, fx),
+        Action::Submit => answering::submit(app, fx),
+        Action::SendToAll => answering::send_to_all(app, fx),
         Action::CycleMode => modes::cycle_mode(app),
         Action::SiteMode => modes::cycle_site_mode(app),
         Action::Forward => modes::forward(app, fx),
@@ -148,21 +211,74 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageDown => scroll(app, page(app, app.focus)),
         Action::Top => jump(app, true),
         Action::Bottom => jump(app, false),
+        Action::ScrollLeft => scroll_sideways(app, -1),
+        Action::ScrollRight => scroll_sideways(app, 1),
+        Action::ToggleWrap => {
+            app.source.wrap = !app.source.wrap;
+            app.source.hscroll = 0;
+            app.message = Some(if app.source.wrap {
+                "source: long lines wrap".into()
+            } else {
+                "source: long lines scroll sideways".into()
+            });
+        }
         Action::TraceFilter => app.trace.cycle_filter(),
+        Action::TraceSearch => {
+            let query = app.trace.search.clone().unwrap_or_default();
+            app.overlay = Some(Overlay::Search { query });
+        }
+        Action::NextMatch => find_in_trace(app, true),
+        Action::PrevMatch => find_in_trace(app, false),
         Action::OpenEvent => {
             if let Some(index) = app.trace.cursor() {
                 app.overlay = Some(Overlay::Event { index, scroll: 0 });
             }
         }
-        Action::Close | Action::Deny => app.overlay = None,
+        Action::Close | Action::Deny => close_overlay(app),
         Action::Confirm => match app.overlay.take() {
             Some(Overlay::ConfirmQuit) => quit_now(app, fx),
-            Some(Overlay::ConfirmEmpty { id }) => send(app, &id, String::new(), fx),
+            Some(Overlay::ConfirmDiscard { action }) => perform(app, action, fx),
+            Some(Overlay::ConfirmEmpty { id }) => answering::send(app, &id, String::new(), fx),
             other => app.overlay = other,
         },
-        Action::Select => pick(app, fx),
+        Action::Select => match app.overlay.take() {
+            Some(Overlay::Search { query }) => {
+                app.trace.search = (!query.is_empty()).then_some(query);
+                find_in_trace(app, true);
+            }
+            other => {
+                app.overlay = other;
+                match app.overlay {
+                    Some(Overlay::TranscriptPath { .. }) => unrecorded::confirm_path(app, fx),
+                    _ => picker::pick(app, fx),
+                }
+            }
+        },
+        Action::RetryAnswer => unrecorded::retry(app, fx),
+        Action::RecordElsewhere => unrecorded::ask_path(app),
+        Action::GoUnrecorded => unrecorded::go_unrecorded(app, fx),
         Action::Suspend => fx.push(Effect::Suspend),
     }
+}
+
+/// A cancel that has not ended the session within the grace time is stuck in a C call
+/// (no `Finished` came): say so, so the person knows to quit.
+fn notice_stuck(app: &mut App) {
+    let grace = crate::engine::CANCEL_GRACE.as_millis() as u64;
+    let since = app
+        .session
+        .clock_ms
+        .saturating_sub(app.session.cancel_requested_ms);
+    if app.session.cancel_requested && !app.session.stuck && since >= grace {
+        app.session.stuck = true;
+        app.message = None;
+    }
+}
+
+/// Closes the overlay; a transcript question still open comes back (it is answered
+/// by a choice, not by closing something in front of it).
+fn close_overlay(app: &mut App) {
+    app.overlay = app.unrecorded.as_ref().map(|_| Overlay::Unrecorded);
 }
 
 fn quit_now(app: &mut App, fx: &mut Vec<Effect>) {
@@ -180,13 +296,19 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
     };
     app.trace.clear();
     app.pending.clear();
-    app.budget.reset(Budget::from_ctx(&app.session.ctx));
-    app.source.paused_line = None;
-    app.source.error_line = None;
+    app.budget.reset(BudgetPane::budget_of(&app.session.ctx));
+    app.source.clear_marks();
+    // Read the script again: it may have been edited since the last run.
+    app.source.loading = Some(script.clone());
+    fx.push(Effect::LoadScript(script.clone()));
     app.session.phase = Phase::Running;
     app.session.outcome = None;
     app.session.cancel_requested = false;
+    app.session.cancel_requested_ms = 0;
+    app.session.stuck = false;
     app.session.clock_ms = 0;
+    app.session.recording_stopped = false;
+    unrecorded::forget(app);
     if matches!(
         app.overlay,
         Some(Overlay::Result { .. } | Overlay::Event { .. })
@@ -200,229 +322,44 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
     }));
 }
 
-fn open_picker(app: &mut App) {
-    if app.choices.is_empty() {
-        app.message = Some("no scripts or packages to open".into());
-    } else {
-        app.overlay = Some(Overlay::Picker { selected: 0 });
-    }
-}
-
-/// Opens the chosen script and runs it (cancelling a session still running).
-fn pick(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(Overlay::Picker { selected }) = app.overlay else {
-        return;
-    };
-    let Some(choice) = app.choices.get(selected).cloned() else {
-        return;
-    };
-    app.overlay = None;
-    if app.is_running() {
-        fx.push(Effect::Cancel);
-    }
-    app.session.script = Some(choice.clone());
-    fx.push(Effect::LoadScript(choice));
-    start(app, fx);
-}
-
-fn apply_ctx(app: &mut App) {
-    let Some(Overlay::Ctx { editor, error }) = &mut app.overlay else {
-        return;
-    };
-    let text = editor.lines().join("\n");
-    match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(ctx) => {
-            app.session.ctx = ctx;
-            app.overlay = None;
-            app.message = Some("ctx updated; run to use it".into());
-        }
-        Err(e) => *error = Some(format!("invalid JSON: {e}")),
-    }
-}
-
-fn submit(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(q) = app.pending.current() else {
-        return;
-    };
-    if q.status != QueryStatus::ForYou {
-        return;
-    }
-    let id = q.query.id.clone();
-    let text = q.answer_text();
-    if text.trim().is_empty() {
-        app.overlay = Some(Overlay::ConfirmEmpty { id });
-    } else {
-        send(app, &id, text, fx);
-    }
-}
-
-/// Sends the answer in the editor of `id` (the person's own, or a reviewed draft) and
-/// moves on to the next query waiting.
-fn send(app: &mut App, id: &str, text: String, fx: &mut Vec<Effect>) {
-    let clock = app.session.clock_ms;
-    let Some(q) = app.pending.find_mut(id) else {
-        return;
-    };
-    let answer = modes::answer_for(q, text, clock);
-    q.status = QueryStatus::Sent;
-    q.note = None;
-    fx.push(Effect::AnswerQuery {
-        id: id.to_string(),
-        answer,
-    });
-    app.pending.select_next_for_you();
-}
-
+/// A bracketed paste goes to the editor on screen with its line breaks as they were
+/// meant: CRLF and lone CR (what many terminals send) become LF.
 fn on_paste(app: &mut App, text: &str) {
+    if app.too_small() {
+        return;
+    }
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    if let Some(Overlay::Picker { .. }) = app.overlay {
+        picker::edit_filter(app, Some(&text));
+        return;
+    }
     let editing = app.editing();
     match &mut app.overlay {
         Some(Overlay::Ctx { editor, .. }) => {
-            editor.insert_str(text);
+            editor.insert_str(&text);
+        }
+        Some(Overlay::Search { query }) => query.push_str(text.lines().next().unwrap_or("")),
+        Some(Overlay::TranscriptPath { editor, .. }) => {
+            editor.insert_str(text.replace('\n', ""));
         }
         None if editing => {
             if let Some(q) = app.pending.current_mut() {
-                q.editor.insert_str(text);
+                q.editor.insert_str(&text);
             }
         }
         _ => {}
     }
 }
 
-fn on_mouse(app: &mut App, mouse: MouseEvent) {
-    let delta = match mouse.kind {
-        MouseEventKind::ScrollUp => -WHEEL_ROWS,
-        MouseEventKind::ScrollDown => WHEEL_ROWS,
-        MouseEventKind::Down(_) => {
-            if app.overlay.is_none() {
-                if let Some(pane) = app
-                    .layout()
-                    .and_then(|l| l.pane_at(mouse.column, mouse.row))
-                {
-                    app.focus = pane;
-                }
-            }
-            return;
-        }
-        _ => return,
-    };
-    if app.overlay.is_some() {
-        scroll(app, delta);
-        return;
-    }
-    let Some(pane) = app
-        .layout()
-        .and_then(|l| l.pane_at(mouse.column, mouse.row))
-    else {
+/// Moves the trace cursor to the next (or previous) entry matching the search.
+fn find_in_trace(app: &mut App, forward: bool) {
+    let Some(query) = app.trace.search.clone() else {
+        let key = app.keymap.hint(Action::TraceSearch).unwrap_or_default();
+        app.message = Some(format!("no trace search: {key} starts one"));
         return;
     };
-    scroll_pane(app, pane, delta);
-}
-
-fn page(app: &App, focus: Focus) -> isize {
-    let rows = match app.overlay {
-        Some(_) => (app.size.1 as usize).saturating_sub(6),
-        None => app.pane_height(focus),
-    };
-    rows.max(1) as isize
-}
-
-/// Scrolls whatever has the keys: an overlay, the picker, or the focused pane.
-fn scroll(app: &mut App, delta: isize) {
-    match &mut app.overlay {
-        Some(
-            Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll },
-        ) => {
-            *scroll = scroll.saturating_add_signed(delta as i16);
-        }
-        Some(Overlay::Picker { selected }) => {
-            let n = app.choices.len();
-            if n > 0 {
-                *selected = selected.saturating_add_signed(delta).min(n - 1);
-            }
-        }
-        Some(_) => {}
-        None => scroll_pane(app, app.focus, delta),
-    }
-}
-
-fn scroll_pane(app: &mut App, pane: Focus, delta: isize) {
-    let height = app.pane_height(pane);
-    match pane {
-        Focus::Source => app.source.scroll_by(delta, height),
-        Focus::Trace => app.trace.move_cursor(delta, height),
-        Focus::Pending => scroll_prompt(app, delta),
-        Focus::Budget => {}
-    }
-}
-
-fn scroll_prompt(app: &mut App, delta: isize) {
-    let p = &mut app.pending;
-    p.prompt_scroll = p.prompt_scroll.saturating_add_signed(delta as i16);
-    clamp_scrolls(app);
-}
-
-/// Keeps overlay and prompt scrolls within their content, so scrolling back after
-/// "bottom" responds at once. Row counts are estimates from the text and pane width.
-fn clamp_scrolls(app: &mut App) {
-    let (w, h) = app.size;
-    let width = w.saturating_sub(4).min(88);
-    let content = match &app.overlay {
-        Some(Overlay::Help { .. }) => Some(app.keymap.help_rows().len() + 8),
-        Some(Overlay::Event { index, .. }) => app
-            .trace
-            .get(*index)
-            .map(|e| layout::wrapped_rows(&e.body, width) + 2),
-        Some(Overlay::Result { .. }) => app.session.outcome.as_ref().map(|o| {
-            let text = match &o.error {
-                Some(e) => format!(
-                    "{}\n\n{}",
-                    e.message,
-                    e.traceback.clone().unwrap_or_default()
-                ),
-                None => serde_json::to_string_pretty(&o.result).unwrap_or_default(),
-            };
-            layout::wrapped_rows(&text, width) + 2
-        }),
-        _ => None,
-    };
-    let visible = (h as usize).saturating_sub(6).max(1);
-    if let (
-        Some(rows),
-        Some(Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll }),
-    ) = (content, &mut app.overlay)
-    {
-        *scroll = (*scroll).min(rows.saturating_sub(visible) as u16);
-    }
-    let pane = app.layout().map(|l| l.pending);
-    if let (Some(q), Some(rect)) = (app.pending.current(), pane) {
-        let inner_w = rect.width.saturating_sub(2);
-        let rows = layout::wrapped_rows(&q.query.prompt, inner_w)
-            + q.query.system.as_deref().map_or(0, |s| {
-                layout::wrapped_rows(s, inner_w.saturating_sub(8)) + 1
-            })
-            + usize::from(q.note.is_some());
-        let max = rows.saturating_sub(rect.height.saturating_sub(2) as usize) as u16;
-        app.pending.prompt_scroll = app.pending.prompt_scroll.min(max);
-    }
-}
-
-fn jump(app: &mut App, top: bool) {
-    if let Some(
-        Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll },
-    ) = &mut app.overlay
-    {
-        *scroll = if top { 0 } else { u16::MAX / 2 };
-        clamp_scrolls(app);
-        return;
-    }
-    let height = app.pane_height(app.focus);
-    match app.focus {
-        Focus::Source => app.source.scroll_to(top, height),
-        Focus::Trace => app.trace.jump(top, height),
-        Focus::Pending => {
-            app.pending.prompt_scroll = if top { 0 } else { u16::MAX / 2 };
-            clamp_scrolls(app);
-        }
-        Focus::Budget => {}
+    let height = app.pane_height(Focus::Trace);
+    if !app.trace.find(&query, forward, height) {
+        app.message = Some(format!("no trace entry matches {query:?}"));
     }
 }

@@ -1,25 +1,33 @@
 //! The process edge: arguments, exit codes, and turning errors into messages.
 //! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless.
 //!
-//! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled),
+//! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled, or
+//! its transcript could not be written: an answer not acknowledged, lines missing),
 //! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
-//! file…). clap's own usage errors also exit 2.
+//! file…). clap's own usage errors also exit 2. A process ended by a signal exits
+//! 128 + the signal's number (130 for a second ctrl-c in `run`; the TUI on SIGINT,
+//! SIGQUIT, SIGHUP or SIGTERM).
 
+pub mod catalog;
 mod run;
 mod tui;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::limits::{read_input_file, MAX_INPUT_FILE_BYTES};
 
 pub use run::RunArgs;
 
 /// Exit code of a completed strategy.
 pub const EXIT_OK: u8 = 0;
-/// Exit code of a strategy that failed (or was cancelled).
+/// Exit code of a strategy that failed (or was cancelled, or could not be recorded).
 pub const EXIT_STRATEGY: u8 = 1;
 /// Exit code of a usage or input error.
 pub const EXIT_INPUT: u8 = 2;
+/// Exit code after a second ctrl-c in `run` (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 128 + libc::SIGINT as u8;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +67,10 @@ pub struct CtxArgs {
     /// Sets ctx.budget.max_tokens.
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
+    /// Sets ctx.budget.strict: also refuse a batch whose size would pass the calls
+    /// limit (without it, as in algocline, a batch is checked only before it starts).
+    #[arg(long)]
+    pub budget_strict: bool,
 }
 
 /// An input error: printed as `error: …` and exit 2.
@@ -72,12 +84,7 @@ impl CtxArgs {
             None => serde_json::json!({}),
             Some(arg) => {
                 let (text, origin) = match arg.strip_prefix('@') {
-                    Some(path) => (
-                        std::fs::read_to_string(path).map_err(|e| {
-                            InputError(format!("cannot read --ctx file {path}: {e}"))
-                        })?,
-                        path.to_string(),
-                    ),
+                    Some(path) => (read_ctx_file(path)?, path.to_string()),
                     None => (arg.to_string(), "--ctx".to_string()),
                 };
                 serde_json::from_str(&text).map_err(|e| {
@@ -102,7 +109,7 @@ impl CtxArgs {
             ("max_elapsed_ms", self.budget_ms),
             ("max_tokens", self.budget_tokens),
         ];
-        if limits.iter().any(|(_, v)| v.is_some()) {
+        if limits.iter().any(|(_, v)| v.is_some()) || self.budget_strict {
             let budget = obj.entry("budget").or_insert_with(|| serde_json::json!({}));
             let Some(b) = budget.as_object_mut() else {
                 return Err(InputError("ctx.budget must be an object".into()));
@@ -111,6 +118,9 @@ impl CtxArgs {
                 if let Some(v) = v {
                     b.insert(k.into(), v.into());
                 }
+            }
+            if self.budget_strict {
+                b.insert("strict".into(), true.into());
             }
         }
         Ok(ctx)
@@ -127,23 +137,26 @@ pub(crate) struct SandboxSettings {
 }
 
 impl SandboxSettings {
-    /// Reads the config file (`--config FILE` or the default one; a missing default
-    /// file is no config) for `allow_exec` and the providers' key variable names.
-    pub fn load(
-        config: Option<&std::path::Path>,
-        allow_exec_flag: bool,
-    ) -> Result<Self, InputError> {
-        let config = crate::config::Config::load(config).map_err(|e| InputError(e.to_string()))?;
-        Ok(SandboxSettings {
+    /// `allow_exec` and the providers' key variable names from the config in force
+    /// (`--config FILE` or the default one, loaded by the caller).
+    pub fn from_config(config: &crate::config::Config, allow_exec_flag: bool) -> Self {
+        SandboxSettings {
             allow_exec: allow_exec_flag || config.allow_exec,
             secret_env: config.secret_env_names(),
-        })
+        }
     }
 
     pub fn apply(&self, session: &mut crate::engine::SessionConfig) {
         session.allow_exec = self.allow_exec;
         session.secret_env = self.secret_env.clone();
     }
+}
+
+/// The text of `--ctx @FILE`: at most [`MAX_INPUT_FILE_BYTES`], UTF-8.
+fn read_ctx_file(path: &str) -> Result<String, InputError> {
+    let bytes = read_input_file(Path::new(path), MAX_INPUT_FILE_BYTES, "--ctx files")
+        .map_err(|e| InputError(format!("cannot read --ctx file {path}: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| InputError(format!("--ctx file {path} is not UTF-8 text")))
 }
 
 /// Parses arguments and runs; returns the process exit code.

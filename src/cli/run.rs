@@ -7,23 +7,33 @@
 //! query (the Lua call raises, `alc.llm_safe` can catch it); `ask` (the default) asks
 //! the person on the terminal — but only when stdin **is** a terminal, since in a
 //! pipe or CI nobody could answer, so there it fails like `fail`.
+//!
+//! ctrl-c cancels the strategy; a second ctrl-c ends the process at once (exit 130)
+//! with the transcript closed as cancelled, for a strategy stuck in a C call that
+//! the cancel cannot reach.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::{CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
+use super::{
+    CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRATEGY,
+};
 use crate::answer::command::CommandSource;
 use crate::answer::coprocess::CoprocessSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
+use crate::config::Config;
 use crate::engine::Usage;
-use crate::engine::{Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status};
+use crate::engine::{
+    Budget, Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
+};
 use crate::headless::{drive, Verbosity};
+use crate::limits::mib_to_bytes;
 use crate::provider::{cost_usd, FallbackSource, Prices};
 
 /// What `run` does when the provider still fails after its retries.
@@ -89,6 +99,10 @@ pub struct RunArgs {
     /// Debug logs and progress on stderr too.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Largest answer accepted from --answer-cmd, --answer-proc or a provider, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_answer_mb: u64,
 }
 
 /// Rejects `--mode` values that need a person at an editor.
@@ -106,14 +120,21 @@ fn check_mode(args: &RunArgs) -> Result<(), InputError> {
     }
 }
 
+/// The session, once started: the provider's fallback tells it when a failed query is
+/// handed to the person, so their time is theirs.
+type PersonClock = Arc<OnceLock<Session>>;
+
 /// The configured provider, wrapped with the `--on-provider-error` policy, and its
 /// prices (for the cost figure) when the config gives them.
 fn provider_source(
     args: &RunArgs,
+    file_config: &Config,
     name: &str,
+    clock: PersonClock,
 ) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
-    let provider = crate::provider::load_from_config_file(args.config.as_deref(), name)
-        .map_err(|e| InputError(e.to_string()))?;
+    let provider =
+        crate::provider::from_loaded_config(file_config, name, mib_to_bytes(args.max_answer_mb))
+            .map_err(|e| InputError(e.to_string()))?;
     let person: Option<Arc<dyn AnswerSource>> = match args.on_provider_error {
         OnProviderError::Ask if std::io::stdin().is_terminal() => {
             Some(Arc::new(StdinSource::new()))
@@ -121,7 +142,10 @@ fn provider_source(
         OnProviderError::Ask | OnProviderError::Fail => None,
     };
     let source =
-        FallbackSource::new(provider.source, person).with_notice(Arc::new(|query, error| {
+        FallbackSource::new(provider.source, person).with_notice(Arc::new(move |query, error| {
+            if let Some(session) = clock.get() {
+                let _ = session.person_ready(&query.id);
+            }
             eprintln!(
                 "[warn] {} failed: {error}\n[warn] answer {} yourself:",
                 query.id, query.id
@@ -136,12 +160,15 @@ fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
         let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
         return Ok(Arc::new(s));
     }
+    let max_answer = mib_to_bytes(args.max_answer_mb);
     if let Some(cmd) = &args.answer_cmd {
-        return Ok(Arc::new(CommandSource::new(cmd, timeout)));
+        let s = CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer);
+        return Ok(Arc::new(s));
     }
     if let Some(cmd) = &args.answer_proc {
         let s = CoprocessSource::spawn(cmd, timeout)
-            .map_err(|e| InputError(format!("--answer-proc: {e}")))?;
+            .map_err(|e| InputError(format!("--answer-proc: {e}")))?
+            .with_max_answer_bytes(max_answer);
         return Ok(Arc::new(s));
     }
     // A person at a terminal answers on stdin; piped answers work too (each ends with
@@ -159,26 +186,47 @@ pub(super) fn run(args: RunArgs) -> u8 {
     }
 }
 
+/// The config in force, read once for the whole run: `--config FILE` (which must
+/// exist) or the default file (a missing one is no config). Read even when no provider
+/// needs it: a broken or missing file the person named is an input error, not silently
+/// ignored, and the file holds the sandbox settings (`allow_exec`, the providers'
+/// `api_key_env` names hidden from `os.getenv`).
+fn load_config(args: &RunArgs) -> Result<Config, InputError> {
+    if let Some(path) = &args.config {
+        if !path.exists() {
+            return Err(InputError(format!(
+                "--config file {} does not exist",
+                path.display()
+            )));
+        }
+    }
+    Config::load(args.config.as_deref()).map_err(|e| InputError(format!("invalid config: {e}")))
+}
+
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     check_mode(args)?;
+    let file_config = load_config(args)?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;
     config.seed = args.seed;
     config.transcript = args.transcript.clone();
     config.memory_limit = args.memory_mb.max(1) * 1024 * 1024;
-    SandboxSettings::load(args.config.as_deref(), args.allow_exec)?.apply(&mut config);
+    SandboxSettings::from_config(&file_config, args.allow_exec).apply(&mut config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
+        let clock = PersonClock::default();
         let (source, prices) = match &args.provider {
-            Some(name) => provider_source(args, name)?,
+            Some(name) => provider_source(args, &file_config, name, clock.clone())?,
             None => (source_for(args)?, None),
         };
         let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
+        let _ = clock.set(session.clone());
+        let budget = session.budget();
         let verbosity = match (args.quiet, args.verbose) {
             (true, _) => Verbosity::Quiet,
             (_, true) => Verbosity::Debug,
@@ -186,21 +234,74 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         };
         let mut stderr = std::io::stderr();
         let drive = drive(&session, events, source, verbosity, &mut stderr);
-        tokio::pin!(drive);
-        let outcome = tokio::select! {
-            o = &mut drive => o,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted: cancelling the strategy");
-                session.cancel();
-                drive.await
+        let ended = until_interrupted(&session, drive).await?;
+        let outcome = match ended {
+            Ok(outcome) => outcome,
+            Err(unrecorded) => {
+                // The strategy is still paused on that query; dropping the session
+                // ends it there, without resuming it.
+                eprintln!("error: {unrecorded}");
+                eprintln!(
+                    "error: the strategy was stopped where it waited; give --transcript a \
+                     file on a disk that can be written"
+                );
+                return Ok(EXIT_STRATEGY);
             }
         };
-        Ok(report(&outcome, args, prices.as_ref()))
+        let code = report(&outcome, &budget, args, prices.as_ref());
+        match session.transcript_failure() {
+            Some(failure) => {
+                eprintln!("error: {failure}; the transcript is incomplete");
+                Ok(EXIT_STRATEGY)
+            }
+            None => Ok(code),
+        }
     })
 }
 
+/// Drives the session to its end, honouring ctrl-c: the first cancels the strategy
+/// (and the outcome is reported as usual); the second ends the process at once with
+/// exit 130, after recording `end` (cancelled) in the transcript. The second one is
+/// what gets a person out of a strategy stuck in a C call, where cancel cannot reach.
+async fn until_interrupted<T>(
+    session: &Session,
+    drive: impl std::future::Future<Output = T>,
+) -> Result<T, InputError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // One listener for both presses, so the second cannot slip between two.
+    let mut interrupts = signal(SignalKind::interrupt())
+        .map_err(|e| InputError(format!("cannot listen for ctrl-c: {e}")))?;
+    tokio::pin!(drive);
+    tokio::select! {
+        o = &mut drive => return Ok(o),
+        _ = interrupts.recv() => {}
+    }
+    eprintln!("interrupted: cancelling the strategy (ctrl-c again quits at once)");
+    session.cancel();
+    let stuck = tokio::time::sleep(CANCEL_GRACE);
+    tokio::pin!(stuck);
+    let mut told = false;
+    loop {
+        tokio::select! {
+            o = &mut drive => return Ok(o),
+            _ = &mut stuck, if !told => {
+                told = true;
+                eprintln!("cancel requested · {STUCK_IN_C} — ctrl-c again quits");
+            }
+            _ = interrupts.recv() => {
+                session.abandon();
+                eprintln!("interrupted again: quitting without waiting for the strategy");
+                // Not a return: dropping the runtime would wait for blocked readers
+                // (stdin answers), and the VM thread may never end. The transcript
+                // is flushed and synced by now.
+                std::process::exit(EXIT_INTERRUPTED.into());
+            }
+        }
+    }
+}
+
 /// Prints the result (stdout) and the summary (stderr); returns the exit code.
-fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
+fn report(outcome: &Outcome, budget: &Budget, args: &RunArgs, prices: Option<&Prices>) -> u8 {
     if let Some(result) = &outcome.result {
         let text = if args.compact {
             serde_json::to_string(result)
@@ -226,7 +327,7 @@ fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
             prompt_tokens: m.prompt_tokens,
             completion_tokens: m.completion_tokens,
         };
-        let mut line = summary(outcome.status, m);
+        let mut line = summary(outcome.status, m, budget);
         // Money only with prices in the config; "~" when any tokens were estimated.
         if let Some(cost) = cost_usd(prices, &usage) {
             let approx = if m.token_basis() == "estimated" {
@@ -244,21 +345,53 @@ fn report(outcome: &Outcome, args: &RunArgs, prices: Option<&Prices>) -> u8 {
     }
 }
 
-/// One line: status, calls, tokens, time.
-pub fn summary(status: Status, m: &Metrics) -> String {
+/// One line: status, calls, tokens, time, each as the engine counted it. A figure at
+/// or under its limit is shown plain; one past it (a batch that started under budget
+/// and ended over, as algocline allows) says so: `5 calls (over budget: max 2)`.
+pub fn summary(status: Status, m: &Metrics, budget: &Budget) -> String {
+    let [calls, time, tokens] = budget.uses(m);
+    let over = |is_over: bool, max: String| {
+        if is_over {
+            format!("over budget: max {max}")
+        } else {
+            String::new()
+        }
+    };
+    let calls_note = over(calls.is_over(), calls.max.unwrap_or_default().to_string());
+    let tokens_note = over(
+        tokens.is_over(),
+        human_count(tokens.max.unwrap_or_default()),
+    );
+    let time_note = over(
+        time.is_over(),
+        format!("{:.2} s", time.max.unwrap_or_default() as f64 / 1000.0),
+    );
+    let paren = |note: String| {
+        if note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({note})")
+        }
+    };
     let person = if m.human_ms > 0 {
         format!(" (+{:.1} s yours)", m.human_ms as f64 / 1000.0)
     } else {
         String::new()
     };
+    let tokens_basis = if tokens_note.is_empty() {
+        m.token_basis().to_string()
+    } else {
+        format!("{}, {tokens_note}", m.token_basis())
+    };
     format!(
-        "{} · {} call{} · {} tokens ({}) · {:.2} s{person}",
+        "{} · {} call{}{} · {} tokens ({tokens_basis}) · {:.2} s{}{person}",
         status.label(),
         m.llm_calls,
         if m.llm_calls == 1 { "" } else { "s" },
+        paren(calls_note),
         human_count(m.tokens()),
-        m.token_basis(),
         m.elapsed_ms as f64 / 1000.0,
+        paren(time_note),
     )
 }
 
@@ -267,5 +400,48 @@ fn human_count(n: u64) -> String {
         format!("{:.1}k", n as f64 / 1000.0)
     } else {
         n.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(calls: Option<u64>, ms: Option<u64>, tokens: Option<u64>) -> Budget {
+        Budget {
+            max_llm_calls: calls,
+            max_elapsed_ms: ms,
+            max_tokens: tokens,
+            strict: false,
+        }
+    }
+
+    #[test]
+    fn the_summary_says_over_budget_only_past_a_limit() {
+        let m = Metrics {
+            llm_calls: 5,
+            estimated_calls: 5,
+            prompt_tokens: 1200,
+            wall_ms: 2500,
+            elapsed_ms: 2500,
+            ..Metrics::default()
+        };
+        let line = summary(Status::Completed, &m, &budget(Some(2), None, None));
+        assert_eq!(
+            line,
+            "completed · 5 calls (over budget: max 2) · 1200 tokens (estimated) · 2.50 s"
+        );
+        let line = summary(
+            Status::Completed,
+            &m,
+            &budget(Some(5), Some(1500), Some(1000)),
+        );
+        assert_eq!(
+            line,
+            "completed · 5 calls · 1200 tokens (estimated, over budget: max 1000) · 2.50 s \
+             (over budget: max 1.50 s)"
+        );
+        let line = summary(Status::Completed, &m, &Budget::default());
+        assert!(!line.contains("over budget"), "{line}");
     }
 }

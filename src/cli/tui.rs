@@ -1,7 +1,8 @@
 //! `alc-workbench [SCRIPT]`: the interactive workbench. Glue between the engine's
 //! `Session` and the TUI's `SessionPort`, kept here so neither room knows the other.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,12 +12,12 @@ use super::{data_dir, CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK}
 use crate::answer::command::CommandSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::AnswerSource;
-use crate::app::port::{SessionPort, StartRequest, StartedSession, Starter};
+use crate::app::port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
 use crate::engine::session::default_alc_home;
-use crate::engine::{Answer, ScriptSpec, Session, SessionConfig};
-use crate::runtime::{run_tui, TuiOptions};
+use crate::engine::{Answer, EngineError, Metrics, ScriptSpec, Session, SessionConfig};
+use crate::runtime::{run_tui, TuiExit, TuiOptions};
 
 #[derive(Debug, Clone, Args)]
 pub struct TuiArgs {
@@ -58,17 +59,46 @@ pub struct TuiArgs {
     /// Config: `allow_exec = true`.
     #[arg(long)]
     pub allow_exec: bool,
+    /// Largest answer accepted from --answer-cmd or a provider, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_answer_mb: u64,
 }
 
 impl SessionPort for Session {
-    fn answer(&self, id: &str, answer: Answer) -> Result<(), String> {
-        Session::answer(self, id, answer).map_err(|e| e.to_string())
+    fn answer(&self, id: &str, answer: Answer) -> Result<(), Refusal> {
+        Session::answer(self, id, answer).map_err(refusal)
     }
-    fn fail(&self, id: &str, error: &str) -> Result<(), String> {
-        Session::fail(self, id, error).map_err(|e| e.to_string())
+    fn fail(&self, id: &str, error: &str) -> Result<(), Refusal> {
+        Session::fail(self, id, error).map_err(refusal)
     }
     fn cancel(&self) {
         Session::cancel(self)
+    }
+    fn person_ready(&self, id: &str) -> Result<(), String> {
+        Session::person_ready(self, id).map_err(|e| e.to_string())
+    }
+    fn metrics(&self) -> Metrics {
+        Session::metrics(self)
+    }
+    fn abandon(&self) {
+        Session::abandon(self);
+    }
+    fn redirect_transcript(&self, path: &Path) -> Result<(), String> {
+        Session::redirect_transcript(self, path).map_err(|e| e.to_string())
+    }
+    fn stop_recording(&self, reason: &str) {
+        Session::stop_recording(self, reason)
+    }
+}
+
+fn refusal(error: EngineError) -> Refusal {
+    match error.unrecorded() {
+        Some(failure) => Refusal::Unrecorded {
+            path: failure.path.clone(),
+            message: error.to_string(),
+        },
+        None => Refusal::Other(error.to_string()),
     }
 }
 
@@ -114,36 +144,28 @@ fn starter(fixed_transcript: Option<PathBuf>, sandbox: SandboxSettings) -> Start
     })
 }
 
-/// The picker's offer: `demo/*.lua` here, then every resolvable package.
-fn choices(dirs: &[PathBuf]) -> Vec<String> {
-    let mut demos: Vec<String> = std::fs::read_dir("demo")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "lua"))
-        .map(|p| p.display().to_string())
-        .collect();
-    demos.sort();
-    demos.extend(packages::list(dirs));
-    demos
-}
-
 pub(super) fn run(args: TuiArgs) -> u8 {
     let built = (|| -> Result<(TuiOptions, SandboxSettings), InputError> {
         let ctx = args.ctx.build()?;
-        let sandbox = SandboxSettings::load(args.config.as_deref(), args.allow_exec)?;
+        // Read once here for the sandbox settings and the provider (the screen's own
+        // settings are read again by the runtime, which owns them).
+        let file_config = crate::config::Config::load(args.config.as_deref())
+            .map_err(|e| InputError(e.to_string()))?;
+        let sandbox = SandboxSettings::from_config(&file_config, args.allow_exec);
         let timeout = Duration::from_secs(args.answer_timeout.max(1));
+        let max_answer = crate::limits::mib_to_bytes(args.max_answer_mb);
         let mut prices = None;
         let answer_source: Option<Arc<dyn AnswerSource>> = match (&args.answers, &args.answer_cmd) {
             (Some(path), _) => Some(Arc::new(
                 ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?,
             )),
-            (None, Some(cmd)) => Some(Arc::new(CommandSource::new(cmd, timeout))),
+            (None, Some(cmd)) => Some(Arc::new(
+                CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer),
+            )),
             (None, None) => match &args.provider {
                 Some(name) => {
                     let provider =
-                        crate::provider::load_from_config_file(args.config.as_deref(), name)
+                        crate::provider::from_loaded_config(&file_config, name, max_answer)
                             .map_err(|e| InputError(e.to_string()))?;
                     prices = provider.config.prices;
                     Some(provider.source)
@@ -162,10 +184,11 @@ pub(super) fn run(args: TuiArgs) -> u8 {
         let opts = TuiOptions {
             script: args.script.clone(),
             ctx,
-            choices: choices(&package_dirs),
+            choices: super::catalog::choices(&package_dirs),
             theme: args.theme.clone(),
             config: args.config.clone(),
             transcript: args.transcript.clone(),
+            recovery_dir: Some(data_dir().join("transcripts")),
             answer_source,
             package_dirs,
             provider_name: args.provider.clone(),
@@ -194,10 +217,16 @@ pub(super) fn run(args: TuiArgs) -> u8 {
         }
     };
     let fixed = args.transcript.clone();
-    match rt.block_on(run_tui(opts, starter(fixed, sandbox))) {
-        Ok(()) => EXIT_OK,
+    let ended = rt.block_on(run_tui(opts, starter(fixed, sandbox)));
+    // Not a plain drop: that would wait for blocking tasks (a command answering a
+    // query, a reader), and a strategy stuck in a C call must not hold the exit.
+    rt.shutdown_background();
+    match ended {
+        Ok(TuiExit::Quit) => EXIT_OK,
+        Ok(TuiExit::Signal(sig)) => (128 + sig).try_into().unwrap_or(u8::MAX),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Not eprintln!: it panics when stderr is a terminal that went away.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             EXIT_INPUT
         }
     }

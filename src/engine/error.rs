@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+use super::transcript::WriteError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("script not found: {0}")]
@@ -22,15 +24,48 @@ pub enum EngineError {
     CtxNotObject(&'static str),
     #[error("invalid budget: {0}")]
     Budget(String),
-    #[error("transcript {path}: {source}")]
-    Transcript {
-        path: PathBuf,
-        source: std::io::Error,
+    /// The transcript could not be created when the session started.
+    #[error(transparent)]
+    Transcript(WriteError),
+    /// The transcript could not record an answer or a query failure, so it was not
+    /// acknowledged: the query is still pending and the strategy has not resumed.
+    /// Retrying, `Session::redirect_transcript` or `Session::stop_recording` go on.
+    #[error("{error}; {what} was not acknowledged")]
+    TranscriptWrite {
+        /// "the answer to q-3", "the failure of q-3".
+        what: String,
+        #[source]
+        error: WriteError,
     },
+    /// `Session::redirect_transcript` could not write the transcript to the new file;
+    /// it is still recorded where it was.
+    #[error("{error}; the transcript stays at {}", stays.display())]
+    TranscriptRedirect {
+        stays: PathBuf,
+        #[source]
+        error: WriteError,
+    },
+    #[error(
+        "the session is not recording a transcript (none was asked for, or recording was stopped)"
+    )]
+    NotRecording,
     #[error("could not start the Lua VM: {0}")]
     Vm(String),
     #[error("no pending query '{0}' (already answered, withdrawn, or never asked)")]
     UnknownQuery(String),
+    #[error("query '{0}' is already being answered (its answer is being recorded)")]
+    AnswerInFlight(String),
     #[error("the session has finished")]
     Finished,
+}
+
+impl EngineError {
+    /// The transcript failure behind a refused answer or failure: the query is still
+    /// pending and can be sent again once the person chose how to go on.
+    pub fn unrecorded(&self) -> Option<&WriteError> {
+        match self {
+            EngineError::TranscriptWrite { error, .. } => Some(error),
+            _ => None,
+        }
+    }
 }

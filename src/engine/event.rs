@@ -65,11 +65,6 @@ pub enum AnswerOrigin {
 }
 
 impl AnswerOrigin {
-    /// Time spent waiting for these answers is a person's thinking time, not the strategy's.
-    pub fn is_person(self) -> bool {
-        matches!(self, AnswerOrigin::Human | AnswerOrigin::ProviderEdited)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             AnswerOrigin::Human => "human",
@@ -190,7 +185,8 @@ pub struct Metrics {
     pub estimated_calls: u64,
     /// Wall time since start.
     pub wall_ms: u64,
-    /// Time spent waiting for a person; not charged to `max_elapsed_ms`.
+    /// Time queries were ready for a person (shown for typing, or a draft complete for
+    /// review) until sent, as one union; not charged to `max_elapsed_ms`.
     pub human_ms: u64,
     /// What the time budget is charged: wall time less the person's time.
     pub elapsed_ms: u64,
@@ -288,10 +284,13 @@ impl SessionEvent {
     }
 }
 
-/// An event with its sequence number and time since the session started.
+/// An event with its sequence number, time since the session started, and the
+/// session's [`Metrics`] as the engine counts them at that moment: the one source of
+/// what the budget has used (screens show these figures, never their own).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stamped {
     pub seq: u64,
     pub t_ms: u64,
     pub event: SessionEvent,
+    pub metrics: Metrics,
 }

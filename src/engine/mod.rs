@@ -19,8 +19,12 @@ pub mod session;
 pub mod state_store;
 pub mod textops;
 pub mod transcript;
+mod vm_life;
 
 pub use budget::Budget;
 pub use error::EngineError;
 pub use event::*;
-pub use session::{EventStream, ScriptInfo, ScriptSpec, Session, SessionConfig};
+pub use session::{
+    EventStream, RootVmSetup, ScriptInfo, ScriptSpec, Session, SessionConfig, CANCEL_GRACE,
+    STUCK_IN_C,
+};

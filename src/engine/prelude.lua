@@ -38,15 +38,16 @@
 ---   JSON-only instruction; it logs a warning before repairing and when it fails.
 --- * parse_score: the first run of digits, unsigned as in algocline ("-3" gives 3);
 ---   numbers are accepted (tostring'd); any other non-string gives the default.
---- * parse_number: "[-+]?%d*%.?%d+" (so ".5" is 0.5); no exponents, no thousands
----   separators. With `pattern`, tonumber of the first capture (nil if it is not
+--- * parse_number: "%-?%d+%.?%d*" as in algocline (so ".5" gives 5, "-2.5" gives
+---   -2.5, "+3" gives 3); no exponents, no thousands separators. With `pattern`, tonumber of the first capture (nil if it is not
 ---   numeric). Integers come back as Lua integers.
 --- * fingerprint: ASCII lowercase (string.lower, C locale), Lua %s whitespace
 ---   (space \t \n \v \f \r) collapsed to one space, trimmed; DJB2 modulo 2^32 as
 ---   "%08x". Accepts strings and numbers.
 --- * budget_check: false as soon as any numeric field of budget_remaining() is <= 0
 ---   (JSON null arrives as userdata and is ignored like nil).
---- * state.update: a nil result from fn deletes the key instead of storing nil.
+--- * state.update: a nil result from fn deletes the key instead of storing nil. It is
+---   atomic (compare-and-swap): under concurrent writers fn may run more than once.
 --- * tuning: result is a deep copy of defaults. Only keys that exist in defaults are
 ---   taken from the overrides, at every level (so ctx.task / ctx.budget never leak
 ---   into a config). A nested table in defaults whose [1] is nil (a map) is merged
@@ -192,7 +193,7 @@ end)
 define("parse_number", function(text, pattern)
     if type(text) == "number" then text = tostring(text) end
     if type(text) ~= "string" then return nil end
-    local found = text:match(pattern or "[-+]?%d*%.?%d+")
+    local found = text:match(pattern or "%-?%d+%.?%d*")
     if found == nil then return nil end
     return tonumber(found)
 end)
@@ -421,19 +422,32 @@ define("budget_check", function()
     return true
 end)
 
+-- update is atomic without holding the state lock while fn runs (fn is strategy code:
+-- it may call alc.llm and wait for a person indefinitely, or call alc.state itself):
+-- read the value and its version, run fn unlocked, then write only if the value is
+-- still that version; otherwise run fn again on the newer value. So fn may run more
+-- than once under contention and should only compute the new value from the old.
+local UPDATE_ATTEMPTS = 1000
 local state = rawget(alc, "state")
 if type(state) == "table" then
+    local read_versioned, swap = rawget(state, "_read"), rawget(state, "_swap")
+    rawset(state, "_read", nil)
+    rawset(state, "_swap", nil)
     rawset(state, "update", function(key, fn, default)
         if type(fn) ~= "function" then
             error("alc.state.update: fn must be a function, got " .. type(fn), 2)
         end
-        local updated = fn(alc.state.get(key, default))
-        if updated == nil then
-            alc.state.delete(key)
-        else
-            alc.state.set(key, updated)
+        for _ = 1, UPDATE_ATTEMPTS do
+            local current, version = read_versioned(key)
+            if current == nil then current = default end
+            local updated = fn(current)
+            if swap(key, version, updated) then
+                return updated
+            end
         end
-        return updated
+        error(string.format(
+            "alc.state.update: key %q changed under concurrent writers on each of %d attempts",
+            tostring(key), UPDATE_ATTEMPTS), 2)
     end)
 end
 

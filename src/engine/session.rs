@@ -17,13 +17,25 @@ use tokio::sync::mpsc;
 use super::budget::Budget;
 use super::core::{SessionCore, VmSettings};
 use super::error::EngineError;
-use super::event::{Answer, Metrics, SessionEvent, Stamped};
+use super::event::{Answer, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
 use super::lua::{self, Chunk, VmContext};
 use super::packages;
 use super::transcript::TranscriptWriter;
 
 /// The ordered event stream of one session.
 pub type EventStream = mpsc::UnboundedReceiver<Stamped>;
+
+/// How long a cancel may take before the strategy counts as stuck. The cancel hook
+/// stops Lua code within microseconds; only a C function (a catastrophic `string.find`
+/// pattern) can hold it off longer.
+pub const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What to tell the person when a cancel did not take within [`CANCEL_GRACE`].
+pub const STUCK_IN_C: &str = "strategy is stuck in a C call (string.find?)";
+
+/// The error of a session ended by [`Session::abandon`].
+pub const ABANDONED: &str = "cancelled (the workbench stopped waiting for the strategy: one \
+     inside a C function such as string.find cannot be interrupted)";
 
 /// Default Lua memory limit per VM.
 pub const DEFAULT_MEMORY_LIMIT: usize = 512 * 1024 * 1024;
@@ -64,6 +76,23 @@ pub struct SessionConfig {
     /// Variable names `os.getenv` hides besides the built-in secret patterns: the
     /// providers' `api_key_env` names of the config in force.
     pub secret_env: Vec<String>,
+    /// Extra set-up of the root VM for embedders and tests (a test framework's
+    /// globals), run after all three layers and before the chunk. Never set by the
+    /// workbench itself.
+    pub root_vm_setup: Option<RootVmSetup>,
+}
+
+/// A function that sets up a VM further (see [`SessionConfig::root_vm_setup`]).
+pub type VmSetupFn = dyn Fn(&mlua::Lua) -> mlua::Result<()> + Send + Sync;
+
+/// See [`SessionConfig::root_vm_setup`].
+#[derive(Clone)]
+pub struct RootVmSetup(pub Arc<VmSetupFn>);
+
+impl std::fmt::Debug for RootVmSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RootVmSetup(..)")
+    }
 }
 
 impl SessionConfig {
@@ -77,6 +106,7 @@ impl SessionConfig {
             alc_home: default_alc_home(),
             allow_exec: false,
             secret_env: Vec::new(),
+            root_vm_setup: None,
         }
     }
 }
@@ -208,7 +238,24 @@ fn resolve(
 }
 
 impl Session {
+    /// Starts a session, writing its transcript to `config.transcript` if set.
     pub fn start(config: SessionConfig) -> Result<(Session, EventStream), EngineError> {
+        Self::start_inner(config, None)
+    }
+
+    /// Starts a session that records into `writer` (a transcript over any sink;
+    /// `config.transcript` is not used).
+    pub fn start_with_transcript(
+        config: SessionConfig,
+        writer: TranscriptWriter,
+    ) -> Result<(Session, EventStream), EngineError> {
+        Self::start_inner(config, Some(writer))
+    }
+
+    fn start_inner(
+        config: SessionConfig,
+        given: Option<TranscriptWriter>,
+    ) -> Result<(Session, EventStream), EngineError> {
         let SessionConfig {
             script,
             ctx,
@@ -218,22 +265,17 @@ impl Session {
             alc_home,
             allow_exec,
             secret_env,
+            root_vm_setup,
         } = config;
         if !ctx.is_object() {
             return Err(EngineError::CtxNotObject(json_type(&ctx)));
         }
         let budget = Budget::from_ctx(&ctx)?;
         let (info, chunk, package_dirs) = resolve(&script, &alc_home)?;
-        let writer = match &transcript {
-            Some(p) => {
-                Some(
-                    TranscriptWriter::create(p).map_err(|source| EngineError::Transcript {
-                        path: p.clone(),
-                        source,
-                    })?,
-                )
-            }
-            None => None,
+        let writer = match (given, &transcript) {
+            (Some(w), _) => Some(w),
+            (None, Some(p)) => Some(TranscriptWriter::create(p).map_err(EngineError::Transcript)?),
+            (None, None) => None,
         };
         let seed = seed.unwrap_or_else(fresh_seed);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -258,8 +300,14 @@ impl Session {
             package_dirs,
         });
         let for_setup = vm.clone();
-        let isle = Isle::spawn(move |lua| lua::setup(lua, for_setup))
-            .map_err(|e| EngineError::Vm(e.to_string()))?;
+        let isle = Isle::spawn(move |lua| {
+            lua::setup(lua, for_setup)?;
+            match &root_vm_setup {
+                Some(extra) => (extra.0)(lua),
+                None => Ok(()),
+            }
+        })
+        .map_err(|e| EngineError::Vm(e.to_string()))?;
         let slot = Arc::new(Mutex::new(Some(isle)));
         let runner = vm.clone();
         let own_slot = slot.clone();
@@ -271,8 +319,8 @@ impl Session {
             // The task's own result is not needed: the outcome travels as `Finished`.
             let _task = isle.spawn_exec(move |lua| {
                 let outcome = lua::run_root(lua, &runner, chunk);
-                runner.core.mark_finished();
-                runner.core.emit(SessionEvent::Finished(outcome));
+                // A no-op when the session was abandoned meanwhile: one `end` only.
+                runner.core.finish(outcome);
                 // Dropping the handle asks the VM thread to stop after this task.
                 drop(own_slot.lock().unwrap_or_else(|e| e.into_inner()).take());
                 Ok(String::new())
@@ -288,20 +336,80 @@ impl Session {
         Ok((session, rx))
     }
 
-    /// Answers a pending query. The answer is in the transcript (flushed) before the
-    /// strategy resumes.
+    /// Answers a pending query. The answer is in the transcript, written and synced,
+    /// before the strategy resumes. If the transcript cannot take it, this returns
+    /// [`EngineError::TranscriptWrite`], the query stays pending and the strategy
+    /// waits: answer again (retry), [`Self::redirect_transcript`], or
+    /// [`Self::stop_recording`]. Blocks on the disk: call it off any UI thread.
     pub fn answer(&self, id: &str, answer: Answer) -> Result<(), EngineError> {
         self.inner.core.answer(id, answer)
     }
 
-    /// Fails a pending query: the strategy's `alc.llm` raises `error`.
+    /// Fails a pending query: the strategy's `alc.llm` raises `error`. Recorded like
+    /// an answer (see [`Self::answer`]).
     pub fn fail(&self, id: &str, error: &str) -> Result<(), EngineError> {
         self.inner.core.fail(id, error)
+    }
+
+    /// Tells the session that the pending query `id` is now ready for a person: shown
+    /// for them to type an answer, a draft complete for them to review, or a failed
+    /// query handed back to them. From now until it is answered (or failed), the time
+    /// is the person's: counted in `human_ms`, never charged to `max_elapsed_ms`.
+    /// Calling it again for the same query changes nothing.
+    pub fn person_ready(&self, id: &str) -> Result<(), EngineError> {
+        self.inner.core.person_ready(id)
+    }
+
+    /// Writes the whole transcript so far to `path` (created or truncated), synced,
+    /// and records there from now on. On error the transcript stays where it was.
+    pub fn redirect_transcript(&self, path: &Path) -> Result<(), EngineError> {
+        self.inner.core.redirect_transcript(path)
+    }
+
+    /// Goes on without a transcript: later answers are acknowledged unrecorded. The
+    /// choice is an event on the stream (a `warn` log naming the file and `reason`).
+    pub fn stop_recording(&self, reason: &str) {
+        self.inner.core.stop_recording(reason)
+    }
+
+    /// Where the transcript is being written (None: not recording).
+    pub fn transcript_path(&self) -> Option<PathBuf> {
+        self.inner.core.transcript_path()
+    }
+
+    /// The write failure keeping lines out of the transcript file, if any (at the end
+    /// of a session: the transcript is incomplete).
+    pub fn transcript_failure(&self) -> Option<String> {
+        self.inner.core.transcript_failure()
     }
 
     /// Stops the strategy, even inside `while true do end`.
     pub fn cancel(&self) {
         self.inner.core.cancel();
+    }
+
+    /// Ends the session now, without waiting for its VM: cancels it, then records
+    /// `end` with status `cancelled` unless the strategy already finished. For a
+    /// strategy that does not stop because it is inside a C function (a catastrophic
+    /// `string.find` pattern), where the cancel hook cannot reach it. The VM thread is
+    /// left behind; whatever it does later is not recorded (`end` stays the last line).
+    /// Returns whether this call wrote the `end`.
+    pub fn abandon(&self) -> bool {
+        let core = &self.inner.core;
+        core.cancel();
+        if core.is_finished() {
+            return false;
+        }
+        core.finish(Outcome {
+            status: Status::Cancelled,
+            result: None,
+            error: Some(ScriptError {
+                message: ABANDONED.into(),
+                site: None,
+                traceback: None,
+            }),
+            metrics: core.metrics(),
+        })
     }
 
     pub fn metrics(&self) -> Metrics {

@@ -1,13 +1,22 @@
 //! The backend of `alc.state`: a persistent JSON key-value store, one file per namespace.
 //!
-//! A namespace `ns` lives in `<state_dir>/<ns>.json`, a single JSON object. The store
-//! reads it once on [`StateStore::open`] and keeps it in memory; every write rewrites
-//! the whole file atomically (temp file in the same directory, fsync, rename), so a
-//! crash leaves either the old or the new file, never half of one. It touches only its
-//! own namespace file and its temp files in `state_dir`.
+//! A namespace `ns` lives in `<state_dir>/<ns>.json`, a single JSON object, shared by
+//! everything that opens it: the session's VM, its `alc.fork` children (other threads),
+//! other sessions of the same workbench and other processes on the same `ALC_HOME`.
+//! So nothing is cached: every operation is one read-modify-write of the file under a
+//! per-namespace OS file lock (`flock` through `fd-lock`) on `<state_dir>/<ns>.json.lock`
+//! (exclusive for writes, shared for reads). `flock` locks belong to an open file, not
+//! to a process, so two threads of one process exclude each other as well as two
+//! processes do. Lock files are never removed: removing one while another writer has it
+//! open would let two writers hold "the" lock at once.
 //!
-//! One store per namespace per process is assumed: two stores on the same file do not
-//! see each other's writes, and the last writer wins.
+//! Every write rewrites the whole file atomically (temp file in the same directory,
+//! fsync, rename, fsync the directory), so a crash leaves either the old or the new file,
+//! never half of one. Temp names carry the process id and a process-wide counter, so no
+//! two writers ever share one. The lock is held only for the read-modify-write itself,
+//! never while strategy code runs (see [`StateStore::compare_and_swap`], the base of
+//! `alc.state.update`). It touches only its namespace file, its lock file and its temp
+//! files in `state_dir`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -50,13 +59,13 @@ pub enum StateError {
     InvalidNamespace(String),
 }
 
-/// One namespace's key-value store, cached in memory and persisted on every write.
-#[derive(Debug)]
+/// One namespace's key-value store. Holds only paths: every call reads the file.
+#[derive(Debug, Clone)]
 pub struct StateStore {
     dir: PathBuf,
     ns: String,
     path: PathBuf,
-    map: Map<String, Value>,
+    lock_path: PathBuf,
 }
 
 /// Whether `ns` is safe as a file stem: no separators, no `..`, no hidden files (which
@@ -77,22 +86,17 @@ fn validate_namespace(ns: &str) -> Result<(), StateError> {
 }
 
 impl StateStore {
-    /// Opens namespace `ns` under `state_dir`. A missing file (or directory) is an empty
-    /// store; the directory is created on the first write. A file that is not a JSON
-    /// object is a [`StateError::Corrupt`] naming it, and is never overwritten.
+    /// Names namespace `ns` under `state_dir`. Touches nothing: a missing file (or
+    /// directory) is an empty store, and the directory is created on the first write.
+    /// A file that is not a JSON object is a [`StateError::Corrupt`] naming it, on
+    /// every operation, and is never overwritten.
     pub fn open(state_dir: &Path, ns: &str) -> Result<Self, StateError> {
         validate_namespace(ns)?;
-        let path = state_dir.join(format!("{ns}.json"));
-        let map = match fs::read_to_string(&path) {
-            Ok(text) => parse_object(&text, &path)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Map::new(),
-            Err(source) => return Err(StateError::Io { path, source }),
-        };
         Ok(StateStore {
             dir: state_dir.to_path_buf(),
             ns: ns.to_string(),
-            path,
-            map,
+            path: state_dir.join(format!("{ns}.json")),
+            lock_path: state_dir.join(format!("{ns}.json.lock")),
         })
     }
 
@@ -105,45 +109,91 @@ impl StateStore {
         &self.path
     }
 
-    pub fn get(&self, key: &str) -> Option<Value> {
-        self.map.get(key).cloned()
+    /// The lock file beside it.
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
     }
 
-    pub fn has(&self, key: &str) -> bool {
-        self.map.contains_key(key)
+    pub fn get(&self, key: &str) -> Result<Option<Value>, StateError> {
+        self.read(|map| map.get(key).cloned())
+    }
+
+    /// The value under `key` with its version: its compact JSON text, which
+    /// [`StateStore::compare_and_swap`] compares against. `None` when absent.
+    pub fn get_versioned(&self, key: &str) -> Result<Option<(Value, String)>, StateError> {
+        self.read(|map| map.get(key).map(|value| (value.clone(), version_of(value))))
+    }
+
+    pub fn has(&self, key: &str) -> Result<bool, StateError> {
+        self.read(|map| map.contains_key(key))
     }
 
     /// All keys, sorted.
-    pub fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.map.keys().cloned().collect();
-        keys.sort();
-        keys
+    pub fn keys(&self) -> Result<Vec<String>, StateError> {
+        self.read(|map| {
+            let mut keys: Vec<String> = map.keys().cloned().collect();
+            keys.sort();
+            keys
+        })
     }
 
-    /// Stores `value` under `key` and persists. On a write error the store is unchanged.
-    pub fn set(&mut self, key: &str, value: Value) -> Result<(), StateError> {
-        let previous = self.map.insert(key.to_string(), value);
-        self.persist_or_restore(key, previous)
+    /// Stores `value` under `key`.
+    pub fn set(&self, key: &str, value: Value) -> Result<(), StateError> {
+        self.modify(|map| {
+            map.insert(key.to_string(), value);
+            Ok(((), true))
+        })
     }
 
     /// Removes `key`; `Ok(false)` (and no write) if it was absent.
-    pub fn delete(&mut self, key: &str) -> Result<bool, StateError> {
-        match self.map.remove(key) {
-            None => Ok(false),
-            Some(previous) => {
-                self.persist_or_restore(key, Some(previous))?;
-                Ok(true)
-            }
-        }
+    pub fn delete(&self, key: &str) -> Result<bool, StateError> {
+        self.modify(|map| {
+            let existed = map.remove(key).is_some();
+            Ok((existed, existed))
+        })
     }
 
     /// Sets `key` only if absent; `Ok(true)` if it was set.
-    pub fn set_nx(&mut self, key: &str, value: Value) -> Result<bool, StateError> {
-        if self.map.contains_key(key) {
-            return Ok(false);
-        }
-        self.set(key, value)?;
-        Ok(true)
+    pub fn set_nx(&self, key: &str, value: Value) -> Result<bool, StateError> {
+        self.modify(|map| {
+            if map.contains_key(key) {
+                return Ok((false, false));
+            }
+            map.insert(key.to_string(), value);
+            Ok((true, true))
+        })
+    }
+
+    /// Replaces (or, with `new = None`, deletes) `key` only if it still holds the
+    /// value whose version `seen` is (from [`StateStore::get_versioned`]; `None`: only
+    /// if still absent). `Ok(false)` and no write when someone changed it meanwhile.
+    ///
+    /// This is what makes `alc.state.update(k, fn)` atomic without holding the lock
+    /// while `fn` runs: `fn` is arbitrary strategy code that may ask a question and
+    /// wait for a person for an hour, and a lock held that long would stall every
+    /// other writer (and a lock taken again inside `fn`, by `alc.state.get`, would
+    /// deadlock). Instead update reads the value and its version, runs `fn` unlocked,
+    /// and swaps; on a conflict it runs `fn` again on the newer value.
+    pub fn compare_and_swap(
+        &self,
+        key: &str,
+        seen: Option<&str>,
+        new: Option<Value>,
+    ) -> Result<bool, StateError> {
+        self.modify(|map| {
+            let current = map.get(key).map(version_of);
+            if current.as_deref() != seen {
+                return Ok((false, false));
+            }
+            let changed = match new {
+                Some(value) => {
+                    map.insert(key.to_string(), value);
+                    true
+                }
+                None => map.remove(key).is_some(),
+            };
+            Ok((true, changed))
+        })
     }
 
     /// Adds `delta` to the number under `key` (starting from `default` when absent),
@@ -153,64 +203,103 @@ impl StateStore {
     /// absent and `default` is integral) and `delta` is integral, the result is an
     /// integer (`1` + `1` is `2`, not `2.0`), computed exactly in `i64`; it falls back
     /// to floating point on overflow. A non-number value is [`StateError::NotANumber`].
-    pub fn incr(&mut self, key: &str, delta: f64, default: f64) -> Result<Number, StateError> {
-        let current = match self.map.get(key) {
-            None => number_from_f64(default, key)?,
-            Some(Value::Number(n)) => n.clone(),
-            Some(_) => {
-                return Err(StateError::NotANumber {
-                    key: key.to_string(),
-                })
+    pub fn incr(&self, key: &str, delta: f64, default: f64) -> Result<Number, StateError> {
+        self.modify(|map| {
+            let result = incremented(map.get(key), key, delta, default)?;
+            map.insert(key.to_string(), Value::Number(result.clone()));
+            Ok((result, true))
+        })
+    }
+
+    /// Runs `f` on the current contents under a shared lock. A missing directory is an
+    /// empty store (nothing is created). Where the lock file cannot be opened (a
+    /// read-only state directory) the file is read unlocked, which is still
+    /// consistent: writers replace it by an atomic rename.
+    fn read<R>(&self, f: impl FnOnce(&Map<String, Value>) -> R) -> Result<R, StateError> {
+        if !self.dir.is_dir() {
+            return Ok(f(&Map::new()));
+        }
+        let lock_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.lock_path);
+        let Ok(lock_file) = lock_file else {
+            return Ok(f(&self.load()?));
+        };
+        let lock = fd_lock::RwLock::new(lock_file);
+        let _guard = loop {
+            match lock.read() {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other.map_err(self.lock_error())?,
             }
         };
-        let integer_sum = match (current.as_i64(), integral_i64(delta)) {
-            (Some(a), Some(b)) => a.checked_add(b).map(Number::from),
-            _ => None,
-        };
-        let result = match integer_sum {
-            Some(n) => n,
-            None => {
-                let base = current.as_f64().ok_or_else(|| StateError::NotANumber {
-                    key: key.to_string(),
-                })?;
-                Number::from_f64(base + delta).ok_or_else(|| StateError::NotFinite {
-                    key: key.to_string(),
-                })?
+        Ok(f(&self.load()?))
+    }
+
+    /// One read-modify-write under the exclusive lock: `f` changes the map and says
+    /// whether it did (`false`: nothing is written).
+    fn modify<R>(
+        &self,
+        f: impl FnOnce(&mut Map<String, Value>) -> Result<(R, bool), StateError>,
+    ) -> Result<R, StateError> {
+        fs::create_dir_all(&self.dir).map_err(|source| StateError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let lock_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.lock_path)
+            .map_err(self.lock_error())?;
+        let mut lock = fd_lock::RwLock::new(lock_file);
+        // `flock` can be interrupted by a signal before it gets the lock: try again.
+        let _guard = loop {
+            match lock.write() {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other.map_err(self.lock_error())?,
             }
         };
-        self.set(key, Value::Number(result.clone()))?;
+        let mut map = self.load()?;
+        let (result, changed) = f(&mut map)?;
+        if changed {
+            self.persist(&map)?;
+        }
         Ok(result)
     }
 
-    /// Writes the map; if that fails, puts `key` back to `previous` so memory matches disk.
-    fn persist_or_restore(&mut self, key: &str, previous: Option<Value>) -> Result<(), StateError> {
-        let outcome = self.persist();
-        if outcome.is_err() {
-            match previous {
-                Some(value) => {
-                    self.map.insert(key.to_string(), value);
-                }
-                None => {
-                    self.map.remove(key);
-                }
-            }
+    fn lock_error(&self) -> impl FnOnce(io::Error) -> StateError + '_ {
+        |source| StateError::Io {
+            path: self.lock_path.clone(),
+            source,
         }
-        outcome
+    }
+
+    /// The file's contents now; a missing file is empty.
+    fn load(&self) -> Result<Map<String, Value>, StateError> {
+        match fs::read_to_string(&self.path) {
+            Ok(text) => parse_object(&text, &self.path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Map::new()),
+            Err(source) => Err(StateError::Io {
+                path: self.path.clone(),
+                source,
+            }),
+        }
     }
 
     /// Atomic rewrite: temp file in the same directory (so rename cannot cross
     /// filesystems), fsync it, rename over the namespace file, then fsync the directory
     /// so the rename itself survives a crash.
-    fn persist(&self) -> Result<(), StateError> {
-        let io_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| StateError::Io { path, source }
-        };
-        fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
-        let bytes = serde_json::to_vec_pretty(&self.map)
+    fn persist(&self, map: &Map<String, Value>) -> Result<(), StateError> {
+        let bytes = serde_json::to_vec_pretty(map)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-            .map_err(io_err(&self.path))?;
-
+            .map_err(|source| StateError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
         let temp_path = self.dir.join(format!(
             ".{}.json.tmp.{}.{}",
             self.ns,
@@ -229,6 +318,45 @@ impl StateStore {
         }
         sync_dir(&self.dir);
         Ok(())
+    }
+}
+
+/// A value's version for compare-and-swap: its compact JSON text. Two reads of the
+/// same stored value give the same text, and any change to the value changes it.
+fn version_of(value: &Value) -> String {
+    value.to_string()
+}
+
+/// The number `incr` stores: `current` (or `default` when absent) plus `delta`.
+fn incremented(
+    current: Option<&Value>,
+    key: &str,
+    delta: f64,
+    default: f64,
+) -> Result<Number, StateError> {
+    let current = match current {
+        None => number_from_f64(default, key)?,
+        Some(Value::Number(n)) => n.clone(),
+        Some(_) => {
+            return Err(StateError::NotANumber {
+                key: key.to_string(),
+            })
+        }
+    };
+    let integer_sum = match (current.as_i64(), integral_i64(delta)) {
+        (Some(a), Some(b)) => a.checked_add(b).map(Number::from),
+        _ => None,
+    };
+    match integer_sum {
+        Some(n) => Ok(n),
+        None => {
+            let base = current.as_f64().ok_or_else(|| StateError::NotANumber {
+                key: key.to_string(),
+            })?;
+            Number::from_f64(base + delta).ok_or_else(|| StateError::NotFinite {
+                key: key.to_string(),
+            })
+        }
     }
 }
 
@@ -294,228 +422,5 @@ fn sync_dir(dir: &Path) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn dir_entries(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .expect("read dir")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    #[test]
-    fn missing_file_is_empty_and_dir_created_on_write() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().join("nested").join("state");
-        let mut store = StateStore::open(&dir, "default").expect("open");
-        assert!(store.keys().is_empty());
-        assert_eq!(store.get("x"), None);
-        assert!(!dir.exists(), "open must not create anything");
-        store.set("x", json!(1)).expect("set");
-        assert_eq!(dir_entries(&dir), vec!["default.json"]);
-        assert_eq!(store.path(), dir.join("default.json"));
-    }
-
-    #[test]
-    fn values_persist_across_reopen() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let mut store = StateStore::open(tmp.path(), "ns1").expect("open");
-        store
-            .set("b", json!({"nested": [1, "two", null]}))
-            .expect("set");
-        store.set("a", json!("text ✓")).expect("set");
-        store.set("gone", json!(true)).expect("set");
-        assert!(store.delete("gone").expect("delete"));
-        assert!(!store.delete("gone").expect("delete absent"));
-
-        let reopened = StateStore::open(tmp.path(), "ns1").expect("reopen");
-        assert_eq!(reopened.keys(), vec!["a", "b"]);
-        assert_eq!(reopened.get("a"), Some(json!("text ✓")));
-        assert_eq!(reopened.get("b"), Some(json!({"nested": [1, "two", null]})));
-        assert!(reopened.has("a"));
-        assert!(!reopened.has("gone"));
-    }
-
-    #[test]
-    fn writes_leave_no_temp_files() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let mut store = StateStore::open(tmp.path(), "atomic").expect("open");
-        for i in 0..20 {
-            store.set(&format!("k{i}"), json!(i)).expect("set");
-        }
-        store.incr("counter", 1.0, 0.0).expect("incr");
-        store.delete("k0").expect("delete");
-        assert_eq!(dir_entries(tmp.path()), vec!["atomic.json"]);
-        let on_disk: Value =
-            serde_json::from_str(&fs::read_to_string(store.path()).expect("read")).expect("json");
-        assert_eq!(on_disk["k19"], json!(19));
-        assert_eq!(on_disk["counter"], json!(1));
-        assert!(on_disk.get("k0").is_none());
-    }
-
-    #[test]
-    fn corrupt_file_is_reported_and_left_alone() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let path = tmp.path().join("broken.json");
-        let original = "{\n  \"a\": 1,\n  \"b\": oops\n}\n";
-        fs::write(&path, original).expect("write");
-        match StateStore::open(tmp.path(), "broken") {
-            Err(StateError::Corrupt {
-                path: p,
-                line,
-                column,
-                ..
-            }) => {
-                assert_eq!(p, path);
-                assert_eq!(line, 3);
-                assert!(column > 0);
-            }
-            other => panic!("expected Corrupt, got {other:?}"),
-        }
-        let message = StateStore::open(tmp.path(), "broken")
-            .expect_err("corrupt")
-            .to_string();
-        assert!(message.contains("broken.json"), "{message}");
-        assert!(message.contains("line 3"), "{message}");
-        assert_eq!(fs::read_to_string(&path).expect("read"), original);
-    }
-
-    #[test]
-    fn non_object_file_is_corrupt() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        fs::write(tmp.path().join("arr.json"), "[1, 2]").expect("write");
-        let err = StateStore::open(tmp.path(), "arr").expect_err("not an object");
-        assert!(matches!(err, StateError::Corrupt { .. }), "{err:?}");
-        assert!(err.to_string().contains("an array"), "{err}");
-    }
-
-    #[test]
-    fn namespaces_are_separate() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let mut one = StateStore::open(tmp.path(), "one").expect("open");
-        let mut two = StateStore::open(tmp.path(), "two").expect("open");
-        one.set("k", json!("from one")).expect("set");
-        two.set("k", json!("from two")).expect("set");
-        assert_eq!(
-            StateStore::open(tmp.path(), "one").expect("open").get("k"),
-            Some(json!("from one"))
-        );
-        assert_eq!(
-            StateStore::open(tmp.path(), "two").expect("open").get("k"),
-            Some(json!("from two"))
-        );
-        assert_eq!(dir_entries(tmp.path()), vec!["one.json", "two.json"]);
-    }
-
-    #[test]
-    fn namespace_validation() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        for bad in [
-            "", "..", "a/b", "a\\b", "../x", "a..b", ".hidden", "sp ace", "ünï", "a:b",
-        ] {
-            assert!(
-                matches!(
-                    StateStore::open(tmp.path(), bad),
-                    Err(StateError::InvalidNamespace(_))
-                ),
-                "{bad:?} should be rejected"
-            );
-        }
-        let too_long = "x".repeat(MAX_NAMESPACE_LEN + 1);
-        assert!(StateStore::open(tmp.path(), &too_long).is_err());
-        for good in [
-            "default",
-            "my-pkg_v1.2",
-            "A",
-            "x".repeat(MAX_NAMESPACE_LEN).as_str(),
-        ] {
-            assert!(StateStore::open(tmp.path(), good).is_ok(), "{good:?}");
-        }
-    }
-
-    #[test]
-    fn set_nx_only_sets_absent_keys() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let mut store = StateStore::open(tmp.path(), "nx").expect("open");
-        assert!(store.set_nx("k", json!(1)).expect("set_nx"));
-        assert!(!store.set_nx("k", json!(2)).expect("set_nx"));
-        assert_eq!(store.get("k"), Some(json!(1)));
-        // An explicit null is present, so set_nx does not replace it.
-        store.set("n", Value::Null).expect("set");
-        assert!(!store.set_nx("n", json!(3)).expect("set_nx"));
-    }
-
-    #[test]
-    fn incr_keeps_integers_integral() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let mut store = StateStore::open(tmp.path(), "incr").expect("open");
-        assert_eq!(store.incr("c", 1.0, 0.0).expect("incr"), Number::from(1));
-        assert_eq!(store.incr("c", 1.0, 0.0).expect("incr"), Number::from(2));
-        assert_eq!(store.incr("c", -5.0, 0.0).expect("incr"), Number::from(-3));
-        assert_eq!(store.get("c"), Some(json!(-3)));
-        assert!(store.get("c").expect("c").is_i64());
-        // Default applies only when absent.
-        assert_eq!(store.incr("d", 1.0, 10.0).expect("incr"), Number::from(11));
-        let on_disk = fs::read_to_string(store.path()).expect("read");
-        assert!(on_disk.contains("\"c\": -3"), "{on_disk}");
-        assert!(!on_disk.contains("-3.0"), "{on_disk}");
-    }
-
-    #[test]
-    fn incr_with_floats() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let mut store = StateStore::open(tmp.path(), "f").expect("open");
-        assert_eq!(store.incr("x", 0.5, 0.0).expect("incr").as_f64(), Some(0.5));
-        assert_eq!(store.incr("x", 1.0, 0.0).expect("incr").as_f64(), Some(1.5));
-        store.set("y", json!(2.0)).expect("set");
-        let y = store.incr("y", 1.0, 0.0).expect("incr");
-        assert!(y.is_f64(), "a float value stays a float");
-        assert_eq!(y.as_f64(), Some(3.0));
-        assert_eq!(
-            store.incr("z", 1.0, 0.25).expect("incr").as_f64(),
-            Some(1.25)
-        );
-    }
-
-    #[test]
-    fn incr_edge_cases() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let mut store = StateStore::open(tmp.path(), "e").expect("open");
-        store.set("s", json!("text")).expect("set");
-        assert!(matches!(
-            store.incr("s", 1.0, 0.0),
-            Err(StateError::NotANumber { ref key }) if key == "s"
-        ));
-        assert_eq!(store.get("s"), Some(json!("text")));
-        assert!(matches!(
-            store.incr("inf", f64::INFINITY, 0.0),
-            Err(StateError::NotFinite { .. })
-        ));
-        assert!(!store.has("inf"));
-        // Exact beyond 2^53, and float fallback on i64 overflow.
-        store.set("big", json!(i64::MAX - 1)).expect("set");
-        assert_eq!(
-            store.incr("big", 1.0, 0.0).expect("incr"),
-            Number::from(i64::MAX)
-        );
-        let overflowed = store.incr("big", 1.0, 0.0).expect("incr");
-        assert!(overflowed.is_f64());
-    }
-
-    #[test]
-    fn failed_write_leaves_memory_unchanged() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let blocker = tmp.path().join("not-a-dir");
-        let mut store = StateStore::open(&blocker, "ns").expect("open");
-        // The state "directory" becomes a regular file, so every write fails.
-        fs::write(&blocker, "x").expect("write");
-        let err = store.set("k", json!(1)).expect_err("write must fail");
-        assert!(matches!(err, StateError::Io { .. }), "{err:?}");
-        assert!(!store.has("k"));
-        assert_eq!(fs::read_to_string(&blocker).expect("read"), "x");
-    }
-}
+#[path = "state_store_tests.rs"]
+mod tests;

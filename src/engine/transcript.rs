@@ -11,68 +11,24 @@
 //! and ignores [`Stamped::seq`]; `seq` always equals the 1-based line number in a file
 //! written by [`TranscriptWriter`].
 //!
+//! Writing is in `transcript_writer.rs` (what a transcript guarantees when the disk
+//! fails); this file holds the line format and the reader.
+//!
 //! Extra fields beyond DESIGN.md's table: `query` lines carry `pause` (the pause they
 //! belong to) and `Resumed` events are written as `resumed {pause}` lines, so a reader
 //! can tell which queries were answered together.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
 use super::event::{Query, SessionEvent, Stamped};
 
-/// Appends one session's events to a transcript file, flushing after every event.
-#[derive(Debug)]
-pub struct TranscriptWriter {
-    out: BufWriter<File>,
-    path: PathBuf,
-    /// `seq` of the next line written (line sequence, starting at 1).
-    next_seq: u64,
-}
-
-impl TranscriptWriter {
-    /// Creates (or truncates) the transcript at `path`, creating parent directories.
-    pub fn create(path: &Path) -> io::Result<Self> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent)?;
-        }
-        let file = File::create(path)?;
-        Ok(TranscriptWriter {
-            out: BufWriter::new(file),
-            path: path.to_path_buf(),
-            next_seq: 1,
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// How many lines have been written so far.
-    pub fn lines_written(&self) -> u64 {
-        self.next_seq - 1
-    }
-
-    /// Writes the event's line(s) and flushes them to the OS. `answer` and `end` lines
-    /// are also synced to the disk before returning: the caller resumes the strategy
-    /// only after this returns, so nothing a person typed is lost to a crash.
-    pub fn write(&mut self, ev: &Stamped) -> io::Result<()> {
-        for (kind, fields) in line_fields(&ev.event) {
-            write_line(&mut self.out, self.next_seq, ev.t_ms, kind, &fields)?;
-            self.next_seq += 1;
-        }
-        self.out.flush()?;
-        if matches!(
-            ev.event,
-            SessionEvent::Answered { .. } | SessionEvent::Finished(_)
-        ) {
-            self.out.get_ref().sync_data()?;
-        }
-        Ok(())
-    }
-}
+#[path = "transcript_writer.rs"]
+mod writer;
+pub use writer::{TranscriptSink, TranscriptWriter, WriteError, WriteStep};
 
 /// Serialises one line with `seq`, `t_ms` and `event` first (readable with `head`),
 /// whatever order `serde_json::Map` keeps keys in.

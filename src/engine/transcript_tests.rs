@@ -7,7 +7,12 @@ use crate::engine::event::{
 use serde_json::json;
 
 fn stamped(seq: u64, t_ms: u64, event: SessionEvent) -> Stamped {
-    Stamped { seq, t_ms, event }
+    Stamped {
+        seq,
+        t_ms,
+        event,
+        metrics: Default::default(),
+    }
 }
 
 fn query(id: &str, prompt: &str, batch: Option<BatchPos>) -> Query {

@@ -96,6 +96,17 @@ pub(crate) fn frame(frame: &Frame, state: &mut StreamState) -> Result<Option<Str
         .and_then(Value::as_str)
         .or(frame.event.as_deref())
         .unwrap_or("");
+    if matches!(
+        kind,
+        "message_start"
+            | "content_block_start"
+            | "content_block_delta"
+            | "content_block_stop"
+            | "message_delta"
+            | "message_stop"
+    ) {
+        state.recognised = true;
+    }
     match kind {
         "message_start" => {
             if let Some(usage) = value.pointer("/message/usage") {

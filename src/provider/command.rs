@@ -32,7 +32,8 @@ impl CommandProvider {
         Ok(CommandProvider {
             name: config.name.clone(),
             model: config.model.clone(),
-            inner: CommandSource::new(command, config.command_timeout),
+            inner: CommandSource::new(command, config.command_timeout)
+                .with_max_answer_bytes(config.max_answer_bytes),
             permits: Semaphore::new(config.max_concurrency),
         })
     }

@@ -30,6 +30,12 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Characters of an error body quoted in messages.
 const BODY_PREVIEW_CHARS: usize = 300;
+/// Bytes of an error body read: enough for any API's error object.
+const ERROR_BODY_BYTES: usize = 64 * 1024;
+/// Shortest value [`scrub`] redacts: replacing a one- or two-character "key"
+/// everywhere would turn every message into `[redacted]` soup, and a key that short
+/// is no secret anyway.
+pub const MIN_REDACTED_LEN: usize = 8;
 
 /// An API key read from the environment. `Debug` never shows it.
 #[derive(Clone)]
@@ -71,10 +77,11 @@ pub(crate) fn read_key(
     }
 }
 
-/// Removes every occurrence of the key from a message, whatever produced it.
+/// Removes every occurrence of the key from a message, whatever produced it. Keys
+/// shorter than [`MIN_REDACTED_LEN`] are left alone.
 pub(crate) fn scrub(message: String, key: Option<&ApiKey>) -> String {
     match key {
-        Some(key) if !key.0.is_empty() && message.contains(&key.0) => {
+        Some(key) if key.0.len() >= MIN_REDACTED_LEN && message.contains(&key.0) => {
             message.replace(&key.0, "[redacted]")
         }
         _ => message,
@@ -217,17 +224,41 @@ pub(crate) async fn next_chunk(
     }
 }
 
-/// Reads a whole (non-streamed) body.
+/// Reads a whole (non-streamed) body, failing with `too_large()` as soon as it passes
+/// `limit` bytes.
 pub(crate) async fn read_body(
     response: &mut reqwest::Response,
     target: Target<'_>,
     read_timeout: Duration,
+    limit: usize,
+    too_large: impl FnOnce() -> SourceError,
 ) -> Result<Vec<u8>, SourceError> {
     let mut body = Vec::new();
     while let Some(chunk) = next_chunk(response, target, read_timeout).await? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The start of an error body, at most [`ERROR_BODY_BYTES`]: only a preview of it
+/// is ever shown. Unreadable is empty: the status still speaks.
+async fn read_error_body(
+    response: &mut reqwest::Response,
+    target: Target<'_>,
+    read_timeout: Duration,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = next_chunk(response, target, read_timeout).await {
+        let room = ERROR_BODY_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= ERROR_BODY_BYTES {
+            break;
+        }
+    }
+    body
 }
 
 /// Maps a non-success status to retry or fail, with the API's own message.
@@ -239,9 +270,7 @@ async fn status_failure(
     let status = response.status();
     let retry_after = retry_after(response.headers());
     // The error body only adds detail: if it cannot be read, the status still speaks.
-    let body = read_body(&mut response, target, read_timeout)
-        .await
-        .unwrap_or_default();
+    let body = read_error_body(&mut response, target, read_timeout).await;
     let detail = api_error_message(&body);
     let detail = if detail.is_empty() {
         String::new()
@@ -407,64 +436,5 @@ pub(crate) fn error_chain(error: &dyn StdError) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_in_the_upper_half() {
-        let base = Duration::from_millis(100);
-        for attempt in 0..4 {
-            let step = 100u64 << attempt;
-            for _ in 0..50 {
-                let d = backoff(base, attempt).as_millis() as u64;
-                assert!(d >= step / 2 && d <= step, "attempt {attempt}: {d}");
-            }
-        }
-        assert!(backoff(base, 40) <= MAX_BACKOFF);
-        assert_eq!(backoff(Duration::ZERO, 3), Duration::ZERO);
-    }
-
-    #[test]
-    fn retry_after_seconds_only() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("0.5"));
-        assert_eq!(retry_after(&h), Some(Duration::from_millis(500)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("99999"));
-        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&h), None);
-    }
-
-    #[test]
-    fn api_error_messages_of_each_api() {
-        let openai = br#"{"error":{"message":"The model `x` does not exist","type":"invalid_request_error"}}"#;
-        assert_eq!(api_error_message(openai), "The model `x` does not exist");
-        let anthropic = br#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: required"}}"#;
-        assert_eq!(api_error_message(anthropic), "max_tokens: required");
-        let ollama = br#"{"error":"model \"qwen\" not found, try pulling it first"}"#;
-        assert_eq!(
-            api_error_message(ollama),
-            "model \"qwen\" not found, try pulling it first"
-        );
-        assert_eq!(api_error_message(b"  Bad Gateway \n"), "Bad Gateway");
-        assert_eq!(api_error_message(b""), "");
-    }
-
-    #[test]
-    fn keys_are_scrubbed_and_never_debug_printed() {
-        let key = ApiKey("sk-secret-123".into());
-        assert_eq!(format!("{key:?}"), "ApiKey([redacted])");
-        assert_eq!(
-            scrub("bad key sk-secret-123 here".into(), Some(&key)),
-            "bad key [redacted] here"
-        );
-        assert_eq!(scrub("fine".into(), None), "fine");
-        assert!(key.header("Bearer ").unwrap().is_sensitive());
-    }
-}
+#[path = "http_tests.rs"]
+mod tests;

@@ -112,7 +112,28 @@ pub fn from_config(config: ProviderConfig, env: EnvLookup) -> Result<Provider, P
 /// Loads the config file (`path`, or `$XDG_CONFIG_HOME/alc-workbench/config.toml`)
 /// and builds provider `name` from it.
 pub fn load_from_config_file(path: Option<&Path>, name: &str) -> Result<Provider, ProviderError> {
+    load_from_config_file_capped(path, name, crate::limits::DEFAULT_MAX_ANSWER_BYTES)
+}
+
+/// Like [`load_from_config_file`], accepting answers of at most `max_answer_bytes`
+/// (`--max-answer-mb`).
+pub fn load_from_config_file_capped(
+    path: Option<&Path>,
+    name: &str,
+    max_answer_bytes: usize,
+) -> Result<Provider, ProviderError> {
     let config = crate::config::Config::load(path)?;
+    from_loaded_config(&config, name, max_answer_bytes)
+}
+
+/// Builds provider `name` from a config already loaded (`run` reads the file once
+/// for the provider and the sandbox settings), accepting answers of at most
+/// `max_answer_bytes`.
+pub fn from_loaded_config(
+    config: &crate::config::Config,
+    name: &str,
+    max_answer_bytes: usize,
+) -> Result<Provider, ProviderError> {
     if config.providers.is_empty() {
         let file = config
             .path
@@ -127,7 +148,10 @@ pub fn load_from_config_file(path: Option<&Path>, name: &str) -> Result<Provider
             known: format!("none; add [providers.{name}] to {file}"),
         });
     }
-    load(name, &config.providers)
+    let env = process_env();
+    let mut settings = ProviderConfig::from_table_with_env(name, &config.providers, &env)?;
+    settings.max_answer_bytes = max_answer_bytes;
+    from_config(settings, env)
 }
 
 /// The system prompt sent for `query`: its own system prompt, then one sentence per

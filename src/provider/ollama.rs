@@ -75,6 +75,9 @@ pub(crate) fn frame(frame: &Frame, state: &mut StreamState) -> Result<Option<Str
     if let Some(message) = error_message(&value) {
         return Err(FrameError::Api(message));
     }
+    if value.get("message").is_some_and(Value::is_object) {
+        state.recognised = true;
+    }
     if value.get("done").and_then(Value::as_bool) == Some(true) {
         state.complete = true;
         if let Some(usage) = usage(&value) {
@@ -125,7 +128,7 @@ mod tests {
             "done_reason": "stop", "prompt_eval_count": 26, "eval_count": 12}),
         );
         assert_eq!(frame(&last, &mut state).unwrap(), None);
-        assert!(stream_complete(&state));
+        assert!(stream_complete(&state) && state.recognised);
         assert_eq!(
             state.usage(),
             Some(Usage {

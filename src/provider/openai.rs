@@ -84,6 +84,9 @@ pub(crate) fn frame(frame: &Frame, state: &mut StreamState) -> Result<Option<Str
     if let Some(message) = error_message(&value) {
         return Err(FrameError::Api(message));
     }
+    if value.get("choices").is_some_and(Value::is_array) {
+        state.recognised = true;
+    }
     if let Some(usage) = usage(&value) {
         state.prompt_tokens = Some(usage.prompt_tokens);
         state.completion_tokens = Some(usage.completion_tokens);
@@ -145,6 +148,7 @@ mod tests {
             .collect();
         assert_eq!(pieces, ["Hel", "lo"]);
         assert!(state.finish_seen && !state.complete);
+        assert!(state.recognised);
         assert_eq!(frame(&frame_of("[DONE]"), &mut state).unwrap(), None);
         assert!(stream_complete(&state));
         assert_eq!(
@@ -154,6 +158,18 @@ mod tests {
                 completion_tokens: 2
             })
         );
+    }
+
+    #[test]
+    fn chunks_without_choices_are_not_recognised() {
+        let mut state = StreamState::default();
+        let wrong = frame(
+            &frame_of(r#"{"object":"text_completion","text":"hi"}"#),
+            &mut state,
+        );
+        assert_eq!(wrong, Ok(None));
+        assert_eq!(frame(&frame_of("[DONE]"), &mut state), Ok(None));
+        assert!(stream_complete(&state) && !state.recognised);
     }
 
     #[test]

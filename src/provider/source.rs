@@ -10,6 +10,13 @@
 //! joined. With `stream = false` the whole text is passed to `on_text` once. A failure
 //! after some pieces were delivered is still a failure (the pieces are not an answer).
 //!
+//! Bounds: a whole request (retries and the whole body included) must finish within
+//! `request_timeout_secs`, so a body that trickles or never ends fails; the answer
+//! text may not pass `max_answer_bytes` (`--max-answer-mb`), and what is buffered
+//! while decoding is bounded too, so memory stays bounded whatever a server sends. A
+//! stream that is well-formed but carries none of the API's answer fields (the wrong
+//! endpoint, a different API) is an error, not an empty answer.
+//!
 //! Does HTTP through `http.rs`; no files, no terminal.
 
 use std::time::Instant;
@@ -21,8 +28,11 @@ use super::config::{EnvLookup, ProviderConfig, ProviderKind};
 use super::http::{self, ApiKey, RetryPolicy, Target};
 use super::stream::{Frame, FrameDecoder, Framing};
 use super::{anthropic, ollama, openai, ProviderError};
-use crate::answer::{elapsed_ms, text_preview, AnswerFuture, AnswerSource, SourceError, TextSink};
+use crate::answer::{
+    elapsed_ms, format_duration, text_preview, AnswerFuture, AnswerSource, SourceError, TextSink,
+};
 use crate::engine::{Answer, AnswerOrigin, Query, Usage};
+use crate::limits::answer_too_large;
 
 /// Characters of an unparsable body quoted in the error.
 const BAD_BODY_PREVIEW_CHARS: usize = 200;
@@ -52,6 +62,9 @@ pub(crate) struct StreamState {
     pub complete: bool,
     /// OpenAI: a choice reported its `finish_reason`.
     pub finish_seen: bool,
+    /// Some frame had the API's answer shape (`choices`, a Messages API event,
+    /// a chat `message`); without one the stream is the wrong kind of stream.
+    pub recognised: bool,
 }
 
 impl StreamState {
@@ -121,6 +134,17 @@ impl Wire {
             Wire::OpenAi => openai::frame(frame, state),
             Wire::Anthropic => anthropic::frame(frame, state),
             Wire::Ollama => ollama::frame(frame, state),
+        }
+    }
+
+    /// What a stream of this API carries, for the wrong-shape message.
+    fn expected_shape(self) -> &'static str {
+        match self {
+            Wire::OpenAi => "an OpenAI chat completion chunk (with `choices`)",
+            Wire::Anthropic => {
+                "an Anthropic Messages API event (message_start, content_block_delta…)"
+            }
+            Wire::Ollama => "an Ollama chat line (with `message`)",
         }
     }
 
@@ -200,10 +224,19 @@ impl HttpProvider {
         })?;
         let start = Instant::now();
         let key = http::read_key(&self.config, &self.env)?;
-        let reply = self
-            .exchange(&query, key.as_ref(), sink)
-            .await
-            .map_err(|error| scrub_error(error, key.as_ref()))?;
+        let deadline = self.config.request_timeout;
+        let reply =
+            match tokio::time::timeout(deadline, self.exchange(&query, key.as_ref(), sink)).await {
+                Ok(reply) => reply.map_err(|error| scrub_error(error, key.as_ref()))?,
+                Err(_elapsed) => {
+                    return Err(SourceError::Timeout(format!(
+                        "provider {}: no complete answer from {} within {} (request_timeout_secs)",
+                        self.config.name,
+                        self.url,
+                        format_duration(deadline)
+                    )))
+                }
+            };
         Ok(Answer {
             text: reply.text,
             source: AnswerOrigin::Provider,
@@ -244,7 +277,14 @@ impl HttpProvider {
         if stream {
             return self.read_stream(&mut response, sink).await;
         }
-        let bytes = http::read_body(&mut response, target, self.config.read_timeout).await?;
+        let bytes = http::read_body(
+            &mut response,
+            target,
+            self.config.read_timeout,
+            body_limit(self.config.max_answer_bytes),
+            || self.too_large(),
+        )
+        .await?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             SourceError::Failed(format!(
                 "provider {}: malformed response from {}: not JSON ({e}); it starts: {:?}",
@@ -257,6 +297,9 @@ impl HttpProvider {
             .wire
             .parse_whole(&value)
             .map_err(|e| self.frame_error(e))?;
+        if reply.text.len() > self.config.max_answer_bytes {
+            return Err(self.too_large());
+        }
         if let Some(sink) = sink.filter(|_| !reply.text.is_empty()) {
             sink(&reply.text);
         }
@@ -273,6 +316,8 @@ impl HttpProvider {
         let mut decoder = FrameDecoder::new(self.wire.framing());
         let mut state = StreamState::default();
         let mut text = String::new();
+        let mut frames_seen: usize = 0;
+        let buffer_limit = body_limit(self.config.max_answer_bytes);
         loop {
             let chunk = http::next_chunk(response, target, self.config.read_timeout).await?;
             let ended = chunk.is_none();
@@ -280,12 +325,20 @@ impl HttpProvider {
                 Some(bytes) => decoder.push(bytes),
                 None => decoder.finish(),
             };
+            // One endless line or event would otherwise be buffered without end.
+            if decoder.buffered_len() > buffer_limit {
+                return Err(self.too_large());
+            }
+            frames_seen += frames.len();
             for frame in &frames {
                 let piece = self
                     .wire
                     .frame(frame, &mut state)
                     .map_err(|e| self.frame_error(e))?;
                 if let Some(piece) = piece {
+                    if text.len() + piece.len() > self.config.max_answer_bytes {
+                        return Err(self.too_large());
+                    }
                     text.push_str(&piece);
                     if let Some(sink) = &sink {
                         sink(&piece);
@@ -296,6 +349,17 @@ impl HttpProvider {
             if state.complete || ended {
                 break;
             }
+        }
+        if frames_seen > 0 && !state.recognised {
+            return Err(SourceError::Failed(format!(
+                "provider {}: the stream from {} carried no answer: none of its {frames_seen} \
+                 event{} was {} (is base_url right for kind = \"{}\"?)",
+                self.config.name,
+                self.url,
+                if frames_seen == 1 { "" } else { "s" },
+                self.wire.expected_shape(),
+                self.config.kind.label()
+            )));
         }
         if !self.wire.stream_complete(&state) {
             return Err(SourceError::Failed(format!(
@@ -312,6 +376,16 @@ impl HttpProvider {
         })
     }
 
+    fn too_large(&self) -> SourceError {
+        SourceError::Failed(answer_too_large(
+            &format!(
+                "provider {}: the answer from {}",
+                self.config.name, self.url
+            ),
+            self.config.max_answer_bytes,
+        ))
+    }
+
     fn frame_error(&self, error: FrameError) -> SourceError {
         SourceError::Failed(match error {
             FrameError::Malformed(m) => format!(
@@ -324,6 +398,14 @@ impl HttpProvider {
             ),
         })
     }
+}
+
+/// Bytes a body may take while being read or decoded: the answer plus its JSON
+/// framing (escapes, field names, one event per piece of text) — generous, but bounded.
+fn body_limit(max_answer_bytes: usize) -> usize {
+    max_answer_bytes
+        .saturating_mul(2)
+        .saturating_add(1024 * 1024)
 }
 
 fn scrub_error(error: SourceError, key: Option<&ApiKey>) -> SourceError {

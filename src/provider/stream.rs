@@ -91,6 +91,12 @@ impl FrameDecoder {
         frames
     }
 
+    /// Bytes held while waiting for a line or an event to complete. The caller bounds
+    /// it: a line that never ends would otherwise grow without limit.
+    pub fn buffered_len(&self) -> usize {
+        self.lines.pending.len() + self.data.iter().map(String::len).sum::<usize>()
+    }
+
     /// The body ended: returns what was still buffered. An SSE event without its
     /// closing blank line is still delivered (some servers omit it at the very end);
     /// whether the answer was complete is the API parser's call, not the framing's.
@@ -202,6 +208,15 @@ mod tests {
                 "chunk size {size}"
             );
         }
+    }
+
+    #[test]
+    fn buffered_bytes_are_counted_until_a_frame_completes() {
+        let mut d = FrameDecoder::new(Framing::Sse);
+        assert!(d.push(b"data: abc\ndata: de").is_empty());
+        assert_eq!(d.buffered_len(), "abc".len() + "data: de".len());
+        assert_eq!(d.push(b"\n\n"), vec![frame(None, "abc\nde")]);
+        assert_eq!(d.buffered_len(), 0);
     }
 
     #[test]

@@ -23,6 +23,8 @@ enum Job {
     },
     /// Drop every request in flight (the session they were for is gone).
     DropAll,
+    /// Drop every request in flight and start the source over (a re-run).
+    Restart,
 }
 
 /// The loop's handle on the dispatcher task.
@@ -46,6 +48,12 @@ impl Dispatcher {
     pub(super) fn drop_all(&self) {
         let _ = self.jobs.send(Job::DropAll);
     }
+
+    /// Cancels the requests in flight and starts the source over (an answers file from
+    /// its top, a fresh coprocess), before any query of the new run is handed over.
+    pub(super) fn restart(&self) {
+        let _ = self.jobs.send(Job::Restart);
+    }
 }
 
 async fn run(
@@ -60,6 +68,10 @@ async fn run(
             job = jobs.recv() => match job {
                 None => break, // the loop is gone
                 Some(Job::DropAll) => in_flight.clear(),
+                Some(Job::Restart) => {
+                    in_flight.clear();
+                    source.restart().await;
+                }
                 Some(Job::Ask { generation, query }) => {
                     let sink = stream_sink(generation, query.id.clone(), out.clone());
                     let request = source.answer_streaming(&query, sink);

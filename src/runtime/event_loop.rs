@@ -23,8 +23,9 @@ use tokio::time::{interval, sleep_until, Interval, MissedTickBehavior};
 use super::dispatch::Dispatcher;
 use super::terminal::TerminalControl;
 use crate::answer::{AnswerSource, SourceError};
-use crate::app::{update, App, Effect, Msg, SessionPort, Starter};
-use crate::engine::{Query, Stamped};
+use crate::app::unrecorded::HeldSend;
+use crate::app::{update, App, Effect, Msg, Refusal, SessionPort, Starter};
+use crate::engine::{Query, SessionEvent, Stamped, CANCEL_GRACE};
 use crate::theme::Theme;
 use crate::ui::{self, View};
 
@@ -47,6 +48,10 @@ pub struct LoopEnv {
 /// for a session that was replaced is dropped.
 type Tagged = (u64, Msg);
 
+/// Work for the session that may block on the disk (recording an answer syncs the
+/// transcript); its message, if any, goes back to the loop.
+type SessionJob = Box<dyn FnOnce(&dyn SessionPort) -> Option<Msg> + Send>;
+
 /// The running loop's state.
 pub struct EventLoop {
     env: LoopEnv,
@@ -58,6 +63,8 @@ pub struct EventLoop {
     started_at: Option<Instant>,
     /// Started on the first query handed to the source.
     dispatcher: Option<Dispatcher>,
+    /// The queue of this session's blocking jobs (see [`EventLoop::off_loop`]).
+    session_jobs: Option<std::sync::mpsc::Sender<SessionJob>>,
 }
 
 impl EventLoop {
@@ -72,6 +79,7 @@ impl EventLoop {
             generation: 0,
             started_at: None,
             dispatcher: None,
+            session_jobs: None,
         }
     }
 
@@ -84,7 +92,55 @@ impl EventLoop {
     }
 
     /// Runs until the model quits or the input ends; `initial` are `App::new`'s effects.
+    /// On every way out, a session still running is ended (see `close_session`).
     pub async fn run<B, S>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        input: S,
+        app: &mut App,
+        initial: Vec<Effect>,
+    ) -> anyhow::Result<()>
+    where
+        B: Backend,
+        S: Stream<Item = io::Result<Event>> + Unpin,
+    {
+        let result = self.run_until_quit(terminal, input, app, initial).await;
+        self.close_session(app).await;
+        result
+    }
+
+    /// Ends the session on the way out, so its transcript ends with `end`: cancelled,
+    /// then given [`CANCEL_GRACE`] to record its own end; one that does not stop (stuck
+    /// in a C call, where cancel cannot reach; no wait when already known to be) is
+    /// abandoned. Never joins the VM thread, so a stuck strategy cannot hold the exit.
+    async fn close_session(&mut self, app: &App) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        if !app.is_running() {
+            return;
+        }
+        session.cancel();
+        let mut ended = false;
+        if let (Some(events), false) = (self.events.as_mut(), app.session.stuck) {
+            let finished = async {
+                while let Some(stamped) = events.recv().await {
+                    if matches!(stamped.event, SessionEvent::Finished(_)) {
+                        return true;
+                    }
+                }
+                false
+            };
+            ended = tokio::time::timeout(CANCEL_GRACE, finished)
+                .await
+                .unwrap_or(false);
+        }
+        if !ended {
+            session.abandon();
+        }
+    }
+
+    async fn run_until_quit<B, S>(
         &mut self,
         terminal: &mut Terminal<B>,
         mut input: S,
@@ -146,6 +202,7 @@ impl EventLoop {
                 },
                 _ = tick(&mut ticker) => Msg::Tick {
                     now_ms: self.started_at.map_or(0, |t| t.elapsed().as_millis() as u64),
+                    metrics: self.session.as_ref().map(|s| s.metrics()),
                 },
                 _ = sleep_until(next_frame.into()), if dirty => continue,
             };
@@ -165,19 +222,24 @@ impl EventLoop {
         for effect in effects {
             match effect {
                 Effect::AnswerQuery { id, answer } => {
+                    self.send_off_loop(HeldSend::Answer { id, answer })
+                }
+                Effect::PersonReady(id) => {
+                    // A query already answered or a session already over has nothing
+                    // left to time; nothing to report.
                     if let Some(s) = &self.session {
-                        if let Err(error) = s.answer(&id, answer) {
-                            self.send_now(Msg::AnswerRejected { id, error });
-                        }
+                        let _ = s.person_ready(&id);
                     }
                 }
-                Effect::FailQuery { id, error } => {
-                    if let Some(s) = &self.session {
-                        if let Err(error) = s.fail(&id, &error) {
-                            self.send_now(Msg::AnswerRejected { id, error });
-                        }
-                    }
-                }
+                Effect::FailQuery { id, error } => self.send_off_loop(HeldSend::Fail { id, error }),
+                Effect::RedirectTranscript(path) => self.off_loop(move |s| {
+                    let result = s.redirect_transcript(&path);
+                    Some(Msg::TranscriptRedirected { path, result })
+                }),
+                Effect::StopRecording { reason } => self.off_loop(move |s| {
+                    s.stop_recording(&reason);
+                    Some(Msg::RecordingStopped)
+                }),
                 Effect::Cancel => {
                     if let Some(s) = &self.session {
                         s.cancel();
@@ -187,11 +249,17 @@ impl EventLoop {
                     }
                 }
                 Effect::StartSession(request) => {
+                    // A re-run answers as the first run did: the source starts over.
                     if let Some(d) = &self.dispatcher {
-                        d.drop_all();
+                        d.restart();
                     }
                     self.generation += 1;
-                    self.session = None;
+                    // The session being replaced was told to cancel; if it has not
+                    // finished, end its transcript now rather than leave it open.
+                    if let Some(old) = self.session.take() {
+                        old.abandon();
+                    }
+                    self.session_jobs = None;
                     self.events = None;
                     match (self.env.starter)(&request) {
                         Ok((port, events)) => {
@@ -236,6 +304,63 @@ impl EventLoop {
             .dispatcher
             .get_or_insert_with(|| Dispatcher::spawn(source, tx));
         dispatcher.ask(self.generation, query);
+    }
+
+    /// Sends an answer or failure to the session on a blocking task: recording it
+    /// writes and syncs the transcript, and the loop never waits on the disk.
+    fn send_off_loop(&mut self, send: HeldSend) {
+        self.off_loop(move |s| {
+            let refused = match &send {
+                HeldSend::Answer { id, answer } => s.answer(id, answer.clone()),
+                HeldSend::Fail { id, error } => s.fail(id, error),
+            };
+            // Success needs no message: the session's `Answered` event follows.
+            match refused {
+                Ok(()) => None,
+                Err(Refusal::Unrecorded { path, message }) => Some(Msg::AnswerUnrecorded {
+                    send,
+                    path,
+                    error: message,
+                }),
+                Err(Refusal::Other(error)) => Some(Msg::AnswerRejected {
+                    id: send.id().to_string(),
+                    error,
+                }),
+            }
+        });
+    }
+
+    /// Runs `job` with the session off the loop task; its message comes back tagged
+    /// with this session's generation (dropped if the session was replaced). Jobs run
+    /// one at a time in the order they were asked for, on one blocking worker per
+    /// session, so answers reach the session (and its transcript) in the order the
+    /// person sent them.
+    fn off_loop<F>(&mut self, job: F)
+    where
+        F: FnOnce(&dyn SessionPort) -> Option<Msg> + Send + 'static,
+    {
+        let Some(session) = self.session.clone() else {
+            return;
+        };
+        let mut job: SessionJob = Box::new(job);
+        if let Some(queue) = &self.session_jobs {
+            match queue.send(job) {
+                Ok(()) => return,
+                Err(std::sync::mpsc::SendError(back)) => job = back,
+            }
+        }
+        let (queue, jobs) = std::sync::mpsc::channel::<SessionJob>();
+        let _ = queue.send(job);
+        self.session_jobs = Some(queue);
+        let (tx, generation) = (self.tx.clone(), self.generation);
+        tokio::task::spawn_blocking(move || {
+            // Ends when the loop drops the queue (session replaced, loop ended).
+            while let Ok(job) = jobs.recv() {
+                if let Some(msg) = job(session.as_ref()) {
+                    let _ = tx.send((generation, msg));
+                }
+            }
+        });
     }
 
     /// Queues a message for this session generation.

@@ -1,9 +1,12 @@
 //! The runtime: owns the terminal and the loop. [`run_tui`] is the entry point the CLI
 //! calls; [`EventLoop`] is the loop itself, generic over backend and input so tests
 //! run it on a `TestBackend`. Reads config and theme files, talks to the terminal,
-//! starts sessions through the CLI's [`Starter`], and runs the answer source.
+//! starts sessions through the CLI's [`Starter`], and runs the answer source. Turns
+//! SIGINT, SIGQUIT, SIGHUP, SIGTERM and a terminal that goes away into a quit that
+//! ends the session's transcript, restores the terminal, and exits 128 + signal.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -28,14 +31,17 @@ pub struct TuiOptions {
     pub script: Option<String>,
     /// The `ctx` table (editable in the TUI); `ctx.budget` sets the gauges' limits.
     pub ctx: serde_json::Value,
-    /// What the picker offers: `demo/*.lua` paths and resolvable package names.
-    pub choices: Vec<String>,
+    /// What the picker offers: demo scripts and runnable packages.
+    pub choices: Vec<crate::app::Choice>,
     /// `--theme NAME` (overrides config).
     pub theme: Option<String>,
     /// Config file to read instead of the default location.
     pub config: Option<PathBuf>,
     /// Where sessions write their transcript (passed in every `StartRequest`).
     pub transcript: Option<PathBuf>,
+    /// Where to suggest writing a transcript whose file failed (the data directory's
+    /// `transcripts/`).
+    pub recovery_dir: Option<PathBuf>,
     /// Who answers queries that are not the person's: a provider (`--provider`), or an
     /// answers file or command (`--answers`, `--answer-cmd`). Routed by the mode.
     pub answer_source: Option<Arc<dyn AnswerSource>>,
@@ -88,15 +94,24 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
         on_provider_error: opts.on_provider_error,
         prices: opts.prices,
         transcript: opts.transcript.clone(),
+        recovery_dir: opts.recovery_dir.clone(),
         autostart: true,
         size: (0, 0),
     };
     Ok((app, theme))
 }
 
+/// How the TUI ended: the person quit, or a signal (or the terminal going away) ended
+/// it; the CLI exits 128 + that signal's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TuiExit {
+    Quit,
+    Signal(i32),
+}
+
 /// Runs the TUI on the process's terminal until the person quits. The terminal is
-/// restored on every way out: return, error, panic, SIGTERM/SIGHUP.
-pub async fn run_tui(opts: TuiOptions, starter: Starter) -> anyhow::Result<()> {
+/// restored on every way out: return, error, panic, a signal.
+pub async fn run_tui(opts: TuiOptions, starter: Starter) -> anyhow::Result<TuiExit> {
     let (app_opts, theme) = prepare(&opts)?;
     let guard = terminal::TerminalGuard::enter().context("setting up the terminal")?;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
@@ -109,7 +124,13 @@ pub async fn run_tui(opts: TuiOptions, starter: Starter) -> anyhow::Result<()> {
         package_dirs: opts.package_dirs,
         control: Box::new(terminal::RealTerminal),
     });
-    let signals = forward_signals(event_loop.sender());
+    let ended_by = Arc::new(AtomicI32::new(0));
+    let end_by = end_by_signal(event_loop.sender(), ended_by.clone());
+    let signals = forward_signals(end_by.clone());
+    // A terminal that goes away without a SIGHUP reaching us (reads then return EOF
+    // or fail forever) ends the TUI as a hangup would.
+    let hangup = end_by.clone();
+    terminal::watch_hangup(move || hangup(libc::SIGHUP));
     let result = event_loop
         .run(
             &mut term,
@@ -121,23 +142,66 @@ pub async fn run_tui(opts: TuiOptions, starter: Starter) -> anyhow::Result<()> {
     if let Some(task) = signals {
         task.abort();
     }
+    // ratatui's Terminal, dropped with the cursor hidden, shows it or prints why not
+    // with `eprintln!`, which panics when the terminal has hung up: show it here and
+    // skip that drop when it cannot be shown.
+    if term.show_cursor().is_err() {
+        std::mem::forget(term);
+    }
     drop(guard);
-    result
+    match ended_by.load(Ordering::Acquire) {
+        // Drawing on a terminal that hung up fails; the signal is the news, not that.
+        0 => result.map(|()| TuiExit::Quit),
+        sig => Ok(TuiExit::Signal(sig)),
+    }
 }
 
-/// SIGTERM and SIGHUP become a quit message, so the loop exits and restores the terminal.
-fn forward_signals(
+/// What a signal does to the TUI: the first one seen is recorded (it sets the exit
+/// code) and asks the loop to quit, which ends the session and restores the terminal.
+fn end_by_signal(
     send: impl Fn(Msg) + Send + Sync + 'static,
-) -> Option<tokio::task::JoinHandle<()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).ok()?;
-    let mut hup = signal(SignalKind::hangup()).ok()?;
-    Some(tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
+    ended_by: Arc<AtomicI32>,
+) -> Arc<dyn Fn(i32) + Send + Sync> {
+    Arc::new(move |sig| {
+        if ended_by
+            .compare_exchange(0, sig, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            send(Msg::Terminate);
         }
-        send(Msg::Terminate);
+    })
+}
+
+/// SIGINT, SIGQUIT, SIGHUP and SIGTERM end the TUI through the loop (in raw mode
+/// ctrl-c and ctrl-\ are keys, so these come from `kill`, a closing terminal or a
+/// supervisor). A second one (other than a repeated SIGHUP) means the person insists:
+/// the terminal is restored and the process exits at once, without waiting for the
+/// loop to end the session.
+fn forward_signals(end_by: Arc<dyn Fn(i32) + Send + Sync>) -> Option<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt()).ok()?;
+    let mut quit = signal(SignalKind::quit()).ok()?;
+    let mut hup = signal(SignalKind::hangup()).ok()?;
+    let mut term = signal(SignalKind::terminate()).ok()?;
+    Some(tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            let sig = tokio::select! {
+                _ = int.recv() => libc::SIGINT,
+                _ = quit.recv() => libc::SIGQUIT,
+                _ = hup.recv() => libc::SIGHUP,
+                _ = term.recv() => libc::SIGTERM,
+            };
+            seen += 1;
+            if seen == 1 {
+                end_by(sig);
+            } else if sig != libc::SIGHUP {
+                // (A closing terminal can deliver SIGHUP twice: from the kernel and
+                // from the shell. That is one request, not an insistence.)
+                let _ = terminal::leave();
+                std::process::exit(128 + sig);
+            }
+        }
     }))
 }
 

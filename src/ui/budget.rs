@@ -1,6 +1,8 @@
-//! Draws the Budget pane: one-line gauges for calls, time (the person's thinking time
-//! shown apart, not charged) and tokens against `ctx.budget`, the progress gauge, and
-//! `alc.stats` values.
+//! Draws the Budget pane: one-line gauges for calls, time (the person's time shown
+//! apart, not charged) and tokens against the engine's budget, the progress gauge, and
+//! `alc.stats` values. A gauge at its limit (spent: no further call may start) or
+//! past it (a batch ended over) takes the `gauge_over` style; past it the text also
+//! says "over budget". Every figure is the engine's (see `app/budget.rs`).
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -10,6 +12,7 @@ use ratatui::Frame;
 
 use super::{clip, View};
 use crate::app::Focus;
+use crate::engine::budget::LimitUse;
 
 const LABEL: usize = 9;
 
@@ -32,10 +35,10 @@ fn secs(ms: u64) -> String {
     }
 }
 
-/// One gauge row: label, a bar of `ratio` (none when there is no limit), text after.
+/// One gauge row: label, a bar of `used/max` (none when there is no limit), text after.
 fn gauge(
     label: &str,
-    ratio: Option<f64>,
+    limit: LimitUse,
     text: String,
     style: Style,
     over: Style,
@@ -43,22 +46,50 @@ fn gauge(
 ) -> Line<'static> {
     // One width for every row so the bars line up; the text after may be clipped.
     let bar_width = (width.saturating_sub(LABEL) / 2).min(20);
+    let spent = limit.is_spent();
     let mut spans = vec![Span::raw(format!("{label:<LABEL$}"))];
-    if let Some(r) = ratio {
+    if let Some(max) = limit.max {
         if bar_width >= 4 {
-            let filled = ((r.clamp(0.0, 1.0)) * bar_width as f64).round() as usize;
-            let bar_style = if r > 1.0 { over } else { style };
+            let r = if max == 0 {
+                1.0
+            } else {
+                limit.used as f64 / max as f64
+            };
+            let filled = (r.clamp(0.0, 1.0) * bar_width as f64).round() as usize;
+            let bar_style = if spent { over } else { style };
             spans.push(Span::styled("█".repeat(filled), bar_style));
             spans.push(Span::styled("░".repeat(bar_width - filled), style));
             spans.push(Span::raw("  "));
         }
     }
-    let text_style = if ratio.is_some_and(|r| r > 1.0) {
-        over
-    } else {
-        Style::default()
-    };
-    spans.push(Span::styled(text, text_style));
+    let mut text = text;
+    if limit.is_over() {
+        text.push_str("  over budget");
+    }
+    spans.push(Span::styled(
+        text,
+        if spent { over } else { Style::default() },
+    ));
+    Line::from(spans)
+}
+
+/// A gauge with no limit (progress).
+fn plain_gauge(
+    label: &str,
+    ratio: Option<f64>,
+    text: String,
+    style: Style,
+    width: usize,
+) -> Line<'static> {
+    let bar_width = (width.saturating_sub(LABEL) / 2).min(20);
+    let mut spans = vec![Span::raw(format!("{label:<LABEL$}"))];
+    if let (Some(r), true) = (ratio, bar_width >= 4) {
+        let filled = (r.clamp(0.0, 1.0) * bar_width as f64).round() as usize;
+        spans.push(Span::styled("█".repeat(filled), style));
+        spans.push(Span::styled("░".repeat(bar_width - filled), style));
+        spans.push(Span::raw("  "));
+    }
+    spans.push(Span::raw(text));
     Line::from(spans)
 }
 
@@ -70,25 +101,26 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let w = inner.width as usize;
-    let ratio =
-        |used: u64, max: Option<u64>| max.filter(|&m| m > 0).map(|m| used as f64 / m as f64);
     let of = |used: String, max: Option<String>| match max {
         Some(max) => format!("{used}/{max}"),
         None => used,
     };
+    let [calls_use, time_use, tokens_use] = b.budget.uses(m);
 
     let mut calls = of(
         m.llm_calls.to_string(),
         b.budget.max_llm_calls.map(|n| n.to_string()),
     );
+    if b.budget.strict {
+        calls.push_str(" strict");
+    }
     if m.failed_calls > 0 {
         calls.push_str(&format!("  {} failed", m.failed_calls));
     }
-    let person = b.person_ms(view.app.session.clock_ms.max(m.wall_ms));
     let time = format!(
         "{}  you {}",
         of(secs(m.elapsed_ms), b.budget.max_elapsed_ms.map(secs)),
-        secs(person)
+        secs(m.human_ms)
     );
     let mut tokens = format!(
         "{} {}",
@@ -99,25 +131,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         tokens.push_str(&format!("  ${cost:.4}"));
     }
     let mut rows = vec![
-        gauge(
-            "calls",
-            ratio(m.llm_calls, b.budget.max_llm_calls),
-            calls,
-            s.gauge_calls,
-            s.gauge_over,
-            w,
-        ),
-        gauge(
-            "time",
-            ratio(m.elapsed_ms, b.budget.max_elapsed_ms),
-            time,
-            s.gauge_time,
-            s.gauge_over,
-            w,
-        ),
+        gauge("calls", calls_use, calls, s.gauge_calls, s.gauge_over, w),
+        gauge("time", time_use, time, s.gauge_time, s.gauge_over, w),
         gauge(
             "tokens",
-            ratio(m.tokens(), b.budget.max_tokens),
+            tokens_use,
             tokens,
             s.gauge_tokens,
             s.gauge_over,
@@ -131,7 +149,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
                 Some(msg) => format!("{}/{} {msg}", p.step, p.total),
                 None => format!("{}/{}", p.step, p.total),
             };
-            gauge("progress", r, text, s.gauge_progress, s.gauge_progress, w)
+            plain_gauge("progress", r, text, s.gauge_progress, w)
         }
         None => Line::from(vec![
             Span::raw(format!("{:<LABEL$}", "progress")),

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::layout::{ScreenLayout, MIN_HEIGHT, MIN_WIDTH};
-use crate::app::{App, Focus};
+use crate::app::{Action, App, Focus, Overlay};
 use crate::theme::Theme;
 
 mod budget;
@@ -17,6 +17,7 @@ mod pending;
 mod source;
 mod status;
 mod trace;
+mod unrecorded;
 
 /// What drawing needs: the model and the theme.
 #[derive(Clone, Copy)]
@@ -63,8 +64,11 @@ pub fn draw(frame: &mut Frame, view: &View) {
     overlay::render(frame, area, view);
 }
 
+/// The notice shown instead of the panes; its keys come from the keymap's notice
+/// context, and the quit question (if one is open) is asked on it.
 fn too_small(frame: &mut Frame, area: Rect, view: &View) {
-    let text = vec![
+    let keys = &view.app.keymap;
+    let mut text = vec![
         Line::styled("terminal too small", view.theme.slots.note),
         Line::styled(
             format!(
@@ -73,8 +77,30 @@ fn too_small(frame: &mut Frame, area: Rect, view: &View) {
             ),
             view.theme.slots.dim,
         ),
-        Line::styled("q quits", view.theme.slots.dim),
     ];
+    let question = view
+        .app
+        .overlay
+        .as_ref()
+        .filter(|o| matches!(o, Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. }))
+        .and_then(Overlay::question);
+    match question {
+        Some(question) => {
+            text.push(Line::raw(question));
+            text.push(Line::styled(
+                format!(
+                    "{} yes · {} no",
+                    keys.hint(Action::Confirm).unwrap_or_default(),
+                    keys.hint(Action::Deny).unwrap_or_default()
+                ),
+                view.theme.slots.key_hint,
+            ));
+        }
+        None => text.push(Line::styled(
+            format!("{} quits", keys.hint(Action::Quit).unwrap_or_default()),
+            view.theme.slots.dim,
+        )),
+    }
     frame.render_widget(
         Paragraph::new(text)
             .wrap(Wrap { trim: true })
@@ -104,6 +130,45 @@ pub(crate) fn clip(s: &str, width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Color;
+    use ratatui::Terminal;
+
+    use crate::app::{App, AppOptions};
+    use crate::theme::Theme;
+
+    /// Every cell of a screen drawn with `theme` has a background of its own.
+    fn every_cell_has_a_background(theme: &str, size: (u16, u16)) {
+        let (app, _) = App::new(AppOptions {
+            script: Some("demo/cot.lua".into()),
+            size,
+            ..Default::default()
+        });
+        let theme = Theme::built_in(theme).unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
+        terminal
+            .draw(|f| super::draw(f, &super::View::new(&app, &theme)))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        for (i, cell) in buffer.content.iter().enumerate() {
+            assert_ne!(
+                cell.bg,
+                Color::Reset,
+                "cell {} of a {}x{} screen has the terminal's background",
+                i,
+                size.0,
+                size.1
+            );
+        }
+    }
+
+    #[test]
+    fn the_light_theme_paints_its_own_background() {
+        every_cell_has_a_background("light", (100, 30));
+        every_cell_has_a_background("light", (30, 8)); // the too-small notice too
+        every_cell_has_a_background("high-contrast", (100, 30));
+    }
+
     #[test]
     fn clip_counts_columns_not_bytes() {
         assert_eq!(super::clip("héllo", 3), "hél");

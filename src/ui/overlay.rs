@@ -1,12 +1,13 @@
 //! Draws the overlay on top of the panes, if any: help (generated from the keymap), an
-//! event in full, the result, the ctx editor, the picker, and yes/no questions.
+//! event in full, the result, the ctx editor, the picker, and yes/no questions (the
+//! transcript question is in `unrecorded.rs`).
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{trace::kind_style, wrapped_rows, View};
+use super::{clip, trace::kind_style, wrapped_rows, View};
 use crate::app::layout::overlay_rect;
 use crate::app::trace::clock;
 use crate::app::{Action, Overlay};
@@ -19,38 +20,72 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         Overlay::Help { scroll } => help(frame, area, view, *scroll),
         Overlay::Event { index, scroll } => event(frame, area, view, *index, *scroll),
         Overlay::Result { scroll } => result(frame, area, view, *scroll),
-        Overlay::Ctx { editor, error } => {
+        Overlay::Ctx {
+            editor,
+            error,
+            run,
+            hint,
+        } => {
             let rect = overlay_rect(area, 70, 20);
-            let hint = view.app.keymap.hint(Action::ApplyCtx).unwrap_or_default();
-            let block = boxed(view, "ctx (JSON)", &format!("{hint} apply · esc cancel"));
+            let apply = view.app.keymap.hint(Action::ApplyCtx).unwrap_or_default();
+            let (title, footer) = match run {
+                Some(script) => (
+                    format!("ctx for {script} (JSON)"),
+                    format!("{apply} run · esc cancel"),
+                ),
+                None => (
+                    "ctx (JSON)".to_string(),
+                    format!("{apply} apply · esc cancel"),
+                ),
+            };
+            let block = boxed(view, &title, &footer);
             let inner = block.inner(rect);
             frame.render_widget(Clear, rect);
             frame.render_widget(block, rect);
             let mut editor_area = inner;
-            if let Some(err) = error {
-                let [msg, rest] = split_top(inner, 1);
-                frame.render_widget(
-                    Paragraph::new(Line::styled(err.clone(), view.theme.slots.note)),
-                    msg,
-                );
+            let notes = [
+                error.as_ref().map(|e| (e, view.theme.slots.note)),
+                hint.as_ref().map(|h| (h, view.theme.slots.dim)),
+            ];
+            for (text, style) in notes.into_iter().flatten() {
+                let [msg, rest] = split_top(editor_area, 1);
+                frame.render_widget(Paragraph::new(Line::styled(text.clone(), style)), msg);
                 editor_area = rest;
             }
             frame.render_widget(editor.as_ref(), editor_area);
         }
-        Overlay::Picker { selected } => picker(frame, area, view, *selected),
-        Overlay::ConfirmQuit => confirm(
-            frame,
-            area,
-            view,
-            "A query is waiting for you. Quit anyway?",
-        ),
-        Overlay::ConfirmEmpty { id } => {
-            confirm(frame, area, view, &format!("Send an empty answer to {id}?"))
+        Overlay::Picker { filter, .. } => picker(frame, area, view, filter),
+        Overlay::Search { query } => {
+            let rect = overlay_rect(area, 60, 3);
+            let keys = &view.app.keymap;
+            let footer = format!(
+                "{} find · {} close",
+                keys.hint(Action::Select).unwrap_or_default(),
+                keys.hint(Action::Close).unwrap_or_default()
+            );
+            let block = boxed(view, "Search the trace", &footer);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled("/", view.theme.slots.key_hint),
+                    Span::raw(query.clone()),
+                    Span::styled("▏", view.theme.slots.key_hint),
+                ]))
+                .block(block),
+                rect,
+            );
+        }
+        Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. } | Overlay::ConfirmEmpty { .. } => {
+            confirm(frame, area, view, &overlay.question().unwrap_or_default())
+        }
+        Overlay::Unrecorded => super::unrecorded::choices(frame, area, view),
+        Overlay::TranscriptPath { editor, error } => {
+            super::unrecorded::path_prompt(frame, area, view, editor, error.as_deref())
         }
     }
 }
 
-fn boxed(view: &View, title: &str, footer: &str) -> Block<'static> {
+pub(super) fn boxed(view: &View, title: &str, footer: &str) -> Block<'static> {
     Block::bordered()
         .border_style(view.theme.slots.overlay_border)
         .title(Span::styled(format!(" {title} "), view.theme.slots.title))
@@ -180,40 +215,89 @@ fn result(frame: &mut Frame, area: Rect, view: &View, scroll: u16) {
     );
 }
 
-fn picker(frame: &mut Frame, area: Rect, view: &View, selected: usize) {
+fn picker(frame: &mut Frame, area: Rect, view: &View, filter: &str) {
     let choices = &view.app.choices;
-    let rect = overlay_rect(area, 60, choices.len() as u16 + 4);
-    let block = boxed(
-        view,
-        "Open a script or package",
-        "↑↓ choose · enter open · esc close",
+    let Some((list, selected)) = crate::app::picker::shown(view.app) else {
+        return;
+    };
+    let rect = overlay_rect(area, 90, choices.len() as u16 + 5);
+    let keys = &view.app.keymap;
+    let footer = format!(
+        "type to filter · ↑↓ {} {} {} {} · {} open · {} close",
+        keys.hint(Action::PageUp).unwrap_or_default(),
+        keys.hint(Action::PageDown).unwrap_or_default(),
+        keys.hint(Action::Top).unwrap_or_default(),
+        keys.hint(Action::Bottom).unwrap_or_default(),
+        keys.hint(Action::Select).unwrap_or_default(),
+        keys.hint(Action::Close).unwrap_or_default(),
     );
+    let block = boxed(view, "Open a script or package", &footer);
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
     frame.render_widget(block, rect);
-    if choices.is_empty() {
-        frame.render_widget(Paragraph::new(view.dim("nothing to open")), inner);
+    let [filter_row, rest] = split_top(inner, 1);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("/", view.theme.slots.key_hint),
+            Span::raw(filter.to_string()),
+            Span::styled("▏", view.theme.slots.key_hint),
+            view.dim(format!("  {} of {}", list.len(), choices.len())),
+        ])),
+        filter_row,
+    );
+    if list.is_empty() {
+        let text = if choices.is_empty() {
+            "nothing to open"
+        } else {
+            "nothing matches"
+        };
+        frame.render_widget(Paragraph::new(view.dim(text)), rest);
         return;
     }
-    let height = inner.height.max(1) as usize;
+    let height = rest.height.max(1) as usize;
     let start = selected.saturating_sub(height - 1);
-    let lines: Vec<Line> = choices
+    let width = rest.width as usize;
+    let name_w = list
+        .iter()
+        .map(|&i| choices[i].name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(width / 2);
+    let lines: Vec<Line> = list
         .iter()
         .enumerate()
         .skip(start)
         .take(height)
-        .map(|(i, c)| {
-            if i == selected {
-                Line::styled(format!("▸ {c}"), view.theme.slots.selection)
+        .map(|(row, &i)| {
+            let c = &choices[i];
+            let mark = if row == selected { "▸ " } else { "  " };
+            let name = format!("{mark}{:<name_w$}  ", clip_front(&c.name, name_w));
+            let used = name.chars().count();
+            let desc = clip(
+                c.description.as_deref().unwrap_or(""),
+                width.saturating_sub(used),
+            );
+            if row == selected {
+                Line::styled(format!("{name}{desc}"), view.theme.slots.selection)
             } else {
-                Line::raw(format!("  {c}"))
+                Line::from(vec![Span::raw(name), view.dim(desc)])
             }
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(Paragraph::new(lines), rest);
 }
 
-fn confirm(frame: &mut Frame, area: Rect, view: &View, question: &str) {
+/// Keeps the end of `s` (a path's file name matters most), `…` in front when cut.
+fn clip_front(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(n + 1 - width.max(1)).collect();
+    format!("…{tail}")
+}
+
+pub(super) fn confirm(frame: &mut Frame, area: Rect, view: &View, question: &str) {
     let rect = overlay_rect(area, (question.chars().count() as u16 + 4).max(30), 5);
     let keys = &view.app.keymap;
     let footer = format!(

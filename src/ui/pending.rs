@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{wrapped_rows, View};
+use crate::app::layout::{prompt_rows, PromptRowKind};
 use crate::app::pending::QueryStatus;
 use crate::app::{Action, Focus, SessionState};
 
@@ -28,7 +29,21 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             SessionState::Cancelled => "cancelled",
             SessionState::Waiting => "",
         };
-        frame.render_widget(Paragraph::new(view.dim(text)), inner);
+        let mut lines = vec![Line::from(view.dim(text))];
+        // A failure in full, wrapped: the status bar has one line for it.
+        if let Some(err) = app.session.outcome.as_ref().and_then(|o| o.error.as_ref()) {
+            if err.message != text {
+                lines.push(Line::styled(err.message.clone(), slots.note));
+            }
+            if let Some(site) = &err.site {
+                lines.push(Line::from(view.dim(format!("at {site}"))));
+            }
+            if err.traceback.is_some() {
+                let key = app.keymap.hint(Action::ShowResult).unwrap_or_default();
+                lines.push(Line::from(view.dim(format!("{key} shows the traceback"))));
+            }
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         render_answer_box(frame, editor_area, view, vec![view.title("Answer")], None);
         return;
     };
@@ -73,47 +88,77 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let mut lines = Vec::new();
-    if let Some(note) = &q.note {
-        lines.push(Line::styled(note.clone(), slots.note));
-    }
-    if let Some(system) = &query.system {
-        for (i, l) in system.lines().enumerate() {
-            let label = if i == 0 { "system  " } else { "        " };
-            lines.push(Line::from(vec![
-                Span::styled(label, slots.dim),
-                Span::styled(l.to_string(), slots.system_prompt),
-            ]));
-        }
-        lines.push(Line::raw(""));
-    }
-    lines.extend(query.prompt.lines().map(|l| Line::raw(l.to_string())));
-    let total = q.note.as_ref().map_or(0, |n| wrapped_rows(n, inner.width))
-        + query
-            .system
-            .as_ref()
-            .map_or(0, |s| wrapped_rows(s, inner.width.saturating_sub(8)) + 1)
-        + wrapped_rows(&query.prompt, inner.width);
-    let max_scroll = total.saturating_sub(inner.height as usize) as u16;
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((pending.prompt_scroll.min(max_scroll), 0)),
-        inner,
+    let rows = prompt_rows(
+        q.note.as_deref(),
+        query.system.as_deref(),
+        &query.prompt,
+        inner.width,
     );
+    let height = inner.height as usize;
+    let scroll = (pending.prompt_scroll as usize).min(rows.len().saturating_sub(height));
+    let lines: Vec<Line> = rows[scroll..]
+        .iter()
+        .take(height)
+        .map(|(kind, text)| match kind {
+            PromptRowKind::Note => Line::styled(text.to_string(), slots.note),
+            PromptRowKind::System { first } => Line::from(vec![
+                Span::styled(if *first { "system  " } else { "        " }, slots.dim),
+                Span::styled(text.to_string(), slots.system_prompt),
+            ]),
+            PromptRowKind::Blank | PromptRowKind::Prompt => Line::raw(text.to_string()),
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+    // Never cut the prompt silently: say there is more, and which key shows it.
+    let below = rows.len().saturating_sub(scroll + height);
+    if below > 0 || scroll > 0 {
+        let mut marks = Vec::new();
+        if scroll > 0 {
+            marks.push(format!("▲ {scroll} above"));
+        }
+        if below > 0 {
+            let key = app.keymap.hint(Action::PromptDown).unwrap_or_default();
+            marks.push(format!("▼ {below} more below · {key}"));
+        }
+        let text = format!(" {} ", marks.join(" · "));
+        let row = Rect {
+            y: area.bottom().saturating_sub(1),
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, slots.note).right_aligned()),
+            Rect {
+                x: row.x + 1,
+                width: row.width.saturating_sub(2),
+                ..row
+            },
+        );
+    }
 
     let editing = app.editing();
     let key = |action| app.keymap.hint_while(action, editing);
     let mut answer_title = vec![view.title("Answer")];
     let body: Option<Paragraph> = match &q.status {
-        QueryStatus::ForYou => {
-            let hints = match &q.draft {
-                Some(_) => {
-                    answer_title.push(view.dim("draft · "));
-                    [(Action::Submit, "accept"), (Action::RejectDraft, "reject")]
+        QueryStatus::ForYou | QueryStatus::Held(_) => {
+            let held = matches!(q.status, QueryStatus::Held(_));
+            let mut hints = match (&q.draft, held) {
+                (_, true) => {
+                    answer_title.push(view.dim("held · "));
+                    vec![(Action::Submit, "revise")]
                 }
-                None => [(Action::Submit, "send"), (Action::Forward, "forward")],
+                (Some(_), false) => {
+                    answer_title.push(view.dim("draft · "));
+                    vec![(Action::Submit, "accept"), (Action::RejectDraft, "reject")]
+                }
+                (None, false) => vec![(Action::Submit, "send"), (Action::Forward, "forward")],
             };
+            // One answer for every query of the batch still waiting.
+            let others = pending
+                .waiting_in(q.pause)
+                .saturating_sub(usize::from(!held));
+            if others > 0 {
+                hints.push((Action::SendToAll, "send to all"));
+            }
             let hints: Vec<String> = hints
                 .iter()
                 .filter(|(a, _)| *a != Action::Forward || app.answer_source.is_some())

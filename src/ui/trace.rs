@@ -33,6 +33,9 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
             trace.len()
         ));
     }
+    if let Some(search) = &trace.search {
+        facts.push(format!("/{search}"));
+    }
     if !trace.follow {
         facts.push("scrolled".into());
     }
@@ -50,10 +53,15 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         .map(|(n, e)| {
             let head = format!(" {} {:<9} ", e.kind.glyph(), e.head);
             let used = 7 + head.chars().count();
+            // "…" marks a summary taken from further down (what changed).
+            let summary = match e.summary_at {
+                0 => e.summary().to_string(),
+                _ => format!("…{}", e.summary()),
+            };
             let line = Line::from(vec![
                 Span::styled(clock(e.t_ms), slots.trace_time),
                 Span::styled(head, kind_style(slots, e.kind)),
-                Span::raw(clip(e.summary(), width.saturating_sub(used))),
+                Span::raw(clip(&summary, width.saturating_sub(used))),
             ]);
             if focused && cursor == Some(n) {
                 line.style(slots.selection)

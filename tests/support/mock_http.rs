@@ -1,6 +1,7 @@
 //! A tiny HTTP/1.1 server on 127.0.0.1 for provider tests: records every request,
 //! answers through a handler, and can drip a chunked body piece by piece, cut the
-//! connection mid-body, stall, or never answer at all. One request per connection
+//! connection mid-body, stall, pause between pieces, send a body that never ends
+//! (generated piece by piece as fast as the client reads), or never answer at all. One request per connection
 //! (`Connection: close`), which is all a client under test needs.
 //!
 //! It also tracks how many requests are being held at once (`max_in_flight`): a
@@ -48,7 +49,12 @@ pub enum Piece {
     Cut,
     /// Send nothing more, keeping the connection open.
     Stall,
+    /// Wait this long before the next piece.
+    Pause(std::time::Duration),
 }
+
+/// Makes piece number `n` (0-based) of a body that never ends.
+pub type PieceMaker = Box<dyn FnMut(usize) -> Piece + Send>;
 
 /// What the server sends back.
 pub enum Body {
@@ -56,6 +62,9 @@ pub enum Body {
     Full(Vec<u8>),
     /// Chunked transfer encoding, piece by piece; a closed channel ends the body.
     Chunks(mpsc::UnboundedReceiver<Piece>),
+    /// Chunked, endless: pieces are made on demand, each written once the client has
+    /// taken the last (TCP backpressure), until the client goes away.
+    Endless(PieceMaker),
     /// Never answer: not even a status line.
     Silent,
 }
@@ -93,6 +102,15 @@ impl Reply {
             status: 200,
             headers: vec![("content-type".into(), content_type.into())],
             body: Body::Chunks(rx),
+        }
+    }
+
+    /// A chunked body that never ends, of the pieces `make` returns.
+    pub fn endless(content_type: &str, make: impl FnMut(usize) -> Piece + Send + 'static) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: Body::Endless(Box::new(make)),
         }
     }
 
@@ -275,27 +293,50 @@ async fn write_reply(socket: &mut TcpStream, reply: Reply) -> std::io::Result<()
             socket.write_all(head.as_bytes()).await?;
             socket.flush().await?;
             while let Some(piece) = pieces.recv().await {
-                match piece {
-                    Piece::Data(data) if data.is_empty() => {}
-                    Piece::Data(data) => {
-                        socket
-                            .write_all(format!("{:x}\r\n", data.len()).as_bytes())
-                            .await?;
-                        socket.write_all(&data).await?;
-                        socket.write_all(b"\r\n").await?;
-                        socket.flush().await?;
-                    }
-                    Piece::Cut => {
-                        socket.flush().await?;
-                        return socket.shutdown().await;
-                    }
-                    Piece::Stall => std::future::pending::<()>().await,
+                if write_piece(socket, piece).await?.is_break() {
+                    return socket.shutdown().await;
                 }
             }
             socket.write_all(b"0\r\n\r\n").await?;
+        }
+        Body::Endless(mut make) => {
+            head.push_str("transfer-encoding: chunked\r\n\r\n");
+            socket.write_all(head.as_bytes()).await?;
+            socket.flush().await?;
+            // Ends when a write fails: the client has gone.
+            for n in 0.. {
+                if write_piece(socket, make(n)).await?.is_break() {
+                    return socket.shutdown().await;
+                }
+            }
         }
         Body::Silent => unreachable!("handled above"),
     }
     socket.flush().await?;
     socket.shutdown().await
+}
+
+/// Writes one piece of a chunked body; `Break` after a cut (the caller shuts down).
+async fn write_piece(
+    socket: &mut TcpStream,
+    piece: Piece,
+) -> std::io::Result<std::ops::ControlFlow<()>> {
+    match piece {
+        Piece::Data(data) if data.is_empty() => {}
+        Piece::Data(data) => {
+            socket
+                .write_all(format!("{:x}\r\n", data.len()).as_bytes())
+                .await?;
+            socket.write_all(&data).await?;
+            socket.write_all(b"\r\n").await?;
+            socket.flush().await?;
+        }
+        Piece::Cut => {
+            socket.flush().await?;
+            return Ok(std::ops::ControlFlow::Break(()));
+        }
+        Piece::Stall => std::future::pending::<()>().await,
+        Piece::Pause(wait) => tokio::time::sleep(wait).await,
+    }
+    Ok(std::ops::ControlFlow::Continue(()))
 }

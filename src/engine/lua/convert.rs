@@ -78,8 +78,10 @@ impl Walk {
     }
 }
 
-/// A Lua value as JSON. Functions and other non-JSON values become null (left out of
-/// tables), as before; values too deep or too large are a Lua error.
+/// A Lua value as JSON. A function, thread or userdata other than the null sentinel
+/// is an error, never silently dropped (mlua's default, as algocline); so are values
+/// too deep or too large. Tables carrying the array metatable (engine-made arrays,
+/// decoded JSON arrays) are arrays even when empty (`[]`).
 pub(crate) fn to_json(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
     let max_bytes = lua
         .app_data_ref::<ConvertLimit>()
@@ -94,7 +96,7 @@ pub(crate) fn to_json(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
     lua.from_value_with(
         v,
         DeserializeOptions::new()
-            .deny_unsupported_types(false)
+            .deny_unsupported_types(true)
             .deny_recursive_tables(true),
     )
 }
@@ -115,7 +117,8 @@ fn json_depth(v: &serde_json::Value, limit: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// A JSON value as Lua (arrays carry mlua's array metatable, null is mlua's null).
+/// A JSON value as Lua: arrays carry mlua's array metatable, and JSON null becomes
+/// the null sentinel (so `{"a":null}` keeps its key), mlua's defaults, as algocline.
 pub(crate) fn from_json(lua: &Lua, v: &serde_json::Value) -> mlua::Result<Value> {
     if json_depth(v, MAX_DEPTH) > MAX_DEPTH {
         return Err(too_deep());
@@ -123,8 +126,8 @@ pub(crate) fn from_json(lua: &Lua, v: &serde_json::Value) -> mlua::Result<Value>
     lua.to_value_with(
         v,
         SerializeOptions::new()
-            .serialize_none_to_null(false)
-            .serialize_unit_to_null(false)
+            .serialize_none_to_null(true)
+            .serialize_unit_to_null(true)
             .set_array_metatable(true),
     )
 }
@@ -159,6 +162,38 @@ mod tests {
         let v = from_json(&lua, &nested(MAX_DEPTH)).unwrap();
         assert_eq!(to_json(&lua, v).unwrap(), nested(MAX_DEPTH));
         let e = from_json(&lua, &nested(MAX_DEPTH + 1)).unwrap_err();
+        assert!(e.to_string().contains("nested deeper than 100"), "{e}");
+    }
+
+    #[test]
+    fn the_bounded_path_keeps_null_arrays_and_the_strict_setting() {
+        let lua = Lua::new();
+        // JSON null is the null sentinel both ways, and keeps its key.
+        let v = from_json(&lua, &serde_json::json!({"a": null, "list": [1, null]})).unwrap();
+        let t = v.as_table().unwrap();
+        assert_eq!(t.raw_get::<Value>("a").unwrap(), Value::NULL);
+        assert_eq!(
+            to_json(&lua, v).unwrap(),
+            serde_json::json!({"a": null, "list": [1, null]})
+        );
+        // A decoded empty array stays an array; a plain empty table is an object.
+        let empty = from_json(&lua, &serde_json::json!([])).unwrap();
+        assert_eq!(to_json(&lua, empty).unwrap(), serde_json::json!([]));
+        let plain = Value::Table(lua.create_table().unwrap());
+        assert_eq!(to_json(&lua, plain).unwrap(), serde_json::json!({}));
+        // A function, even deep inside a table, is an error, not a silent null.
+        let nested_fn: Value = lua
+            .load("return {a = 1, inner = {f = print}}")
+            .eval()
+            .unwrap();
+        let e = to_json(&lua, nested_fn).unwrap_err();
+        assert!(e.to_string().contains("function"), "{e}");
+        // The depth bound still comes first for a deep value holding a function.
+        let deep: Value = lua
+            .load("local t = {f = print} for i = 1, 150 do t = {t} end return t")
+            .eval()
+            .unwrap();
+        let e = to_json(&lua, deep).unwrap_err();
         assert!(e.to_string().contains("nested deeper than 100"), "{e}");
     }
 }

@@ -5,7 +5,9 @@
 //! with the child's package name), its calls count against the same budget, and a
 //! cancel stops it too. The parent blocks until every child has finished.
 
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
+use std::time::Duration;
 
 use mlua::{IntoLuaMulti, Lua, Table, Value};
 use mlua_isle::{Isle, IsleError};
@@ -38,6 +40,30 @@ fn run_child(lua: &Lua, vm: &VmContext, name: &str) -> Result<String, IsleError>
             Err(IsleError::Lua(msg))
         }
     }
+}
+
+/// How often a parent waiting on its children looks at the cancel flag. A child stuck
+/// in a C function never reports, so the wait cannot rely on the children alone.
+const CANCEL_POLL: Duration = Duration::from_millis(25);
+
+/// Collects the children's results into `outcomes` until every child has reported or
+/// the session is cancelled. Returns true when it stopped waiting on a cancel, leaving
+/// the children that had not reported as `None`.
+fn wait_children(
+    parent: &VmContext,
+    done: &Receiver<(usize, Result<String, IsleError>)>,
+    outcomes: &mut [Option<Result<String, IsleError>>],
+) -> bool {
+    while outcomes.iter().any(Option::is_none) {
+        match done.recv_timeout(CANCEL_POLL) {
+            Ok((i, result)) => outcomes[i] = Some(result),
+            Err(RecvTimeoutError::Timeout) if parent.core.is_cancelled() => return true,
+            Err(RecvTimeoutError::Timeout) => {}
+            // Every child thread is gone; those that never reported died.
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    false
 }
 
 pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<()> {
@@ -77,27 +103,33 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                     )))
                 }
             };
+            // algocline's words: "abort" raises the first child error ("fail" is
+            // accepted as an alias); "skip", and any other value, reports it per child.
             let fail_fast = match it.next() {
-                Some(Value::Table(o)) => match o.get::<Option<String>>("on_error")?.as_deref() {
-                    None | Some("skip") => false,
-                    Some("fail") => true,
-                    Some(x) => {
-                        return Err(PrimError::arg(format!(
-                            "alc.fork: opts.on_error must be \"skip\" or \"fail\", got \"{x}\""
-                        )))
-                    }
+                Some(Value::Table(o)) => match o.get::<Value>("on_error")? {
+                    Value::String(s) => matches!(&*s.as_bytes(), b"abort" | b"fail"),
+                    _ => false,
                 },
                 _ => false,
             };
             if parent.core.is_cancelled() {
                 return Err(PrimError::plain("cancelled"));
             }
+            // One budget check before the fork pause, as before a batch; each child's
+            // own calls are checked again as they come.
+            if let Some(msg) = parent.core.budget.exceeded(&parent.core.metrics()) {
+                return Err(PrimError::plain(msg));
+            }
             parent.core.emit(SessionEvent::Log {
                 level: LogLevel::Debug,
                 msg: format!("fork: starting {}", names.join(", ")),
             });
-            // Start every child first, then wait: they run concurrently.
-            let mut running = Vec::with_capacity(names.len());
+            // Start every child first, then wait: they run concurrently. Each child
+            // reports on `done` as well as to its isle, so the wait below can also
+            // watch the cancel flag.
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            let mut isles = Vec::with_capacity(names.len());
+            let mut outcomes: Vec<Option<Result<String, IsleError>>> = Vec::new();
             for (i, name) in names.iter().enumerate() {
                 let child = Arc::new(VmContext {
                     core: parent.core.clone(),
@@ -107,25 +139,36 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                     package_dirs: parent.package_dirs.clone(),
                 });
                 let for_setup = child.clone();
-                let started = Isle::spawn(move |lua| setup(lua, for_setup)).map(|isle| {
-                    let (c, n) = (child.clone(), name.clone());
-                    let task =
-                        isle.spawn_exec(move |lua| super::with_vm_stack(|| run_child(lua, &c, &n)));
-                    (isle, task)
-                });
-                running.push((name.clone(), started));
-            }
-            let results = lua.create_table()?;
-            let mut first_error = None;
-            for (i, (name, started)) in running.into_iter().enumerate() {
-                let outcome = match started {
-                    Ok((isle, task)) => {
-                        let r = task.wait();
-                        let _ = isle.shutdown();
-                        r
+                match Isle::spawn(move |lua| setup(lua, for_setup)) {
+                    Ok(isle) => {
+                        let (c, n, tx) = (child.clone(), name.clone(), done_tx.clone());
+                        let _task = isle.spawn_exec(move |lua| {
+                            let _ = tx.send((i, super::with_vm_stack(|| run_child(lua, &c, &n))));
+                            Ok(String::new())
+                        });
+                        isles.push(isle);
+                        outcomes.push(None);
                     }
-                    Err(e) => Err(e),
-                };
+                    Err(e) => outcomes.push(Some(Err(e))),
+                }
+            }
+            drop(done_tx);
+            let abandoned = wait_children(&parent, &done_rx, &mut outcomes);
+            if abandoned {
+                // A child stuck in a C call would block a join: dropping the isle
+                // leaves its thread to end on its own (nothing it does is recorded
+                // once the session has ended).
+                drop(isles);
+                return Err(PrimError::plain("cancelled"));
+            }
+            for isle in isles {
+                let _ = isle.shutdown();
+            }
+            let results = super::arrays::array_from(lua, Vec::<Value>::new())?;
+            let mut first_error = None;
+            for (i, (name, outcome)) in names.iter().zip(outcomes).enumerate() {
+                // No report at all: the child's thread died (a panic).
+                let outcome = outcome.unwrap_or(Err(IsleError::ThreadPanic));
                 let entry = lua.create_table()?;
                 entry.set("strategy", name.as_str())?;
                 match outcome.and_then(|s| {

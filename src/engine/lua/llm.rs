@@ -1,12 +1,13 @@
 //! `alc.llm`, `alc.llm_batch` and `alc.budget_remaining`: the calls that pause a
 //! strategy until someone answers.
 //!
-//! A pause: check the budget, register the queries in the session core, emit
-//! `Paused`, then block this VM thread on a reply channel until every query is
-//! answered (or one fails, or the session is cancelled), and emit `Resumed`.
+//! A pause: check the budget (once per pause, as algocline; strict mode also checks
+//! the pause's size), register the queries in the session core, emit `Paused`, then
+//! block this VM thread on a reply channel until every query is answered (or one
+//! fails, or the session is cancelled), and emit `Resumed`. Person time is not
+//! measured here: the driver tells the session when a query is ready for a person.
 
 use std::sync::{mpsc, Arc};
-use std::time::Instant;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
@@ -78,12 +79,12 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
     if core.is_cancelled() {
         return Err(PrimError::plain("cancelled"));
     }
-    if let Some(msg) = core.budget.exceeded(&core.metrics()) {
-        return Err(PrimError::plain(msg));
-    }
+    let size = asks.len();
+    core.counters()
+        .admit(&core.budget, size as u64)
+        .map_err(PrimError::plain)?;
     let site = call_site(lua);
     let pause = core.next_pause_id();
-    let size = asks.len();
     let queries: Vec<Query> = asks
         .into_iter()
         .enumerate()
@@ -107,19 +108,20 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
         })
         .collect();
     let (tx, rx) = mpsc::channel();
-    core.register(pause, &keys, &tx).map_err(PrimError::plain)?;
+    if let Err(e) = core.register(pause, &keys, &tx) {
+        let ids: Vec<_> = keys.into_iter().map(|(id, _)| id).collect();
+        core.counters().release(&ids);
+        return Err(PrimError::plain(e));
+    }
     // Only the pending entries hold senders now: if they all vanish, recv fails.
     drop(tx);
-    let asked_at = Instant::now();
     core.emit(SessionEvent::Paused { pause, queries });
 
     let mut answers: Vec<Option<String>> = vec![None; size];
-    let mut person = false;
     let mut left = size;
     while left > 0 {
         match rx.recv() {
             Ok(Reply::Answer(i, a)) => {
-                person |= a.source.is_person();
                 if answers[i].replace(a.text).is_none() {
                     left -= 1;
                 }
@@ -136,9 +138,6 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
             }
             Ok(Reply::Cancelled) | Err(_) => return Err(PrimError::plain("cancelled")),
         }
-    }
-    if person {
-        core.counters().record_person_wait(asked_at, Instant::now());
     }
     core.emit(SessionEvent::Resumed { pause });
     Ok(answers.into_iter().map(Option::unwrap_or_default).collect())
@@ -205,7 +204,7 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                 ));
             }
             let answers = pause(lua, &v, asks, true)?;
-            let t = lua.create_sequence_from(answers)?;
+            let t = super::arrays::array_from(lua, answers)?;
             Ok(t.into_lua_multi(lua)?)
         })?,
     )?;

@@ -10,6 +10,7 @@
 //! strategy's own coroutines intact — a yield from inside `coroutine.wrap` would land
 //! in the strategy's coroutine, not ours.
 
+mod arrays;
 mod convert;
 pub(crate) mod errors;
 mod fork;

@@ -1,13 +1,13 @@
 //! The Layer 0 primitives that do not pause: JSON, matching, logging, progress,
 //! stats, chunking, time and the persistent `alc.state` store.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 use super::{from_json, raw_fn, to_json, PrimError, PrimResult, VmContext};
 use crate::engine::event::{LogLevel, SessionEvent};
-use crate::engine::state_store::StateStore;
+use crate::engine::state_store::{StateError, StateStore};
 use crate::engine::textops::{self, ChunkMode};
 
 fn arg(args: &MultiValue, i: usize) -> Value {
@@ -135,7 +135,7 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                 overlap = t.get::<Option<i64>>("overlap")?.unwrap_or(0).max(0) as usize;
             }
             let parts = textops::chunk(&text, mode, size, overlap);
-            ret(lua, lua.create_sequence_from(parts)?)
+            ret(lua, super::arrays::array_from(lua, parts)?)
         })?,
     )?;
     let v = vm.clone();
@@ -209,10 +209,17 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
     register_state(lua, raw, vm)
 }
 
-/// `alc.state.*`: opened lazily on first use (most strategies never touch it), for
-/// the namespace `ctx._ns` (default "default").
+/// A state store failure as the Lua error of the call (it names the file).
+fn state_err(e: StateError) -> PrimError {
+    PrimError::arg(e.to_string())
+}
+
+/// `alc.state.*` for the namespace `ctx._ns` (default "default"). Every call goes to
+/// the file (see `state_store`): fork children, other sessions and other processes
+/// share it, so nothing is cached here. `_read` and `_swap` are the steps of
+/// `alc.state.update`; the prelude takes them out of `alc.state` before any
+/// strategy runs.
 fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<()> {
-    let store: Arc<Mutex<Option<StateStore>>> = Arc::new(Mutex::new(None));
     let ns = vm
         .ctx
         .get("_ns")
@@ -220,15 +227,12 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
         .unwrap_or("default")
         .to_string();
     let dir = vm.core.settings.alc_home.join("state");
-    type Op = fn(
-        &Lua,
-        &mut StateStore,
-        &MultiValue,
-    ) -> Result<(MultiValue, Option<&'static str>), PrimError>;
-    let ops: [(&str, Op); 7] = [
+    type Op =
+        fn(&Lua, &StateStore, &MultiValue) -> Result<(MultiValue, Option<&'static str>), PrimError>;
+    let ops: [(&str, Op); 9] = [
         ("get", |lua, s, a| {
             let k = string_arg(a, 0, "alc.state.get: key")?;
-            let v = match s.get(&k) {
+            let v = match s.get(&k).map_err(state_err)? {
                 Some(v) => from_json(lua, &v)?,
                 None => arg(a, 1),
             };
@@ -237,28 +241,29 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
         ("set", |lua, s, a| {
             let k = string_arg(a, 0, "alc.state.set: key")?;
             let v = to_json(lua, arg(a, 1))?;
-            s.set(&k, v).map_err(|e| PrimError::arg(e.to_string()))?;
+            s.set(&k, v).map_err(state_err)?;
             Ok((MultiValue::new(), Some("set")))
         }),
         ("keys", |lua, s, _| {
+            let keys = s.keys().map_err(state_err)?;
             Ok((
-                lua.create_sequence_from(s.keys())?.into_lua_multi(lua)?,
+                super::arrays::array_from(lua, keys)?.into_lua_multi(lua)?,
                 None,
             ))
         }),
         ("delete", |lua, s, a| {
             let k = string_arg(a, 0, "alc.state.delete: key")?;
-            let existed = s.delete(&k).map_err(|e| PrimError::arg(e.to_string()))?;
+            let existed = s.delete(&k).map_err(state_err)?;
             Ok((existed.into_lua_multi(lua)?, Some("delete")))
         }),
         ("has", |lua, s, a| {
             let k = string_arg(a, 0, "alc.state.has: key")?;
-            Ok((s.has(&k).into_lua_multi(lua)?, None))
+            Ok((s.has(&k).map_err(state_err)?.into_lua_multi(lua)?, None))
         }),
         ("set_nx", |lua, s, a| {
             let k = string_arg(a, 0, "alc.state.set_nx: key")?;
             let v = to_json(lua, arg(a, 1))?;
-            let done = s.set_nx(&k, v).map_err(|e| PrimError::arg(e.to_string()))?;
+            let done = s.set_nx(&k, v).map_err(state_err)?;
             Ok((done.into_lua_multi(lua)?, Some("set_nx")))
         }),
         ("incr", |lua, s, a| {
@@ -274,29 +279,55 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
                     ))),
                 }
             };
-            let n = s
-                .incr(&k, num(1, 1.0)?, num(2, 0.0)?)
-                .map_err(|e| PrimError::arg(e.to_string()))?;
+            let n = s.incr(&k, num(1, 1.0)?, num(2, 0.0)?).map_err(state_err)?;
             let n = match n.as_i64() {
                 Some(i) => Value::Integer(i),
                 None => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
             };
             Ok((n.into_lua_multi(lua)?, Some("incr")))
         }),
+        // (key) -> value or nil, version or nil
+        ("_read", |lua, s, a| {
+            let k = string_arg(a, 0, "alc.state.update: key")?;
+            let out = match s.get_versioned(&k).map_err(state_err)? {
+                Some((value, version)) => (
+                    from_json(lua, &value)?,
+                    Value::String(lua.create_string(version)?),
+                ),
+                None => (Value::Nil, Value::Nil),
+            };
+            Ok((out.into_lua_multi(lua)?, None))
+        }),
+        // (key, version seen or nil, new value or nil to delete) -> swapped?
+        ("_swap", |lua, s, a| {
+            let k = string_arg(a, 0, "alc.state.update: key")?;
+            let seen = match arg(a, 1) {
+                Value::String(v) => Some(v.to_str()?.to_string()),
+                _ => None,
+            };
+            let new = match arg(a, 2) {
+                Value::Nil => None,
+                v => Some(to_json(lua, v).map_err(|e| {
+                    PrimError::arg(format!(
+                        "alc.state.update: the new value cannot be stored: {}",
+                        super::errors::message_of(&e)
+                    ))
+                })?),
+            };
+            let swapped = s
+                .compare_and_swap(&k, seen.as_deref(), new)
+                .map_err(state_err)?;
+            let event = swapped.then_some("update");
+            Ok((swapped.into_lua_multi(lua)?, event))
+        }),
     ];
     for (name, op) in ops {
-        let (store, ns, dir, core) = (store.clone(), ns.clone(), dir.clone(), vm.core.clone());
+        let (ns, dir, core) = (ns.clone(), dir.clone(), vm.core.clone());
         raw.set(
             format!("state.{name}"),
             raw_fn(lua, move |lua, args| {
-                let mut slot = store.lock().unwrap_or_else(|e| e.into_inner());
-                if slot.is_none() {
-                    *slot = Some(
-                        StateStore::open(&dir, &ns).map_err(|e| PrimError::arg(e.to_string()))?,
-                    );
-                }
-                let s = slot.as_mut().expect("opened above");
-                let (out, write) = op(lua, s, &args)?;
+                let store = StateStore::open(&dir, &ns).map_err(state_err)?;
+                let (out, write) = op(lua, &store, &args)?;
                 if let Some(op) = write {
                     let key = string_arg(&args, 0, "key")?;
                     core.emit(SessionEvent::State {

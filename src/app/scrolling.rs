@@ -1,0 +1,168 @@
+//! Scrolling: the mouse wheel and clicks, the scroll and page keys, top and bottom,
+//! the Source pane's sideways scroll, kept within what there is to show. Pure: no I/O.
+
+use crossterm::event::{MouseEvent, MouseEventKind};
+
+use super::{layout, picker, App, Focus, Overlay};
+
+/// Rows one mouse-wheel notch scrolls.
+const WHEEL_ROWS: isize = 3;
+
+pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) {
+    if app.too_small() {
+        return; // no panes on screen to click or scroll
+    }
+    let delta = match mouse.kind {
+        MouseEventKind::ScrollUp => -WHEEL_ROWS,
+        MouseEventKind::ScrollDown => WHEEL_ROWS,
+        MouseEventKind::Down(_) => {
+            if app.overlay.is_none() {
+                if let Some(pane) = app
+                    .layout()
+                    .and_then(|l| l.pane_at(mouse.column, mouse.row))
+                {
+                    app.focus = pane;
+                }
+            }
+            return;
+        }
+        _ => return,
+    };
+    if app.overlay.is_some() {
+        scroll(app, delta);
+        return;
+    }
+    let Some(pane) = app
+        .layout()
+        .and_then(|l| l.pane_at(mouse.column, mouse.row))
+    else {
+        return;
+    };
+    scroll_pane(app, pane, delta);
+}
+
+/// Columns one sideways step moves the Source pane.
+const SIDEWAYS_COLUMNS: isize = 8;
+
+pub(super) fn scroll_sideways(app: &mut App, steps: isize) {
+    let width = app.layout().map_or(0, |l| l.source.width.saturating_sub(2));
+    app.source
+        .scroll_sideways(steps * SIDEWAYS_COLUMNS, width as usize);
+}
+
+pub(super) fn page(app: &App, focus: Focus) -> isize {
+    let rows = match app.overlay {
+        Some(_) => (app.size.1 as usize).saturating_sub(6),
+        None => app.pane_height(focus),
+    };
+    rows.max(1) as isize
+}
+
+/// Scrolls whatever has the keys: an overlay, the picker, or the focused pane.
+pub(super) fn scroll(app: &mut App, delta: isize) {
+    match &mut app.overlay {
+        Some(
+            Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll },
+        ) => {
+            *scroll = scroll.saturating_add_signed(delta as i16);
+        }
+        Some(Overlay::Picker { .. }) => picker::move_selection(app, delta),
+        Some(_) => {}
+        None => scroll_pane(app, app.focus, delta),
+    }
+}
+
+fn scroll_pane(app: &mut App, pane: Focus, delta: isize) {
+    let height = app.pane_height(pane);
+    match pane {
+        Focus::Source => app.source.scroll_by(delta, height),
+        Focus::Trace => app.trace.move_cursor(delta, height),
+        Focus::Pending => scroll_prompt(app, delta),
+        Focus::Budget => {}
+    }
+}
+
+pub(super) fn scroll_prompt(app: &mut App, delta: isize) {
+    let p = &mut app.pending;
+    p.prompt_scroll = p.prompt_scroll.saturating_add_signed(delta as i16);
+    clamp_scrolls(app);
+}
+
+/// Keeps overlay and prompt scrolls within their content, so scrolling back after
+/// "bottom" responds at once. Row counts are estimates from the text and pane width.
+fn clamp_scrolls(app: &mut App) {
+    let (w, h) = app.size;
+    let width = w.saturating_sub(4).min(88);
+    let content = match &app.overlay {
+        Some(Overlay::Help { .. }) => {
+            let rows = app.keymap.help_rows();
+            let mut headings: Vec<_> = rows.iter().map(|r| r.0).collect();
+            headings.dedup();
+            Some(rows.len() + headings.len() + 2)
+        }
+        Some(Overlay::Event { index, .. }) => app
+            .trace
+            .get(*index)
+            .map(|e| layout::wrapped_rows(&e.body, width) + 2),
+        Some(Overlay::Result { .. }) => app.session.outcome.as_ref().map(|o| {
+            let text = match &o.error {
+                Some(e) => format!(
+                    "{}\n\n{}",
+                    e.message,
+                    e.traceback.clone().unwrap_or_default()
+                ),
+                None => serde_json::to_string_pretty(&o.result).unwrap_or_default(),
+            };
+            layout::wrapped_rows(&text, width) + 2
+        }),
+        _ => None,
+    };
+    let visible = (h as usize).saturating_sub(6).max(1);
+    if let (
+        Some(rows),
+        Some(Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll }),
+    ) = (content, &mut app.overlay)
+    {
+        *scroll = (*scroll).min(rows.saturating_sub(visible) as u16);
+    }
+    let pane = app.layout().map(|l| l.pending);
+    if let (Some(q), Some(rect)) = (app.pending.current(), pane) {
+        let rows = layout::prompt_rows(
+            q.note.as_deref(),
+            q.query.system.as_deref(),
+            &q.query.prompt,
+            rect.width.saturating_sub(2),
+        )
+        .len();
+        let max = rows.saturating_sub(rect.height.saturating_sub(2) as usize);
+        app.pending.prompt_scroll = app
+            .pending
+            .prompt_scroll
+            .min(max.min(u16::MAX as usize) as u16);
+    }
+}
+
+pub(super) fn jump(app: &mut App, top: bool) {
+    if let Some(Overlay::Picker { .. }) = app.overlay {
+        picker::move_selection(app, if top { isize::MIN } else { isize::MAX });
+        return;
+    }
+    if let Some(
+        Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll },
+    ) = &mut app.overlay
+    {
+        *scroll = if top { 0 } else { u16::MAX / 2 };
+        clamp_scrolls(app);
+        return;
+    }
+    let height = app.pane_height(app.focus);
+    match app.focus {
+        Focus::Source => app.source.scroll_to(top, height),
+        Focus::Trace => app.trace.jump(top, height),
+        Focus::Pending => {
+            app.pending.prompt_scroll = if top { 0 } else { u16::MAX / 2 };
+            clamp_scrolls(app);
+        }
+        Focus::Budget => {}
+    }
+}
