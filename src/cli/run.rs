@@ -22,6 +22,7 @@ use super::source::{Answerer, EngineArgs, SourceArgs};
 use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRATEGY};
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
+use crate::config::Config;
 use crate::engine::Usage;
 use crate::engine::{
     Budget, Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
@@ -99,9 +100,10 @@ type PersonClock = Arc<OnceLock<Session>>;
 /// the first query with a message saying so.
 fn source_for(
     args: &RunArgs,
+    file_config: &Config,
     clock: PersonClock,
 ) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
-    let provider = match args.source.answerer(args.config.as_deref())? {
+    let provider = match args.source.answerer(file_config)? {
         Answerer::Scripted(source) => return Ok((source, None)),
         Answerer::Person => return Ok((Arc::new(StdinSource::new()), None)),
         Answerer::Provider(provider) => provider,
@@ -135,31 +137,32 @@ pub(super) fn run(args: RunArgs) -> u8 {
     }
 }
 
-/// `--config FILE` is read and checked even when no provider needs it: a broken or
-/// missing file the person named is an input error, not silently ignored.
-fn check_config(args: &RunArgs) -> Result<(), InputError> {
-    let Some(path) = &args.config else {
-        return Ok(());
-    };
-    if !path.exists() {
-        return Err(InputError(format!(
-            "--config file {} does not exist",
-            path.display()
-        )));
+/// The config in force, read once for the whole run: `--config FILE` (which must
+/// exist) or the default file (a missing one is no config). Read even when no provider
+/// needs it: a broken or missing file the person named is an input error, not silently
+/// ignored, and the file holds the sandbox settings (`allow_exec`, the providers'
+/// `api_key_env` names hidden from `os.getenv`).
+fn load_config(args: &RunArgs) -> Result<Config, InputError> {
+    if let Some(path) = &args.config {
+        if !path.exists() {
+            return Err(InputError(format!(
+                "--config file {} does not exist",
+                path.display()
+            )));
+        }
     }
-    crate::config::Config::load(Some(path))
-        .map(|_| ())
-        .map_err(|e| InputError(format!("invalid config: {e}")))
+    Config::load(args.config.as_deref()).map_err(|e| InputError(format!("invalid config: {e}")))
 }
 
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     check_mode(args)?;
-    check_config(args)?;
+    let file_config = load_config(args)?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;
     config.transcript = args.transcript.clone();
     args.engine.apply(&mut config);
+    args.engine.sandbox(&file_config).apply(&mut config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -167,7 +170,7 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
         let clock = PersonClock::default();
-        let (source, prices) = source_for(args, clock.clone())?;
+        let (source, prices) = source_for(args, &file_config, clock.clone())?;
         let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
         let _ = clock.set(session.clone());
         let budget = session.budget();

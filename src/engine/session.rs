@@ -6,7 +6,8 @@
 //! as events, ending with exactly one `Finished`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mlua_isle::Isle;
 use serde_json::Value;
@@ -70,6 +71,11 @@ pub struct SessionConfig {
     pub memory_limit: usize,
     /// `$ALC_HOME` (default `~/.algocline`): packages and `state/` live here.
     pub alc_home: PathBuf,
+    /// Lets the strategy run processes (`io.popen`, `os.execute`): `--allow-exec`.
+    pub allow_exec: bool,
+    /// Variable names `os.getenv` hides besides the built-in secret patterns: the
+    /// providers' `api_key_env` names of the config in force.
+    pub secret_env: Vec<String>,
     /// Extra set-up of the root VM for embedders and tests (a test framework's
     /// globals), run after all three layers and before the chunk. Never set by the
     /// workbench itself.
@@ -98,6 +104,8 @@ impl SessionConfig {
             transcript: None,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             alc_home: default_alc_home(),
+            allow_exec: false,
+            secret_env: Vec::new(),
             root_vm_setup: None,
         }
     }
@@ -132,7 +140,10 @@ pub struct Session {
 struct Inner {
     core: Arc<SessionCore>,
     info: ScriptInfo,
-    _isle: Isle,
+    /// The root VM's handle until the run ends; the run's last act drops it so the
+    /// VM thread exits and its Lua state (all its memory) goes at once, even while
+    /// this handle is kept to show the finished session.
+    _isle: Arc<Mutex<Option<Isle>>>,
 }
 
 impl Drop for Inner {
@@ -252,6 +263,8 @@ impl Session {
             transcript,
             memory_limit,
             alc_home,
+            allow_exec,
+            secret_env,
             root_vm_setup,
         } = config;
         if !ctx.is_object() {
@@ -269,6 +282,8 @@ impl Session {
         let settings = VmSettings {
             alc_home,
             memory_limit,
+            allow_exec,
+            secret_env,
         };
         let core = Arc::new(SessionCore::new(budget, settings, tx, writer));
         core.emit(SessionEvent::Started {
@@ -293,19 +308,29 @@ impl Session {
             }
         })
         .map_err(|e| EngineError::Vm(e.to_string()))?;
+        let slot = Arc::new(Mutex::new(Some(isle)));
         let runner = vm.clone();
-        // The task's own result is not needed: the outcome travels as `Finished`.
-        let _task = isle.spawn_exec(move |lua| {
-            let outcome = lua::run_root(lua, &runner, chunk);
-            // A no-op when the session was abandoned meanwhile: one `end` only.
-            runner.core.finish(outcome);
-            Ok(String::new())
-        });
+        let own_slot = slot.clone();
+        {
+            // Held while the run is queued, so the run cannot end (and look for its
+            // handle) before the handle is in the slot.
+            let guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+            let isle = guard.as_ref().expect("just stored");
+            // The task's own result is not needed: the outcome travels as `Finished`.
+            let _task = isle.spawn_exec(move |lua| {
+                let outcome = lua::run_root(lua, &runner, chunk);
+                // A no-op when the session was abandoned meanwhile: one `end` only.
+                runner.core.finish(outcome);
+                // Dropping the handle asks the VM thread to stop after this task.
+                drop(own_slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+                Ok(String::new())
+            });
+        }
         let session = Session {
             inner: Arc::new(Inner {
                 core,
                 info,
-                _isle: isle,
+                _isle: slot,
             }),
         };
         Ok((session, rx))
@@ -401,6 +426,12 @@ impl Session {
 
     pub fn is_finished(&self) -> bool {
         self.inner.core.is_finished()
+    }
+
+    /// Waits until every Lua VM of this session (root and fork children) has been
+    /// dropped, which happens right after the run ends; false on timeout.
+    pub fn wait_vms_closed(&self, timeout: Duration) -> bool {
+        self.inner.core.wait_vms_closed(timeout)
     }
 }
 
