@@ -74,8 +74,11 @@ fn tui_runs_in_a_real_terminal_and_restores_it() {
         });
         if std::env::var("ALC_TUI_BIN").is_err() {
             // The strategy finished with what was typed: the result is on screen.
+            // Wait for the overlay itself: the trace can show the result first.
             screen.wait_for("result shown", Duration::from_secs(10), |s| {
-                s.contents().contains("you_said") && s.contents().contains("Rayleigh")
+                s.contents().contains("Result ·")
+                    && s.contents().contains("you_said")
+                    && s.contents().contains("Rayleigh")
             });
         }
     }

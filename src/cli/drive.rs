@@ -1,6 +1,6 @@
 //! Driving a headless session to its end, shared by `run` and `replay`: the live
 //! answer source behind the flags (with the provider's `--on-provider-error` policy
-//! and the person's clock), `--config` checking, ctrl-c handling (the first cancels,
+//! and the person's clock), reading the config in force, ctrl-c handling (the first cancels,
 //! the second exits 130), and the transcript's last word on the exit code.
 //!
 //! This room builds sources and drives sessions; what is printed at the end is
@@ -16,6 +16,7 @@ use super::source::{Answerer, SourceArgs};
 use super::{InputError, EXIT_INTERRUPTED, EXIT_STRATEGY};
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
+use crate::config::Config;
 use crate::engine::{EventStream, Outcome, Session, CANCEL_GRACE, STUCK_IN_C};
 use crate::headless::{drive, Verbosity};
 use crate::provider::{FallbackSource, Prices};
@@ -48,7 +49,7 @@ pub(super) fn person_ready(clock: &PersonClock, id: &str) {
 /// the first query with a message saying so. Must be called inside a Tokio runtime.
 pub(super) fn live_source(
     source: &SourceArgs,
-    config: Option<&Path>,
+    config: &Config,
     on_provider_error: OnProviderError,
     clock: PersonClock,
 ) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
@@ -74,21 +75,21 @@ pub(super) fn live_source(
     Ok((Arc::new(source), provider.config.prices))
 }
 
-/// `--config FILE` is read and checked even when no provider needs it: a broken or
-/// missing file the person named is an input error, not silently ignored.
-pub(super) fn check_config(config: Option<&Path>) -> Result<(), InputError> {
-    let Some(path) = config else {
-        return Ok(());
-    };
-    if !path.exists() {
-        return Err(InputError(format!(
-            "--config file {} does not exist",
-            path.display()
-        )));
+/// The config in force, read once for the whole run: `--config FILE` (which must
+/// exist) or the default file (a missing one is no config). Read even when no provider
+/// needs it: a broken or missing file the person named is an input error, not silently
+/// ignored, and the file holds the sandbox settings (`allow_exec`, the providers'
+/// `api_key_env` names hidden from `os.getenv`).
+pub(super) fn load_config(config: Option<&Path>) -> Result<Config, InputError> {
+    if let Some(path) = config {
+        if !path.exists() {
+            return Err(InputError(format!(
+                "--config file {} does not exist",
+                path.display()
+            )));
+        }
     }
-    crate::config::Config::load(Some(path))
-        .map(|_| ())
-        .map_err(|e| InputError(format!("invalid config: {e}")))
+    Config::load(config).map_err(|e| InputError(format!("invalid config: {e}")))
 }
 
 /// `-q` / `-v` as the driver's verbosity.

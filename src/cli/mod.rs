@@ -143,6 +143,31 @@ impl CtxArgs {
     }
 }
 
+/// What the sandbox lets strategies do, from the flags and the config in force.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SandboxSettings {
+    /// `--allow-exec`, or `allow_exec = true` in the config.
+    pub allow_exec: bool,
+    /// The providers' `api_key_env` names, hidden from `os.getenv`.
+    pub secret_env: Vec<String>,
+}
+
+impl SandboxSettings {
+    /// `allow_exec` and the providers' key variable names from the config in force
+    /// (`--config FILE` or the default one, loaded by the caller).
+    pub fn from_config(config: &crate::config::Config, allow_exec_flag: bool) -> Self {
+        SandboxSettings {
+            allow_exec: allow_exec_flag || config.allow_exec,
+            secret_env: config.secret_env_names(),
+        }
+    }
+
+    pub fn apply(&self, session: &mut crate::engine::SessionConfig) {
+        session.allow_exec = self.allow_exec;
+        session.secret_env = self.secret_env.clone();
+    }
+}
+
 /// The text of `--ctx @FILE`: at most [`MAX_INPUT_FILE_BYTES`], UTF-8.
 fn read_ctx_file(path: &str) -> Result<String, InputError> {
     let bytes = read_input_file(Path::new(path), MAX_INPUT_FILE_BYTES, "--ctx files")

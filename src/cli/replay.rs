@@ -25,14 +25,15 @@ use clap::Args;
 use sha2::{Digest, Sha256};
 
 use super::drive::{
-    check_config, drive_to_end, live_source, person_ready, transcript_verdict, verbosity,
+    drive_to_end, live_source, load_config, person_ready, transcript_verdict, verbosity,
     OnProviderError, PersonClock,
 };
 use super::replay_check::{check_end, divergence_text, handover_line};
 use super::report::{print_result, report, ReportStyle};
 use super::source::SourceArgs;
-use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
+use super::{CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK, EXIT_STRATEGY};
 use crate::answer::{AnswerSource, ReplaySource};
+use crate::config::Config;
 use crate::engine::replay::{Recording, ReplayCursor, ScratchState, Stop};
 use crate::engine::{ScriptSpec, Session, SessionConfig};
 
@@ -66,6 +67,10 @@ pub struct ReplayArgs {
     /// Lua memory limit per VM, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     pub memory_mb: usize,
+    /// Let the strategy run processes (`io.popen`, `os.execute`); refused otherwise.
+    /// Config: `allow_exec = true`. Not recorded: a replay asks for it again.
+    #[arg(long)]
+    pub allow_exec: bool,
     /// Print the result as one line of JSON.
     #[arg(long)]
     pub compact: bool,
@@ -107,7 +112,7 @@ fn note(args: &ReplayArgs, msg: &str) {
 }
 
 fn replay_inner(args: &ReplayArgs) -> Result<u8, InputError> {
-    check_config(args.config.as_deref())?;
+    let file_config = load_config(args.config.as_deref())?;
     let shown = args.recorded.display().to_string();
     let recording = Recording::load(&args.recorded).map_err(|e| InputError(e.to_string()))?;
     for warning in &recording.warnings {
@@ -150,13 +155,14 @@ fn replay_inner(args: &ReplayArgs) -> Result<u8, InputError> {
     config.ctx = ctx;
     config.transcript = args.transcript.clone();
     config.memory_limit = args.memory_mb.max(1) * 1024 * 1024;
+    SandboxSettings::from_config(&file_config, args.allow_exec).apply(&mut config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     let recording = Arc::new(recording);
-    rt.block_on(run_replay(args, recording, config))
+    rt.block_on(run_replay(args, recording, config, &file_config))
 }
 
 /// The recorded script, or `--script` (noting when it is another script).
@@ -203,6 +209,7 @@ async fn run_replay(
     args: &ReplayArgs,
     recording: Arc<Recording>,
     config: SessionConfig,
+    file_config: &Config,
 ) -> Result<u8, InputError> {
     let check = args.is_check();
     let clock = PersonClock::default();
@@ -211,7 +218,7 @@ async fn run_replay(
     } else {
         let (source, prices) = live_source(
             &args.source,
-            args.config.as_deref(),
+            file_config,
             args.on_provider_error,
             clock.clone(),
         )?;

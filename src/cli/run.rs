@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::drive::{
-    check_config, drive_to_end, live_source, transcript_verdict, verbosity, OnProviderError,
+    drive_to_end, live_source, load_config, transcript_verdict, verbosity, OnProviderError,
     PersonClock,
 };
 use super::report::{report, ReportStyle};
@@ -88,12 +88,13 @@ pub(super) fn run(args: RunArgs) -> u8 {
 
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     check_mode(args)?;
-    check_config(args.config.as_deref())?;
+    let file_config = load_config(args.config.as_deref())?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;
     config.transcript = args.transcript.clone();
     args.engine.apply(&mut config);
+    args.engine.sandbox(&file_config).apply(&mut config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -103,7 +104,7 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         let clock = PersonClock::default();
         let (source, prices) = live_source(
             &args.source,
-            args.config.as_deref(),
+            &file_config,
             args.on_provider_error,
             clock.clone(),
         )?;

@@ -1,22 +1,24 @@
 //! Flags both front ends share, defined once: who answers the queries (`--answers`,
 //! `--answer-cmd`, `--answer-proc`, `--provider`, `--answer-timeout`,
-//! `--max-answer-mb`) and how the engine runs a session (`--seed`, `--memory-mb`).
+//! `--max-answer-mb`) and how the engine runs a session (`--seed`, `--memory-mb`,
+//! `--allow-exec`).
 //! (`--budget-strict` is with the other budget flags in `CtxArgs`: it sets
 //! `ctx.budget.strict`.) [`SourceArgs::answerer`] is the one
 //! place an answer source is built from the flags; `run` and the TUI only differ in
 //! what they wrap around a provider and who answers when no flag names a source.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
-use super::InputError;
+use super::{InputError, SandboxSettings};
 use crate::answer::command::CommandSource;
 use crate::answer::coprocess::CoprocessSource;
 use crate::answer::script::ScriptSource;
 use crate::answer::AnswerSource;
+use crate::config::Config;
 use crate::engine::SessionConfig;
 use crate::limits::mib_to_bytes;
 use crate::provider::Provider;
@@ -58,8 +60,9 @@ pub enum Answerer {
 impl SourceArgs {
     /// Builds the source the flags name. Must be called inside a Tokio runtime
     /// (`--answer-proc` starts its process at once, so a bad command is an input error
-    /// before any strategy runs). `config` is `--config`, where providers are defined.
-    pub fn answerer(&self, config: Option<&Path>) -> Result<Answerer, InputError> {
+    /// before any strategy runs). `config` is the loaded config file, where providers
+    /// are defined.
+    pub fn answerer(&self, config: &Config) -> Result<Answerer, InputError> {
         let timeout = Duration::from_secs(self.answer_timeout.max(1));
         let max_answer = mib_to_bytes(self.max_answer_mb);
         if let Some(path) = &self.answers {
@@ -77,7 +80,7 @@ impl SourceArgs {
             return Ok(Answerer::Scripted(Arc::new(s)));
         }
         if let Some(name) = &self.provider {
-            let provider = crate::provider::load_from_config_file_capped(config, name, max_answer)
+            let provider = crate::provider::from_loaded_config(config, name, max_answer)
                 .map_err(|e| InputError(e.to_string()))?;
             return Ok(Answerer::Provider(Box::new(provider)));
         }
@@ -94,6 +97,10 @@ pub struct EngineArgs {
     /// Lua memory limit per VM, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     pub memory_mb: usize,
+    /// Let the strategy run processes (`io.popen`, `os.execute`); refused otherwise.
+    /// Config: `allow_exec = true`.
+    #[arg(long)]
+    pub allow_exec: bool,
 }
 
 impl EngineArgs {
@@ -101,5 +108,11 @@ impl EngineArgs {
     pub fn apply(&self, config: &mut SessionConfig) {
         config.seed = self.seed;
         config.memory_limit = self.memory_mb.max(1) * 1024 * 1024;
+    }
+
+    /// The sandbox's settings: `--allow-exec` or the config's `allow_exec`, and the
+    /// secret names the config's providers read their keys from.
+    pub(crate) fn sandbox(&self, file_config: &Config) -> SandboxSettings {
+        SandboxSettings::from_config(file_config, self.allow_exec)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::source::{Answerer, EngineArgs, SourceArgs};
-use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
+use super::{data_dir, CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK};
 use crate::answer::AnswerSource;
 use crate::app::port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::{Mode, OnProviderError};
@@ -111,11 +111,16 @@ fn default_transcript(script: &str) -> PathBuf {
         .join(format!("{ms}-{stem}.jsonl"))
 }
 
-fn starter(fixed_transcript: Option<PathBuf>, engine: EngineArgs) -> Starter {
+fn starter(
+    fixed_transcript: Option<PathBuf>,
+    engine: EngineArgs,
+    sandbox: SandboxSettings,
+) -> Starter {
     Box::new(move |req: &StartRequest| {
         let mut config = SessionConfig::new(ScriptSpec::parse(&req.script));
         config.ctx = req.ctx.clone();
         engine.apply(&mut config);
+        sandbox.apply(&mut config);
         config.transcript = Some(
             fixed_transcript
                 .clone()
@@ -142,7 +147,7 @@ pub(super) fn run(args: TuiArgs) -> u8 {
         }
     };
     // Inside the runtime: `--answer-proc` starts its process here.
-    let opts = match rt.block_on(async { options(&args) }) {
+    let (opts, sandbox) = match rt.block_on(async { options(&args) }) {
         Ok(o) => o,
         Err(InputError(msg)) => {
             eprintln!("error: {msg}");
@@ -151,7 +156,7 @@ pub(super) fn run(args: TuiArgs) -> u8 {
     };
     let ended = rt.block_on(run_tui(
         opts,
-        starter(args.transcript.clone(), args.engine.clone()),
+        starter(args.transcript.clone(), args.engine.clone(), sandbox),
     ));
     // Not a plain drop: that would wait for blocking tasks (a command answering a
     // query, a reader), and a strategy stuck in a C call must not hold the exit.
@@ -168,8 +173,14 @@ pub(super) fn run(args: TuiArgs) -> u8 {
 }
 
 /// The TUI's options from the flags: the ctx, the answer source, the picker's offer.
-fn options(args: &TuiArgs) -> Result<TuiOptions, InputError> {
+/// The screen's options and the sandbox settings, from the flags and the config file
+/// (read once here for the sandbox and the provider; the runtime reads the screen's own
+/// settings, which it owns).
+fn options(args: &TuiArgs) -> Result<(TuiOptions, SandboxSettings), InputError> {
     let ctx = args.ctx.build()?;
+    let file_config = crate::config::Config::load(args.config.as_deref())
+        .map_err(|e| InputError(e.to_string()))?;
+    let sandbox = args.engine.sandbox(&file_config);
     if let Some(s) = &args.script {
         if let ScriptSpec::File(p) = ScriptSpec::parse(s) {
             if !p.is_file() {
@@ -178,13 +189,13 @@ fn options(args: &TuiArgs) -> Result<TuiOptions, InputError> {
         }
     }
     let (answer_source, prices): (Option<Arc<dyn AnswerSource>>, _) =
-        match args.source.answerer(args.config.as_deref())? {
+        match args.source.answerer(&file_config)? {
             Answerer::Scripted(source) => (Some(source), None),
             Answerer::Provider(provider) => (Some(provider.source), provider.config.prices),
             Answerer::Person => (None, None),
         };
     let package_dirs = packages::search_dirs(None, &default_alc_home());
-    Ok(TuiOptions {
+    let opts = TuiOptions {
         script: args.script.clone(),
         ctx,
         choices: super::catalog::choices(&package_dirs),
@@ -198,5 +209,6 @@ fn options(args: &TuiArgs) -> Result<TuiOptions, InputError> {
         prices,
         mode: args.mode.as_deref().and_then(Mode::parse),
         on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
-    })
+    };
+    Ok((opts, sandbox))
 }

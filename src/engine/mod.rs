@@ -21,6 +21,7 @@ pub mod session;
 pub mod state_store;
 pub mod textops;
 pub mod transcript;
+mod vm_life;
 
 pub use budget::Budget;
 pub use error::EngineError;

@@ -32,6 +32,7 @@ mod recording;
 mod scratch;
 pub use diff::{diff, unified_diff, Change, QueryDiff, RecordingDiff};
 pub use recording::{RecordedEnd, RecordedQuery, Recording, RecordingError, Reply};
+pub(crate) use scratch::snapshot_state;
 pub use scratch::ScratchState;
 
 /// The stream a query belongs to: `None` for the main strategy, else the fork child.

@@ -1,7 +1,9 @@
-//! The scratch `alc.state` directory a replay runs on: a fresh temporary directory
-//! holding the recorded namespace snapshot (or, when the recording only has its
-//! sha256, a copy of the current namespace). Removed when dropped. It only reads the
-//! real `$ALC_HOME/state`, never writes it.
+//! `alc.state` for replay: the snapshot of its namespace every session records at
+//! start (on the `session` line), and the scratch directory a replay runs on: a fresh
+//! temporary directory holding the recorded namespace snapshot (or, when the
+//! recording only has its sha256, a copy of the current namespace), removed when
+//! dropped. It only reads the real `$ALC_HOME/state`, never writes it; reads go
+//! through the store's shared lock.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::engine::event::StateSnapshot;
+use crate::engine::event::{StateSnapshot, STATE_SNAPSHOT_MAX_BYTES};
 use crate::engine::state_store::StateStore;
 
 static SCRATCH_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -84,4 +86,37 @@ impl Drop for ScratchState {
         // Best effort: it is ours and in the temp directory.
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The namespace `ctx._ns` (default `default`), as `alc.state` will see it.
+pub fn state_namespace(ctx: &Value) -> String {
+    ctx.get("_ns")
+        .and_then(Value::as_str)
+        .unwrap_or("default")
+        .to_string()
+}
+
+/// The session's state namespace at start, for the `session` line: whole up to
+/// [`STATE_SNAPSHOT_MAX_BYTES`], else its sha256; a state file that cannot be read is
+/// recorded as the error (the strategy will meet the same error when it uses it).
+pub(crate) fn snapshot_state(state_dir: &Path, ctx: &Value) -> StateSnapshot {
+    let ns = state_namespace(ctx);
+    let values = StateStore::open(state_dir, &ns).and_then(|store| store.snapshot());
+    let mut snapshot = StateSnapshot {
+        ns,
+        ..StateSnapshot::default()
+    };
+    match values {
+        Ok(values) => {
+            let text = Value::Object(values.clone()).to_string();
+            if text.len() > STATE_SNAPSHOT_MAX_BYTES {
+                snapshot.sha256 = Some(format!("{:x}", Sha256::digest(text.as_bytes())));
+                snapshot.bytes = Some(text.len() as u64);
+            } else {
+                snapshot.values = Some(values);
+            }
+        }
+        Err(e) => snapshot.error = Some(e.to_string()),
+    }
+    snapshot
 }

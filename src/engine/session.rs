@@ -6,7 +6,8 @@
 //! as events, ending with exactly one `Finished`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mlua_isle::Isle;
 use serde_json::Value;
@@ -16,13 +17,10 @@ use tokio::sync::mpsc;
 use super::budget::Budget;
 use super::core::{SessionCore, VmSettings};
 use super::error::EngineError;
-use super::event::{
-    Answer, Lineage, Metrics, Outcome, ScriptError, SessionEvent, Stamped, StateSnapshot, Status,
-    STATE_SNAPSHOT_MAX_BYTES,
-};
+use super::event::{Answer, Lineage, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
 use super::lua::{self, Chunk, VmContext};
 use super::packages;
-use super::state_store::StateStore;
+use super::replay::snapshot_state;
 use super::transcript::TranscriptWriter;
 
 /// The ordered event stream of one session.
@@ -79,6 +77,11 @@ pub struct SessionConfig {
     pub state_dir: Option<PathBuf>,
     /// The transcript this run replays or branches from (recorded on `session`).
     pub lineage: Lineage,
+    /// Lets the strategy run processes (`io.popen`, `os.execute`): `--allow-exec`.
+    pub allow_exec: bool,
+    /// Variable names `os.getenv` hides besides the built-in secret patterns: the
+    /// providers' `api_key_env` names of the config in force.
+    pub secret_env: Vec<String>,
     /// Extra set-up of the root VM for embedders and tests (a test framework's
     /// globals), run after all three layers and before the chunk. Never set by the
     /// workbench itself.
@@ -109,6 +112,8 @@ impl SessionConfig {
             alc_home: default_alc_home(),
             state_dir: None,
             lineage: Lineage::default(),
+            allow_exec: false,
+            secret_env: Vec::new(),
             root_vm_setup: None,
         }
     }
@@ -143,7 +148,10 @@ pub struct Session {
 struct Inner {
     core: Arc<SessionCore>,
     info: ScriptInfo,
-    _isle: Isle,
+    /// The root VM's handle until the run ends; the run's last act drops it so the
+    /// VM thread exits and its Lua state (all its memory) goes at once, even while
+    /// this handle is kept to show the finished session.
+    _isle: Arc<Mutex<Option<Isle>>>,
 }
 
 impl Drop for Inner {
@@ -265,6 +273,8 @@ impl Session {
             alc_home,
             state_dir,
             lineage,
+            allow_exec,
+            secret_env,
             root_vm_setup,
         } = config;
         if !ctx.is_object() {
@@ -284,6 +294,8 @@ impl Session {
         let settings = VmSettings {
             state_dir,
             memory_limit,
+            allow_exec,
+            secret_env,
         };
         let core = Arc::new(SessionCore::new(budget, settings, tx, writer));
         core.emit(SessionEvent::Started {
@@ -314,19 +326,29 @@ impl Session {
             }
         })
         .map_err(|e| EngineError::Vm(e.to_string()))?;
+        let slot = Arc::new(Mutex::new(Some(isle)));
         let runner = vm.clone();
-        // The task's own result is not needed: the outcome travels as `Finished`.
-        let _task = isle.spawn_exec(move |lua| {
-            let outcome = lua::run_root(lua, &runner, chunk);
-            // A no-op when the session was abandoned meanwhile: one `end` only.
-            runner.core.finish(outcome);
-            Ok(String::new())
-        });
+        let own_slot = slot.clone();
+        {
+            // Held while the run is queued, so the run cannot end (and look for its
+            // handle) before the handle is in the slot.
+            let guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+            let isle = guard.as_ref().expect("just stored");
+            // The task's own result is not needed: the outcome travels as `Finished`.
+            let _task = isle.spawn_exec(move |lua| {
+                let outcome = lua::run_root(lua, &runner, chunk);
+                // A no-op when the session was abandoned meanwhile: one `end` only.
+                runner.core.finish(outcome);
+                // Dropping the handle asks the VM thread to stop after this task.
+                drop(own_slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+                Ok(String::new())
+            });
+        }
         let session = Session {
             inner: Arc::new(Inner {
                 core,
                 info,
-                _isle: isle,
+                _isle: slot,
             }),
         };
         Ok((session, rx))
@@ -423,39 +445,12 @@ impl Session {
     pub fn is_finished(&self) -> bool {
         self.inner.core.is_finished()
     }
-}
 
-/// The namespace `ctx._ns` (default `default`), as `alc.state` will see it.
-pub fn state_namespace(ctx: &Value) -> String {
-    ctx.get("_ns")
-        .and_then(Value::as_str)
-        .unwrap_or("default")
-        .to_string()
-}
-
-/// The session's state namespace at start, for the `session` line: whole up to
-/// [`STATE_SNAPSHOT_MAX_BYTES`], else its sha256; a state file that cannot be read is
-/// recorded as the error (the strategy will meet the same error when it uses it).
-fn snapshot_state(state_dir: &Path, ctx: &Value) -> StateSnapshot {
-    let ns = state_namespace(ctx);
-    let values = StateStore::open(state_dir, &ns).and_then(|store| store.snapshot());
-    let mut snapshot = StateSnapshot {
-        ns,
-        ..StateSnapshot::default()
-    };
-    match values {
-        Ok(values) => {
-            let text = Value::Object(values.clone()).to_string();
-            if text.len() > STATE_SNAPSHOT_MAX_BYTES {
-                snapshot.sha256 = Some(format!("{:x}", Sha256::digest(text.as_bytes())));
-                snapshot.bytes = Some(text.len() as u64);
-            } else {
-                snapshot.values = Some(values);
-            }
-        }
-        Err(e) => snapshot.error = Some(e.to_string()),
+    /// Waits until every Lua VM of this session (root and fork children) has been
+    /// dropped, which happens right after the run ends; false on timeout.
+    pub fn wait_vms_closed(&self, timeout: Duration) -> bool {
+        self.inner.core.wait_vms_closed(timeout)
     }
-    snapshot
 }
 
 fn json_type(v: &Value) -> &'static str {
