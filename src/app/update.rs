@@ -343,7 +343,12 @@ fn on_paste(app: &mut App, text: &str) {
     if app.too_small() {
         return;
     }
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    // A 10 MB paste is copied only when it has a CR to change.
+    let text: std::borrow::Cow<str> = if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n").into()
+    } else {
+        text.into()
+    };
     if let Some(Overlay::Picker { .. }) = app.overlay {
         picker::edit_filter(app, Some(&text));
         return;
