@@ -180,7 +180,14 @@ pub fn unified_diff(
         }
         let end = (end + context + 1).min(ops.len());
         let (a_start, b_start) = ops[start].starts();
-        out.push(format!("@@ -{} +{} @@", a_start + 1, b_start + 1));
+        let hunk = &ops[start..end];
+        let a_len = hunk.iter().filter(|op| !matches!(op, Op::Add(..))).count();
+        let b_len = hunk.iter().filter(|op| !matches!(op, Op::Del(..))).count();
+        out.push(format!(
+            "@@ -{} +{} @@",
+            hunk_range(a_start, a_len),
+            hunk_range(b_start, b_len)
+        ));
         for op in &ops[start..end] {
             out.push(match op {
                 Op::Keep(x, _) => format!(" {}", a[*x]),
@@ -195,6 +202,16 @@ pub fn unified_diff(
         out.push("…".into());
     }
     out
+}
+
+/// A hunk header's range as `diff -u` writes it: `start,len` (1-based; the length is
+/// left out when it is 1; an empty range names the line before it).
+fn hunk_range(start: usize, len: usize) -> String {
+    match len {
+        1 => format!("{}", start + 1),
+        0 => format!("{start},0"),
+        _ => format!("{},{len}", start + 1),
+    }
 }
 
 /// One line of an edit script, with the positions in both texts where it applies.

@@ -334,12 +334,12 @@ fn unified_diff_shows_changed_lines_with_context() {
         [
             "--- recorded",
             "+++ new",
-            "@@ -2 +2 @@",
+            "@@ -2,3 +2,3 @@",
             " two",
             "-three",
             "+THREE",
             " four",
-            "@@ -6 +6 @@",
+            "@@ -6 +6,2 @@",
             " six",
             "+seven",
         ]
