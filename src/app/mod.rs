@@ -246,7 +246,7 @@ pub struct AppOptions {
     pub autostart: bool,
     pub size: (u16, u16),
     /// The provider's prices (for the Budget pane's cost figure), if configured.
-    pub prices: Option<crate::provider::Prices>,
+    pub prices: Option<crate::engine::pricing::Prices>,
 }
 
 /// The whole model: pane states composed, plus what is shared between them.

@@ -23,12 +23,12 @@ use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STR
 use crate::answer::stdin::StdinSource;
 use crate::answer::AnswerSource;
 use crate::config::Config;
-use crate::engine::Usage;
+use crate::engine::pricing::{cost_usd, Prices};
 use crate::engine::{
     Budget, Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
 };
 use crate::headless::{drive, Verbosity};
-use crate::provider::{cost_usd, FallbackSource, Prices};
+use crate::provider::FallbackSource;
 
 /// What `run` does when the provider still fails after its retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -270,13 +270,9 @@ fn report(outcome: &Outcome, budget: &Budget, args: &RunArgs, prices: Option<&Pr
     }
     if !args.quiet {
         let m = &outcome.metrics;
-        let usage = Usage {
-            prompt_tokens: m.prompt_tokens,
-            completion_tokens: m.completion_tokens,
-        };
         let mut line = summary(outcome.status, m, budget);
         // Money only with prices in the config; "~" when any tokens were estimated.
-        if let Some(cost) = cost_usd(prices, &usage) {
+        if let Some(cost) = cost_usd(prices, &m.usage()) {
             let approx = if m.token_basis() == "estimated" {
                 "~"
             } else {

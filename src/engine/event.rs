@@ -200,6 +200,14 @@ impl Metrics {
         self.prompt_tokens + self.completion_tokens
     }
 
+    /// The session's tokens so far, as the usage prices are charged on.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+        }
+    }
+
     /// `"estimated"` while any call's tokens were estimated, else `"provided"`.
     pub fn token_basis(&self) -> &'static str {
         if self.estimated_calls > 0 || self.llm_calls == 0 {

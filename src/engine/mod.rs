@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 mod lua;
 pub mod packages;
+pub mod pricing;
 pub mod session;
 pub mod state_store;
 pub mod textops;
