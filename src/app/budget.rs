@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+pub use crate::engine::budget::LimitUse;
 use crate::engine::pricing::{cost_usd, Prices};
 pub use crate::engine::Budget;
 use crate::engine::Metrics;
