@@ -18,7 +18,7 @@ mod events;
 pub mod keymap;
 pub mod layout;
 pub mod modes;
-mod overlay;
+pub mod overlay;
 pub mod pending;
 pub mod picker;
 pub mod port;
@@ -372,8 +372,13 @@ impl App {
     }
 
     pub fn layout(&self) -> Option<ScreenLayout> {
+        ScreenLayout::of(self.screen())
+    }
+
+    /// The whole screen, as the drawing gets it.
+    pub fn screen(&self) -> ratatui::layout::Rect {
         let (w, h) = self.size;
-        ScreenLayout::of(ratatui::layout::Rect::new(0, 0, w, h))
+        ratatui::layout::Rect::new(0, 0, w, h)
     }
 
     /// Is the "terminal too small" notice shown instead of the panes? Then only the

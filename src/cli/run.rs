@@ -249,13 +249,8 @@ async fn until_interrupted<T>(
 
 /// Prints the result (stdout) and the summary (stderr); returns the exit code.
 fn report(outcome: &Outcome, budget: &Budget, args: &RunArgs, prices: Option<&Prices>) -> u8 {
-    if let Some(result) = &outcome.result {
-        let text = if args.compact {
-            serde_json::to_string(result)
-        } else {
-            serde_json::to_string_pretty(result)
-        };
-        println!("{}", text.unwrap_or_else(|_| "null".into()));
+    if let Some(text) = outcome.result_json(!args.compact) {
+        println!("{text}");
     }
     if let Some(err) = &outcome.error {
         match &err.site {
