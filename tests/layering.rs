@@ -9,8 +9,8 @@
 //!   reach; never app/ui/runtime (provider: not config either, it sees only the raw
 //!   `providers` table it is given).
 //! - app: no I/O (std::fs, std::process, std::net, std::env, tokio's fs/process/net,
-//!   reqwest); none of runtime, ui, provider, cli, headless, config; of the answer room
-//!   only its error type.
+//!   reqwest); none of runtime, ui, provider, cli, headless, config, theme; of the answer
+//!   room only its error type.
 //! - ui only draws: it depends on app, theme and highlight alone, and does no I/O.
 //! - testkit serves tests only; no top-level module depends on another in a cycle.
 
