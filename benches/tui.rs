@@ -1,7 +1,8 @@
 //! TUI benchmarks (not timed tests): frame render time at 200x50 with a 100k-event
 //! trace and a 5,000-line highlighted source, and keystroke-to-frame latency through
 //! `update` + draw; then the same with a 10 MB prompt (many lines, or one line) and
-//! with a 10 MB draft in the answer editor, and what an idle tick costs. Prints
+//! with a 10 MB answer (shown read-only; and in the editor anyway, after ctrl-e), the
+//! largest answer the editor keeps, and what an idle tick costs. Prints
 //! medians. Run with `cargo bench --bench tui`; `cargo bench --bench tui -- big` runs
 //! only the cases whose name contains `big` (`trace`, `big_prompt`, `big_draft`).
 
@@ -12,6 +13,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use serde_json::json;
 
+use alc_workbench::app::large::LARGE_ANSWER_BYTES;
 use alc_workbench::app::{update, App, AppOptions, Focus, Msg};
 use alc_workbench::engine::{Answer, AnswerOrigin, LogLevel, SessionEvent, Stamped};
 use alc_workbench::highlight::highlight_lua;
@@ -290,21 +292,33 @@ fn waiting_on(prompt: &str) -> App {
     app
 }
 
-/// Median time from a key to its frame (update + diffed draw), over `n` keys.
+/// Median time from a key to its frame (update + diffed draw), over `n` keys typing
+/// letters.
 fn keystrokes(
     app: &mut App,
     terminal: &mut Terminal<TestBackend>,
     theme: &Theme,
     n: usize,
 ) -> Duration {
+    keys_to_frame(app, terminal, theme, n, |i| {
+        let c = (b'a' + (i % 26) as u8) as char;
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    })
+}
+
+/// Median time from a key to its frame (update + diffed draw), over `n` keys made by
+/// `key` from their index.
+fn keys_to_frame(
+    app: &mut App,
+    terminal: &mut Terminal<TestBackend>,
+    theme: &Theme,
+    n: usize,
+    key: impl Fn(usize) -> KeyEvent,
+) -> Duration {
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
-        let c = (b'a' + (i % 26) as u8) as char;
         let t = Instant::now();
-        update(
-            app,
-            Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-        );
+        update(app, Msg::Key(key(i)));
         terminal.draw(|f| draw(f, &View::new(app, theme))).unwrap();
         samples.push(t.elapsed());
     }
@@ -361,24 +375,73 @@ fn big_prompt_cases() {
     }
 }
 
+/// A 10 MB answer (a huge paste, or a review draft: the same read-only view) and the
+/// largest answer the editor keeps (`LARGE_ANSWER_BYTES`).
 fn big_draft_cases() {
     let theme = Theme::built_in("dark").unwrap();
     for (label, one_line) in [("many lines", false), ("one line", true)] {
         let draft = ten_mb(one_line);
         println!(
-            "big_draft: {:.1} MB in the editor, {label}",
+            "big_draft: {:.1} MB pasted as the answer, {label}",
             draft.len() as f64 / 1e6
         );
         let mut app = waiting_on("Write it all out.");
-        let t = Instant::now();
-        app.pending.current_mut().unwrap().set_editor_text(&draft);
-        println!("  put the draft in the editor: {:?}", t.elapsed());
         let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
-        frames("big_draft", &app, &mut terminal, &theme);
-        // Few keys: each may cost a whole rewrap of the draft in the editor widget.
-        let key = keystrokes(&mut app, &mut terminal, &theme, 15);
-        println!("  keystroke to frame (update + draw, diffed): median {key:?}");
+        let paste = Msg::Paste(draft.clone());
+        let t = Instant::now();
+        update(&mut app, paste);
+        terminal
+            .draw(|f| draw(f, &View::new(&app, &theme)))
+            .unwrap();
+        println!(
+            "  paste (update, wrap once, first frame): {:?}",
+            t.elapsed()
+        );
+        assert!(app.pending.current().unwrap().large.is_some());
+        frames("big_draft read-only", &app, &mut terminal, &theme);
+        let key = keystrokes(&mut app, &mut terminal, &theme, FRAMES);
+        println!("  keystroke to frame, a letter (read-only: says so): median {key:?}");
+        let down = keys_to_frame(&mut app, &mut terminal, &theme, FRAMES, |_| {
+            KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)
+        });
+        println!("  keystroke to frame, down (scrolls a row): median {down:?}");
+        let end = keys_to_frame(&mut app, &mut terminal, &theme, FRAMES, |i| {
+            let code = if i % 2 == 0 {
+                KeyCode::End
+            } else {
+                KeyCode::Home
+            };
+            KeyEvent::new(code, KeyModifiers::NONE)
+        });
+        println!("  keystroke to frame, end / home (to the end and back): median {end:?}");
         let tick = idle_tick(&mut app, &mut terminal, &theme);
         println!("  idle tick (update + draw, diffed): median {tick:?}, x4 a second");
+        // ctrl-e: into the editor anyway (said to be slow); few keys, each rewraps it all.
+        let t = Instant::now();
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL)),
+        );
+        terminal
+            .draw(|f| draw(f, &View::new(&app, &theme)))
+            .unwrap();
+        println!("  ctrl-e, into the editor anyway: {:?}", t.elapsed());
+        let key = keystrokes(&mut app, &mut terminal, &theme, 5);
+        println!("  keystroke to frame in the editor (edit anyway): median {key:?}");
+        let text = app.pending.current().unwrap().answer_text();
+        assert_eq!(text.len(), draft.len() + 5, "nothing lost");
+    }
+    for (label, one_line) in [("many lines", false), ("one line", true)] {
+        let at_limit = ten_mb(one_line)[..LARGE_ANSWER_BYTES].to_string();
+        println!(
+            "big_draft: {} KiB (the limit) in the editor, {label}",
+            at_limit.len() / 1024
+        );
+        let mut app = waiting_on("Write it all out.");
+        let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+        update(&mut app, Msg::Paste(at_limit));
+        assert!(app.pending.current().unwrap().large.is_none());
+        let key = keystrokes(&mut app, &mut terminal, &theme, 50);
+        println!("  keystroke to frame (update + draw, diffed): median {key:?}");
     }
 }

@@ -1,17 +1,23 @@
 //! The sandbox seen from the binary: `run`'s stdout is only the result JSON whatever
 //! the strategy writes, `--allow-exec` and config `allow_exec = true` lift the process
-//! rule, and a provider's `api_key_env` from `--config` is hidden from `os.getenv`.
+//! rule (for `replay` too), and a provider's `api_key_env` from `--config` is hidden
+//! from `os.getenv`.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    exec_in(dir, "run", args, envs)
+}
+
+/// `alc-workbench SUBCOMMAND ARGS…` in `dir`, with its own home and config dirs.
+fn exec_in(dir: &Path, subcommand: &str, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_alc-workbench"));
     c.current_dir(dir)
         .env("ALC_HOME", dir.join("home"))
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .env_remove("ALC_PACKAGES_PATH")
-        .arg("run")
+        .arg(subcommand)
         .args(args)
         .stdin(Stdio::null());
     for (k, v) in envs {
@@ -105,6 +111,56 @@ fn allow_exec_comes_from_the_flag_or_the_config() {
         "\"hi\"\n",
         "{}",
         text(&default.stderr)
+    );
+}
+
+#[test]
+fn replay_needs_allow_exec_again_from_the_flag_or_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "ask_exec.lua",
+        "local a = alc.llm('say hi')\nreturn {a = a, hi = io.popen('echo hi'):read('l')}",
+    );
+    let recorded = run_in(
+        dir.path(),
+        &[
+            &s,
+            "--allow-exec",
+            "--answer-cmd",
+            "echo ok",
+            "--transcript",
+            "t.jsonl",
+        ],
+        &[],
+    );
+    assert_eq!(
+        recorded.status.code(),
+        Some(0),
+        "{}",
+        text(&recorded.stderr)
+    );
+    // Not recorded: without the flag the replayed run meets the sandbox.
+    let refused = exec_in(dir.path(), "replay", &["t.jsonl"], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = text(&refused.stderr);
+    assert!(err.contains("diverged at the result"), "{err}");
+    assert!(err.contains("io.popen is disabled in the sandbox"), "{err}");
+    let flagged = exec_in(dir.path(), "replay", &["t.jsonl", "--allow-exec"], &[]);
+    assert_eq!(flagged.status.code(), Some(0), "{}", text(&flagged.stderr));
+    assert!(text(&flagged.stderr).contains("result identical"));
+    std::fs::write(dir.path().join("allow.toml"), "allow_exec = true\n").unwrap();
+    let configured = exec_in(
+        dir.path(),
+        "replay",
+        &["t.jsonl", "--config", "allow.toml"],
+        &[],
+    );
+    assert_eq!(
+        configured.status.code(),
+        Some(0),
+        "{}",
+        text(&configured.stderr)
     );
 }
 

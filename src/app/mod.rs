@@ -16,6 +16,7 @@ pub mod budget;
 mod chord;
 mod events;
 pub mod keymap;
+pub mod large;
 pub mod layout;
 pub mod modes;
 pub mod overlay;
@@ -451,6 +452,8 @@ mod tests_batch;
 mod tests_cancel;
 #[cfg(test)]
 mod tests_keys;
+#[cfg(test)]
+mod tests_large;
 #[cfg(test)]
 mod tests_modes;
 #[cfg(test)]

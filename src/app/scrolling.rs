@@ -4,7 +4,7 @@
 use crossterm::event::{MouseEvent, MouseEventKind};
 
 use super::overlay::scrolling_text;
-use super::{picker, wrap, App, Focus, Overlay};
+use super::{large, picker, wrap, App, Focus, Overlay};
 
 /// Rows one mouse-wheel notch scrolls.
 const WHEEL_ROWS: isize = 3;
@@ -33,10 +33,15 @@ pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) {
         scroll(app, delta);
         return;
     }
-    let Some(pane) = app
-        .layout()
-        .and_then(|l| l.pane_at(mouse.column, mouse.row))
-    else {
+    let Some(layout) = app.layout() else {
+        return;
+    };
+    let at = ratatui::layout::Position::new(mouse.column, mouse.row);
+    if layout.editor.contains(at) && large::shown(app) {
+        large::on_wheel(app, delta > 0);
+        return;
+    }
+    let Some(pane) = layout.pane_at(mouse.column, mouse.row) else {
         return;
     };
     scroll_pane(app, pane, delta);

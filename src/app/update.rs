@@ -9,8 +9,8 @@ use super::budget::BudgetPane;
 use super::pending::QueryStatus;
 use super::scrolling::{jump, on_mouse, page, scroll, scroll_prompt, scroll_sideways};
 use super::{
-    answering, events, modes, picker, scrolling, unrecorded, Action, App, Effect, Focus, KeyChord,
-    Msg, Overlay, Phase, StartRequest,
+    answering, events, large, modes, picker, scrolling, unrecorded, Action, App, Effect, Focus,
+    KeyChord, Msg, Overlay, Phase, StartRequest,
 };
 
 /// Applies `msg` to `app`; returns what the runtime should do.
@@ -67,6 +67,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     }
     events::sync_after(app, &mut fx);
     scrolling::wrap_prompt(app);
+    large::wrap_answer(app);
     fx
 }
 
@@ -80,6 +81,8 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Some(Action::RejectDraft) if app.editing() && !modes::can_reject(app) => {
             type_into_editor(app, key, after_cr);
         }
+        // Only a large answer has something to edit: ctrl-e keeps its editor meaning.
+        Some(Action::EditLarge) if !large::shown(app) => type_into_editor(app, key, after_cr),
         Some(action) => {
             if !matches!(
                 action,
@@ -127,6 +130,7 @@ fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
         return;
     }
     let editing = app.editing();
+    let large_shown = editing && large::shown(app);
     match &mut app.overlay {
         Some(Overlay::Ctx { editor, .. }) => {
             editor.input(key);
@@ -142,6 +146,7 @@ fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
             }
             _ => {}
         },
+        None if large_shown => large::on_key(app, key),
         None if editing => {
             if let Some(q) = app.pending.current_mut() {
                 q.editor.input(key);
@@ -210,6 +215,7 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::SiteMode => modes::cycle_site_mode(app),
         Action::Forward => modes::forward(app, fx),
         Action::RejectDraft => modes::reject(app),
+        Action::EditLarge => large::edit(app),
         Action::NextQuery => app.pending.step(true),
         Action::PrevQuery => app.pending.step(false),
         Action::PromptUp => scroll_prompt(app, -page(app, Focus::Pending)),
@@ -337,7 +343,12 @@ fn on_paste(app: &mut App, text: &str) {
     if app.too_small() {
         return;
     }
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    // A 10 MB paste is copied only when it has a CR to change.
+    let text: std::borrow::Cow<str> = if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n").into()
+    } else {
+        text.into()
+    };
     if let Some(Overlay::Picker { .. }) = app.overlay {
         picker::edit_filter(app, Some(&text));
         return;
@@ -351,11 +362,7 @@ fn on_paste(app: &mut App, text: &str) {
         Some(Overlay::TranscriptPath { editor, .. }) => {
             editor.insert_str(text.replace('\n', ""));
         }
-        None if editing => {
-            if let Some(q) = app.pending.current_mut() {
-                q.editor.insert_str(&text);
-            }
-        }
+        None if editing => large::paste(app, &text),
         _ => {}
     }
 }

@@ -1,14 +1,19 @@
 //! The process edge: arguments, exit codes, and turning errors into messages.
-//! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless.
+//! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless;
+//! `alc-workbench replay TRANSCRIPT` re-runs a recorded session headless.
 //!
 //! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled, or
 //! its transcript could not be written: an answer not acknowledged, lines missing),
 //! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
 //! file…). clap's own usage errors also exit 2. A process ended by a signal exits
-//! 128 + the signal's number (130 for a second ctrl-c in `run`; the TUI on SIGINT,
+//! 128 + the signal's number (130 for a second ctrl-c in `run` or `replay`; the TUI on SIGINT,
 //! SIGQUIT, SIGHUP or SIGTERM).
 
 pub mod catalog;
+mod drive;
+mod replay;
+mod replay_check;
+mod report;
 mod run;
 mod source;
 mod tui;
@@ -49,6 +54,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a strategy headlessly: result JSON on stdout, a summary on stderr.
     Run(RunArgs),
+    /// Re-run a transcript with its recorded answers: check it is identical, or
+    /// replay up to a point (--until N, or the first changed prompt) and go on live.
+    Replay(replay::ReplayArgs),
 }
 
 /// Where the session's ctx comes from, shared by `run` and the TUI.
@@ -82,8 +90,14 @@ pub struct InputError(pub String);
 impl CtxArgs {
     /// Builds the ctx object: `--ctx` first, then `--task` and the budget flags on top.
     pub fn build(&self) -> Result<serde_json::Value, InputError> {
+        self.build_on(serde_json::json!({}))
+    }
+
+    /// Like [`CtxArgs::build`], starting from `base` (a replay's recorded ctx) when
+    /// `--ctx` is not given; `--ctx` replaces it whole.
+    pub fn build_on(&self, base: serde_json::Value) -> Result<serde_json::Value, InputError> {
         let mut ctx = match self.ctx.as_deref() {
-            None => serde_json::json!({}),
+            None => base,
             Some(arg) => {
                 let (text, origin) = match arg.strip_prefix('@') {
                     Some(path) => (read_ctx_file(path)?, path.to_string()),
@@ -166,6 +180,7 @@ pub fn main() -> u8 {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Run(args)) => run::run(args),
+        Some(Command::Replay(args)) => replay::replay(args),
         None => tui::run(cli.tui),
     }
 }

@@ -67,7 +67,8 @@ impl Sink {
 /// Settings every VM of the session needs to build its layers.
 #[derive(Debug, Clone)]
 pub(crate) struct VmSettings {
-    pub alc_home: std::path::PathBuf,
+    /// Where `alc.state` namespaces live (`$ALC_HOME/state`, or a replay's scratch copy).
+    pub state_dir: std::path::PathBuf,
     pub memory_limit: usize,
     /// `io.popen` / `os.execute` allowed (`--allow-exec`, config `allow_exec`).
     pub allow_exec: bool,

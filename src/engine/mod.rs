@@ -11,11 +11,13 @@
 
 pub mod budget;
 mod core;
+pub mod determinism;
 pub mod error;
 pub mod event;
 mod lua;
 pub mod packages;
 pub mod pricing;
+pub mod replay;
 pub mod session;
 pub mod state_store;
 pub mod textops;

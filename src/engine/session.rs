@@ -17,9 +17,10 @@ use tokio::sync::mpsc;
 use super::budget::Budget;
 use super::core::{SessionCore, VmSettings};
 use super::error::{json_type_name, EngineError};
-use super::event::{Answer, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
+use super::event::{Answer, Lineage, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
 use super::lua::{self, Chunk, VmContext};
 use super::packages;
+use super::replay::snapshot_state;
 use super::transcript::TranscriptWriter;
 
 /// The ordered event stream of one session.
@@ -71,6 +72,11 @@ pub struct SessionConfig {
     pub memory_limit: usize,
     /// `$ALC_HOME` (default `~/.algocline`): packages and `state/` live here.
     pub alc_home: PathBuf,
+    /// Where `alc.state` keeps its namespaces; `None`: `$ALC_HOME/state`. A replay
+    /// points it at a scratch copy so the real state is never touched.
+    pub state_dir: Option<PathBuf>,
+    /// The transcript this run replays or branches from (recorded on `session`).
+    pub lineage: Lineage,
     /// Lets the strategy run processes (`io.popen`, `os.execute`): `--allow-exec`.
     pub allow_exec: bool,
     /// Variable names `os.getenv` hides besides the built-in secret patterns: the
@@ -104,6 +110,8 @@ impl SessionConfig {
             transcript: None,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             alc_home: default_alc_home(),
+            state_dir: None,
+            lineage: Lineage::default(),
             allow_exec: false,
             secret_env: Vec::new(),
             root_vm_setup: None,
@@ -263,6 +271,8 @@ impl Session {
             transcript,
             memory_limit,
             alc_home,
+            state_dir,
+            lineage,
             allow_exec,
             secret_env,
             root_vm_setup,
@@ -278,9 +288,11 @@ impl Session {
             (None, None) => None,
         };
         let seed = seed.unwrap_or_else(fresh_seed);
+        let state_dir = state_dir.unwrap_or_else(|| alc_home.join("state"));
+        let state = snapshot_state(&state_dir, &ctx);
         let (tx, rx) = mpsc::unbounded_channel();
         let settings = VmSettings {
-            alc_home,
+            state_dir,
             memory_limit,
             allow_exec,
             secret_env,
@@ -291,6 +303,12 @@ impl Session {
             script_sha256: format!("{:x}", Sha256::digest(info.text.as_bytes())),
             ctx: ctx.clone(),
             seed,
+            package: match &script {
+                ScriptSpec::Package(name) => Some(name.clone()),
+                _ => None,
+            },
+            state: Box::new(state),
+            lineage: Box::new(lineage),
         });
         let vm = Arc::new(VmContext {
             core: core.clone(),

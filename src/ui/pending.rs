@@ -138,6 +138,17 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             if others > 0 {
                 hints.push((Action::SendToAll, "send to all"));
             }
+            if let Some(large) = &q.large {
+                // Says why the editor is not there, and what each key does instead.
+                answer_title.push(Span::styled(
+                    format!("{} read-only · ", large.size()),
+                    slots.note,
+                ));
+                if large.before.is_some() && q.draft.is_none() && !held {
+                    hints.push((Action::RejectDraft, "undo paste"));
+                }
+                hints.push((Action::EditLarge, "edit (slow)"));
+            }
             let hints: Vec<String> = hints
                 .iter()
                 .filter(|(a, _)| *a != Action::Forward || app.answer_source.is_some())
@@ -147,7 +158,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             let block = answer_block(view, answer_title);
             let inner = block.inner(editor_area);
             frame.render_widget(block, editor_area);
-            frame.render_widget(&q.editor, inner);
+            match &q.large {
+                Some(large) => wrapped::large_answer(frame, editor_area, view, large),
+                None => frame.render_widget(&q.editor, inner),
+            }
             return;
         }
         QueryStatus::Asking(source) => match &q.failed {

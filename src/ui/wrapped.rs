@@ -1,5 +1,6 @@
 //! Draws text that `app::wrap` wrapped: the window of the Pending pane's text that is
-//! on screen (note, system prompt, prompt), and the start or end of an answer. Only
+//! on screen (note, system prompt, prompt), the start or end of an answer, and the
+//! window of a large answer shown read-only instead of the editor. Only
 //! the visible rows become `Line`s, so a frame costs what it shows, however long the
 //! text. Touches nothing but the frame.
 
@@ -10,6 +11,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::View;
+use crate::app::large::{self, LargeAnswer};
 use crate::app::pending::PendingQuery;
 use crate::app::wrap::{self, BodyRow, SYSTEM_LABEL};
 
@@ -75,4 +77,42 @@ pub(super) fn tail_of(text: &str, area: Rect, style: Style) -> Paragraph<'_> {
         .map(|row| Line::styled(row, style))
         .collect();
     Paragraph::new(lines)
+}
+
+/// A large answer in the Answer box `area` (borders included), read-only: the note
+/// saying so and which keys act, the rows on screen, and on the bottom border how many
+/// rows are above and below.
+pub(super) fn large_answer(frame: &mut Frame, area: Rect, view: &View, large: &LargeAnswer) {
+    let slots = &view.theme.slots;
+    let inner = ratatui::widgets::Block::bordered().inner(area);
+    let note = large::note(view.app);
+    let mut lines: Vec<Line> = wrap::wrap(&note, inner.width)
+        .into_iter()
+        .map(|r| Line::styled(&note[r], slots.note))
+        .collect();
+    let height = usize::from(inner.height).saturating_sub(lines.len());
+    let (first, rows, total) = large.visible(inner.width, height);
+    lines.extend(rows.into_iter().map(|row| Line::styled(row, slots.text)));
+    frame.render_widget(Paragraph::new(lines), inner);
+    let below = total.saturating_sub(first + height);
+    let mut marks = Vec::new();
+    if first > 0 {
+        marks.push(format!("▲ {first} above"));
+    }
+    if below > 0 {
+        marks.push(format!("▼ {below} more below"));
+    }
+    if !marks.is_empty() && area.height > 0 {
+        let text = format!(" {} ", marks.join(" · "));
+        let row = Rect {
+            x: area.x + 1,
+            y: area.bottom() - 1,
+            width: area.width.saturating_sub(2),
+            height: 1,
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, slots.note).right_aligned()),
+            row,
+        );
+    }
 }

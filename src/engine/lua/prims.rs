@@ -226,7 +226,7 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
         .and_then(|v| v.as_str())
         .unwrap_or("default")
         .to_string();
-    let dir = vm.core.settings.alc_home.join("state");
+    let dir = vm.core.settings.state_dir.clone();
     type Op =
         fn(&Lua, &StateStore, &MultiValue) -> Result<(MultiValue, Option<&'static str>), PrimError>;
     let ops: [(&str, Op); 9] = [
