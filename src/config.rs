@@ -1,30 +1,48 @@
-//! The user's config: `$XDG_CONFIG_HOME/alc-workbench/config.toml` (fallback
-//! `~/.config/alc-workbench/config.toml`). Holds the theme, the default mode, key
-//! overrides (`[keys]`) and a `providers` table kept raw for the provider issue. A bad
-//! file is an error naming the file and line, never a panic. Reads that one file.
+//! The user's config file: `$XDG_CONFIG_HOME/alc-workbench/config.toml` (fallback
+//! `~/.config/alc-workbench/config.toml`). Reads that one file and splits it into
+//! independent sections, each read by the room it belongs to:
+//!
+//! - `[providers.NAME]` tables, kept raw here: `provider::ProviderConfig` parses them;
+//! - the sandbox's `allow_exec`;
+//! - the screen's `theme`, `mode` and `[keys]` ([`ScreenSection`]): only the TUI reads
+//!   and checks them (`runtime::settings`), so `run` never parses the keymap and a
+//!   broken `[keys]` table never stops a headless run.
+//!
+//! What the file as a whole must be is checked here: valid TOML and no unknown
+//! top-level keys. A bad file is an error naming the file and line, never a panic.
+//! Depends on no other room.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::app::keymap::{Keymap, KeymapError};
-use crate::app::Mode;
-
-/// The parsed config; every field optional in the file.
+/// The parsed file; every section optional in it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
-    pub theme: Option<String>,
-    pub mode: Mode,
-    /// Action name → chords.
-    pub keys: BTreeMap<String, Vec<String>>,
-    /// Left raw for the providers issue.
+    /// `[providers.NAME]` tables as written, for the provider room to parse.
     pub providers: toml::Table,
     /// `allow_exec = true`: strategies may run processes (`io.popen`, `os.execute`),
     /// as `--allow-exec` allows.
     pub allow_exec: bool,
+    /// The TUI's settings, not yet read.
+    pub screen: ScreenSection,
     /// The file it came from, for messages.
     pub path: Option<PathBuf>,
+}
+
+/// The screen's part of the config (`theme`, `mode`, `[keys]`), left unread by the
+/// loader: the TUI parses it from the file's text, so its messages still name lines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScreenSection {
+    text: String,
+}
+
+impl ScreenSection {
+    /// The config file's text, from which the TUI reads its keys.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 /// Why the config could not be used.
@@ -39,23 +57,20 @@ pub enum ConfigError {
     },
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Chords {
-    One(String),
-    Many(Vec<String>),
-}
-
+/// The top level of the file: which keys may be there, and the sections the loader
+/// itself reads. The screen's keys are only allowed here, not read.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConfigFile {
-    theme: Option<String>,
-    mode: Option<String>,
-    #[serde(default)]
-    keys: BTreeMap<String, Chords>,
+struct FileSections {
     #[serde(default)]
     providers: toml::Table,
     allow_exec: Option<bool>,
+    #[allow(dead_code)]
+    theme: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    mode: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    keys: Option<IgnoredAny>,
 }
 
 /// `$XDG_CONFIG_HOME/alc-workbench`, else `~/.config/alc-workbench`.
@@ -70,6 +85,18 @@ pub fn config_dir() -> Option<PathBuf> {
 /// Where user themes live.
 pub fn themes_dir() -> Option<PathBuf> {
     config_dir().map(|d| d.join("themes"))
+}
+
+/// A TOML error as `line N: message` (the line of the error's span), for messages
+/// that name the file too.
+pub fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    match err.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {}", err.message())
+        }
+        None => err.message().to_string(),
+    }
 }
 
 impl Config {
@@ -93,40 +120,29 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses config text; `file` names it in errors.
+    /// Parses config text into its sections; `file` names it in errors. The screen's
+    /// section is kept for the TUI, unchecked.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
+        let sections: FileSections = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             file: file.to_string(),
-            message,
-        };
-        let raw: ConfigFile = toml::from_str(text)
-            .map_err(|e| invalid(crate::theme::describe_toml_error(text, &e)))?;
-        let mode = match raw.mode.as_deref() {
-            None => Mode::default(),
-            Some(m) => Mode::parse(m)
-                .ok_or_else(|| invalid(format!("mode {m:?} is not manual, auto or review")))?,
-        };
-        let keys = raw
-            .keys
-            .into_iter()
-            .map(|(k, v)| {
-                let chords = match v {
-                    Chords::One(c) => vec![c],
-                    Chords::Many(cs) => cs,
-                };
-                (k, chords)
-            })
-            .collect();
-        let config = Config {
-            theme: raw.theme,
-            mode,
-            keys,
-            providers: raw.providers,
-            allow_exec: raw.allow_exec.unwrap_or(false),
+            message: describe_toml_error(text, &e),
+        })?;
+        Ok(Config {
+            providers: sections.providers,
+            allow_exec: sections.allow_exec.unwrap_or(false),
+            screen: ScreenSection {
+                text: text.to_string(),
+            },
             path: None,
-        };
-        config.keymap().map_err(|e| invalid(e.to_string()))?;
-        Ok(config)
+        })
+    }
+
+    /// The file named in messages: the one loaded, else the default location.
+    pub fn file_label(&self) -> String {
+        self.path
+            .clone()
+            .or_else(|| config_dir().map(|d| d.join("config.toml")))
+            .map_or_else(|| "config.toml".into(), |p| p.display().to_string())
     }
 
     /// Every provider's `api_key_env` name: `os.getenv` hides these from strategies
@@ -139,54 +155,57 @@ impl Config {
             .filter(|name| !name.is_empty())
             .collect()
     }
-
-    /// The keymap with this config's overrides.
-    pub fn keymap(&self) -> Result<Keymap, KeymapError> {
-        Keymap::with_overrides(&self.keys)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{Action, KeyChord, KeyContext};
 
     #[test]
-    fn parses_theme_mode_keys_and_keeps_providers_raw() {
+    fn splits_the_file_and_keeps_providers_raw() {
         let text = r#"
 theme = "light"
 mode = "manual"
 [keys]
 quit = "x"
-submit = ["ctrl-d", "alt-enter"]
 [providers.local]
 kind = "ollama"
 "#;
         let c = Config::parse(text, "config.toml").unwrap();
-        assert_eq!(c.theme.as_deref(), Some("light"));
-        assert_eq!(c.mode, Mode::Manual);
         assert!(c.providers.contains_key("local"));
-        let map = c.keymap().unwrap();
         assert_eq!(
-            map.resolve(KeyChord::parse("x").unwrap(), &[KeyContext::Global]),
-            Some(Action::Quit)
+            c.screen.text(),
+            text,
+            "the screen's section is left to the TUI"
         );
     }
 
     #[test]
-    fn bad_config_names_file_and_line() {
+    fn bad_file_names_file_and_line() {
         let e = Config::parse("theme = \"dark\"\nmode = \n", "/home/me/config.toml").unwrap_err();
         let s = e.to_string();
         assert!(
             s.contains("/home/me/config.toml") && s.contains("line 2"),
             "{s}"
         );
-        let e = Config::parse("[keys]\nquit = \"hyper-q\"\n", "c.toml").unwrap_err();
-        assert!(e.to_string().contains("hyper-q"), "{e}");
-        let e = Config::parse("mode = \"yolo\"\n", "c.toml").unwrap_err();
-        assert!(e.to_string().contains("yolo"), "{e}");
         let e = Config::parse("colour = 1\n", "c.toml").unwrap_err();
         assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn the_screen_section_is_not_checked_by_the_loader() {
+        // What only the TUI reads cannot stop a headless run: the TUI reports it.
+        for text in [
+            "[keys]\nquit = \"hyper-q\"\n",
+            "[keys]\nquit = \"ctrl-s\"\n",
+            "[keys]\nquit = 5\n",
+            "mode = \"yolo\"\n",
+            "theme = 3\n",
+            "keys = \"none\"\n",
+        ] {
+            let c = Config::parse(text, "c.toml").unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(c.screen.text(), text);
+        }
     }
 
     #[test]
@@ -204,25 +223,10 @@ kind = "ollama"
     }
 
     #[test]
-    fn keymap_collisions_and_unbound_actions_are_config_errors() {
-        let e = Config::parse("[keys]\nquit = \"ctrl-s\"\n", "/home/me/config.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("/home/me/config.toml: [keys] \"ctrl-s\""),
-            "{e}"
-        );
-        assert!(e.contains("quit") && e.contains("submit"), "{e}");
-        let e = Config::parse("[keys]\nquit = \"\"\n", "c.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("c.toml: [keys] quit is bound to nothing"), "{e}");
-    }
-
-    #[test]
     fn missing_file_is_default() {
         let dir = tempfile::tempdir().unwrap();
         let c = Config::load(Some(&dir.path().join("none.toml"))).unwrap();
         assert_eq!(c, Config::default());
+        assert!(c.file_label().ends_with("config.toml"));
     }
 }

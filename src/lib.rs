@@ -18,6 +18,7 @@ pub mod app;
 pub mod config;
 pub mod highlight;
 pub mod runtime;
+#[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
 pub mod theme;

@@ -11,6 +11,8 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
+use crate::config::describe_toml_error;
+
 const DARK: &str = include_str!("../themes/dark.toml");
 const LIGHT: &str = include_str!("../themes/light.toml");
 const HIGH_CONTRAST: &str = include_str!("../themes/high-contrast.toml");
@@ -240,17 +242,6 @@ impl Theme {
         } else {
             self.slots.border
         }
-    }
-}
-
-/// A TOML error as "line N: message".
-pub fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
-    match err.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {}", err.message())
-        }
-        None => err.message().to_string(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `run` against oversized and broken input: answers over `--max-answer-mb` from a
 //! command and a coprocess, `--ctx @FILE` and answers files over 64 MiB, an answers
-//! file with invalid UTF-8, and a broken `--config` file without `--provider`.
+//! file with invalid UTF-8, a broken `--config` file without `--provider`, and a
+//! broken screen section (`[keys]`, `mode`) that stops only the TUI.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -188,6 +189,75 @@ fn broken_config_is_an_input_error_even_without_a_provider() {
 
     // A valid config without providers is fine.
     std::fs::write(&config, "mode = \"manual\"\n").unwrap();
+    let o = run(&[
+        "demo/cot.lua",
+        "--answers",
+        "demo/cot.answers.jsonl",
+        "--config",
+        &shown,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// The screen's settings (`theme`, `mode`, `[keys]`) are the TUI's alone: a broken
+/// `[keys]` table or `mode` never stops `run`, with or without a provider, while the
+/// TUI still refuses it before it starts, naming the file and the entry.
+#[test]
+fn broken_screen_settings_stop_only_the_tui() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "theme = \"dark\"\n[keys]\nquit = \"hyper-q\"\n[providers.echo]\nkind = \"command\"\ncommand = \"echo four\"\n",
+    )
+    .unwrap();
+    let shown = config.display().to_string();
+
+    let o = run(&[
+        "cot",
+        "--task",
+        "2+2?",
+        "--provider",
+        "echo",
+        "--config",
+        &shown,
+        "--compact",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let result: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(result["result"]["answer"], "four");
+
+    let o = run(&[
+        "demo/cot.lua",
+        "--answers",
+        "demo/cot.answers.jsonl",
+        "--config",
+        &shown,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // The workbench reads the same file and refuses the keymap before the terminal
+    // is touched.
+    let home = tempfile::tempdir().unwrap();
+    let tui = Command::new(env!("CARGO_BIN_EXE_alc-workbench"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ALC_HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env_remove("ALC_PACKAGES_PATH")
+        .args(["demo/cot.lua", "--config", &shown])
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary runs");
+    assert_eq!(tui.status.code(), Some(2), "{}", stderr(&tui));
+    assert!(
+        stderr(&tui).contains(&format!("error: {shown}: [keys] quit:"))
+            && stderr(&tui).contains("hyper-q"),
+        "{}",
+        stderr(&tui)
+    );
+
+    // So is a `mode` the TUI does not know; `run` has its own `--mode` flag.
+    std::fs::write(&config, "mode = \"yolo\"\n").unwrap();
     let o = run(&[
         "demo/cot.lua",
         "--answers",

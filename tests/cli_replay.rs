@@ -152,7 +152,10 @@ fn changed_result_is_a_divergence() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("diverged at the result"), "{err}");
-    assert!(err.contains("+    \"n\": 2"), "{err}");
+    // The diff is of the one result text (`Outcome::result_text`): the status, then the
+    // result's JSON as the Result overlay and `run` show it.
+    assert!(err.contains("\n completed\n"), "{err}");
+    assert!(err.contains("+  \"n\": 2"), "{err}");
 }
 
 #[test]

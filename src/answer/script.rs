@@ -29,6 +29,7 @@ use super::{
     answer_text_from_json, elapsed_ms, text_preview, AnswerFuture, AnswerSource, RestartFuture,
     SourceError,
 };
+use crate::engine::error::json_type_name;
 use crate::engine::{Answer, AnswerOrigin, Query};
 use crate::limits::{read_input_file, InputFileError, MAX_INPUT_FILE_BYTES};
 
@@ -220,7 +221,7 @@ fn parse_line(line: &str) -> Result<Entry, String> {
     let Value::Object(fields) = value else {
         return Err(format!(
             "expected a JSON object like {{\"answer\": \"…\"}}, found {}",
-            json_kind(&value)
+            json_type_name(&value)
         ));
     };
     if let Some(unknown) = fields
@@ -241,7 +242,7 @@ fn parse_line(line: &str) -> Result<Entry, String> {
         (None, Some(other)) => {
             return Err(format!(
                 "\"error\" must be a string, found {}",
-                json_kind(other)
+                json_type_name(other)
             ))
         }
         (None, None) => return Err("missing \"answer\" or \"error\"".to_string()),
@@ -273,19 +274,8 @@ fn regex_field(fields: &Map<String, Value>, name: &str) -> Result<Option<Regex>,
             .map_err(|err| format!("bad regex in {name:?}: {err}")),
         Some(other) => Err(format!(
             "{name:?} must be a string (a regex), found {}",
-            json_kind(other)
+            json_type_name(other)
         )),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -6,9 +6,10 @@
 
 use serde_json::Value;
 
+pub use crate::engine::budget::LimitUse;
+use crate::engine::pricing::{cost_usd, Prices};
 pub use crate::engine::Budget;
-use crate::engine::{Metrics, Usage};
-use crate::provider::{cost_usd, Prices};
+use crate::engine::Metrics;
 
 /// `alc.progress` as last reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +60,7 @@ impl BudgetPane {
 
     /// Money spent so far, from the token counts; `None` without prices.
     pub fn cost_usd(&self) -> Option<f64> {
-        let usage = Usage {
-            prompt_tokens: self.metrics.prompt_tokens,
-            completion_tokens: self.metrics.completion_tokens,
-        };
-        cost_usd(self.prices.as_ref(), &usage)
+        cost_usd(self.prices.as_ref(), &self.metrics.usage())
     }
 
     /// The engine's figures at some moment (an event, a tick). Figures older than

@@ -19,7 +19,7 @@ pub mod keymap;
 pub mod large;
 pub mod layout;
 pub mod modes;
-mod overlay;
+pub mod overlay;
 pub mod pending;
 pub mod picker;
 pub mod port;
@@ -247,7 +247,7 @@ pub struct AppOptions {
     pub autostart: bool,
     pub size: (u16, u16),
     /// The provider's prices (for the Budget pane's cost figure), if configured.
-    pub prices: Option<crate::provider::Prices>,
+    pub prices: Option<crate::engine::pricing::Prices>,
 }
 
 /// The whole model: pane states composed, plus what is shared between them.
@@ -373,8 +373,13 @@ impl App {
     }
 
     pub fn layout(&self) -> Option<ScreenLayout> {
+        ScreenLayout::of(self.screen())
+    }
+
+    /// The whole screen, as the drawing gets it.
+    pub fn screen(&self) -> ratatui::layout::Rect {
         let (w, h) = self.size;
-        ScreenLayout::of(ratatui::layout::Rect::new(0, 0, w, h))
+        ratatui::layout::Rect::new(0, 0, w, h)
     }
 
     /// Is the "terminal too small" notice shown instead of the panes? Then only the

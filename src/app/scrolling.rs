@@ -3,6 +3,7 @@
 
 use crossterm::event::{MouseEvent, MouseEventKind};
 
+use super::overlay::scrolling_text;
 use super::{large, picker, wrap, App, Focus, Overlay};
 
 /// Rows one mouse-wheel notch scrolls.
@@ -56,8 +57,8 @@ pub(super) fn scroll_sideways(app: &mut App, steps: isize) {
 }
 
 pub(super) fn page(app: &App, focus: Focus) -> isize {
-    let rows = match app.overlay {
-        Some(_) => (app.size.1 as usize).saturating_sub(6),
+    let rows = match scrolling_text(app) {
+        Some((kind, _)) => usize::from(kind.inner(app.screen()).1),
         None => app.pane_height(focus),
     };
     rows.max(1) as isize
@@ -69,7 +70,9 @@ pub(super) fn scroll(app: &mut App, delta: isize) {
         Some(
             Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll },
         ) => {
-            *scroll = scroll.saturating_add_signed(delta as i16);
+            let delta = i16::try_from(delta).unwrap_or(if delta < 0 { i16::MIN } else { i16::MAX });
+            *scroll = scroll.saturating_add_signed(delta);
+            clamp_scrolls(app);
         }
         Some(Overlay::Picker { .. }) => picker::move_selection(app, delta),
         Some(_) => {}
@@ -94,41 +97,17 @@ pub(super) fn scroll_prompt(app: &mut App, delta: isize) {
 }
 
 /// Keeps overlay and prompt scrolls within their content, so scrolling back after
-/// "bottom" responds at once. Row counts are estimates from the text and pane width.
+/// "bottom" responds at once. The overlay's limit is the one its drawing uses: the
+/// same box (`layout::TextOverlay`) and the same text ([`scrolling_text`]).
 fn clamp_scrolls(app: &mut App) {
-    let (w, h) = app.size;
-    let width = w.saturating_sub(4).min(88);
-    let content = match &app.overlay {
-        Some(Overlay::Help { .. }) => {
-            let rows = app.keymap.help_rows();
-            let mut headings: Vec<_> = rows.iter().map(|r| r.0).collect();
-            headings.dedup();
-            Some(rows.len() + headings.len() + 2)
+    if let Some((kind, text)) = scrolling_text(app) {
+        let max = kind.max_scroll(app.screen(), &text);
+        if let Some(
+            Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll },
+        ) = &mut app.overlay
+        {
+            *scroll = (*scroll).min(max);
         }
-        Some(Overlay::Event { index, .. }) => app
-            .trace
-            .get(*index)
-            .map(|e| wrap::wrapped_rows(&e.body, width) + 2),
-        Some(Overlay::Result { .. }) => app.session.outcome.as_ref().map(|o| {
-            let text = match &o.error {
-                Some(e) => format!(
-                    "{}\n\n{}",
-                    e.message,
-                    e.traceback.clone().unwrap_or_default()
-                ),
-                None => serde_json::to_string_pretty(&o.result).unwrap_or_default(),
-            };
-            wrap::wrapped_rows(&text, width) + 2
-        }),
-        _ => None,
-    };
-    let visible = (h as usize).saturating_sub(6).max(1);
-    if let (
-        Some(rows),
-        Some(Overlay::Help { scroll } | Overlay::Event { scroll, .. } | Overlay::Result { scroll }),
-    ) = (content, &mut app.overlay)
-    {
-        *scroll = (*scroll).min(rows.saturating_sub(visible) as u16);
     }
     if let Some(max) = wrap_prompt(app) {
         app.pending.prompt_scroll = app.pending.prompt_scroll.min(max);

@@ -436,21 +436,7 @@ pub fn entries_of(stamped: &Stamped) -> Vec<TraceEntry> {
             one(TraceKind::State, "state".into(), format!("{op} {ns}.{key}"))
         }
         SessionEvent::Finished(outcome) => {
-            let mut body = String::new();
-            if let Some(err) = &outcome.error {
-                body.push_str(&err.message);
-                if let Some(site) = &err.site {
-                    body.push_str(&format!("\n\nat {site}"));
-                }
-                if let Some(tb) = &err.traceback {
-                    body.push_str(&format!("\n\n{tb}"));
-                }
-            } else if let Some(result) = &outcome.result {
-                body.push_str(&serde_json::to_string_pretty(result).unwrap_or_default());
-            }
-            if body.is_empty() {
-                body.push_str(outcome.status.label());
-            }
+            let body = outcome.result_text();
             one(
                 TraceKind::End(outcome.status),
                 outcome.status.label().into(),

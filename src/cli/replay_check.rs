@@ -119,19 +119,12 @@ pub(super) fn check_end(
                 .into(),
         ]);
     };
-    let new = RecordedEnd {
-        status: outcome.status,
-        result: outcome.result.clone(),
-        error: outcome.error.as_ref().map(|e| e.message.clone()),
-    };
+    let new = RecordedEnd::of(outcome);
     if &new == end {
         return Ok(());
     }
-    let text = |e: &RecordedEnd| {
-        let v =
-            serde_json::json!({"status": e.status.label(), "result": e.result, "error": e.error});
-        serde_json::to_string_pretty(&v).unwrap_or_default()
-    };
+    // The status, then the one result text (as the Result overlay and `run` show it).
+    let text = |e: &RecordedEnd| format!("{}\n{}", e.status.label(), e.outcome().result_text());
     let mut lines = vec!["diverged at the result".to_string()];
     lines.extend(unified_diff(
         &text(end),

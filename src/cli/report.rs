@@ -5,8 +5,8 @@
 //! code from the outcome's status.
 
 use super::{EXIT_OK, EXIT_STRATEGY};
-use crate::engine::{Budget, Metrics, Outcome, Status, Usage};
-use crate::provider::{cost_usd, Prices};
+use crate::engine::pricing::{cost_usd, Prices};
+use crate::engine::{Budget, Metrics, Outcome, Status};
 
 /// How the end is printed: `--compact` and `-q`.
 #[derive(Debug, Clone, Copy)]
@@ -36,13 +36,9 @@ pub(super) fn report(
     }
     if !style.quiet {
         let m = &outcome.metrics;
-        let usage = Usage {
-            prompt_tokens: m.prompt_tokens,
-            completion_tokens: m.completion_tokens,
-        };
         let mut line = summary(outcome.status, m, budget);
         // Money only with prices in the config; "~" when any tokens were estimated.
-        if let Some(cost) = cost_usd(prices, &usage) {
+        if let Some(cost) = cost_usd(prices, &m.usage()) {
             let approx = if m.token_basis() == "estimated" {
                 "~"
             } else {
@@ -58,15 +54,11 @@ pub(super) fn report(
     }
 }
 
-/// The result on stdout, pretty or as one line of JSON.
+/// The result on stdout, pretty or as one line of JSON: the outcome's one result
+/// text (`Outcome::result_json`), as the TUI's overlay and trace show it.
 pub(super) fn print_result(outcome: &Outcome, compact: bool) {
-    if let Some(result) = &outcome.result {
-        let text = if compact {
-            serde_json::to_string(result)
-        } else {
-            serde_json::to_string_pretty(result)
-        };
-        println!("{}", text.unwrap_or_else(|_| "null".into()));
+    if let Some(text) = outcome.result_json(!compact) {
+        println!("{text}");
     }
 }
 

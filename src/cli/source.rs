@@ -80,8 +80,13 @@ impl SourceArgs {
             return Ok(Answerer::Scripted(Arc::new(s)));
         }
         if let Some(name) = &self.provider {
-            let provider = crate::provider::from_loaded_config(config, name, max_answer)
-                .map_err(|e| InputError(e.to_string()))?;
+            let provider = crate::provider::from_providers_table(
+                &config.providers,
+                &config.file_label(),
+                name,
+                max_answer,
+            )
+            .map_err(|e| InputError(e.to_string()))?;
             return Ok(Answerer::Provider(Box::new(provider)));
         }
         Ok(Answerer::Person)

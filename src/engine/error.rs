@@ -69,3 +69,16 @@ impl EngineError {
         }
     }
 }
+
+/// How an error names the type of a JSON value: "a number", "an object", "null".
+pub fn json_type_name(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -200,6 +200,14 @@ impl Metrics {
         self.prompt_tokens + self.completion_tokens
     }
 
+    /// The session's tokens so far, as the usage prices are charged on.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+        }
+    }
+
     /// `"estimated"` while any call's tokens were estimated, else `"provided"`.
     pub fn token_basis(&self) -> &'static str {
         if self.estimated_calls > 0 || self.llm_calls == 0 {
@@ -259,6 +267,40 @@ pub struct Outcome {
     pub result: Option<Value>,
     pub error: Option<ScriptError>,
     pub metrics: Metrics,
+}
+
+impl Outcome {
+    /// The result as JSON: pretty (indented, as the screens show it) or on one line
+    /// (`run --compact`); `None` when the run returned nothing (it failed or was
+    /// cancelled).
+    pub fn result_json(&self, pretty: bool) -> Option<String> {
+        let result = self.result.as_ref()?;
+        let text = if pretty {
+            serde_json::to_string_pretty(result)
+        } else {
+            serde_json::to_string(result)
+        };
+        Some(text.unwrap_or_else(|_| "null".into()))
+    }
+
+    /// A finished run's result as the screens show it (the Result overlay, the trace's
+    /// last entry): the result's JSON; for an error its message, where it happened
+    /// (`at FILE:LINE`) and the Lua traceback; else the status (a cancel with nothing
+    /// to say).
+    pub fn result_text(&self) -> String {
+        if let Some(err) = &self.error {
+            let mut text = err.message.clone();
+            if let Some(site) = &err.site {
+                text.push_str(&format!("\nat {site}"));
+            }
+            if let Some(traceback) = &err.traceback {
+                text.push_str(&format!("\n\n{traceback}"));
+            }
+            return text;
+        }
+        self.result_json(true)
+            .unwrap_or_else(|| self.status.label().to_string())
+    }
 }
 
 /// What happens in a session, in order.
@@ -344,4 +386,52 @@ pub struct Stamped {
     pub t_ms: u64,
     pub event: SessionEvent,
     pub metrics: Metrics,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(status: Status, result: Option<Value>, error: Option<ScriptError>) -> Outcome {
+        Outcome {
+            status,
+            result,
+            error,
+            metrics: Metrics::default(),
+        }
+    }
+
+    #[test]
+    fn result_text_of_each_ending() {
+        let done = outcome(
+            Status::Completed,
+            Some(serde_json::json!({"answer": 42})),
+            None,
+        );
+        assert_eq!(done.result_text(), "{\n  \"answer\": 42\n}");
+        assert_eq!(done.result_json(false).as_deref(), Some("{\"answer\":42}"));
+        let null = outcome(Status::Completed, Some(Value::Null), None);
+        assert_eq!(null.result_text(), "null");
+
+        let failed = outcome(
+            Status::Failed,
+            None,
+            Some(ScriptError {
+                message: "demo/cot.lua:10: boom".into(),
+                site: Some(Site {
+                    file: "demo/cot.lua".into(),
+                    line: 10,
+                }),
+                traceback: Some("stack traceback:\n\tdemo/cot.lua:10: in main chunk".into()),
+            }),
+        );
+        assert_eq!(
+            failed.result_text(),
+            "demo/cot.lua:10: boom\nat demo/cot.lua:10\n\nstack traceback:\n\tdemo/cot.lua:10: in main chunk"
+        );
+        assert_eq!(failed.result_json(true), None);
+
+        let cancelled = outcome(Status::Cancelled, None, None);
+        assert_eq!(cancelled.result_text(), "cancelled");
+    }
 }

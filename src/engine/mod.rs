@@ -16,6 +16,7 @@ pub mod error;
 pub mod event;
 mod lua;
 pub mod packages;
+pub mod pricing;
 pub mod replay;
 pub mod session;
 pub mod state_store;

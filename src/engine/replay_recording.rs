@@ -10,7 +10,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::StreamKey;
-use crate::engine::event::{Answer, Lineage, Query, QueryId, StateSnapshot, Status, TranscriptRef};
+use crate::engine::event::{
+    Answer, Lineage, Metrics, Outcome, Query, QueryId, ScriptError, StateSnapshot, Status,
+    TranscriptRef,
+};
 use crate::engine::session::{ScriptSpec, SessionConfig};
 use crate::engine::transcript::{self, TranscriptError, TranscriptLine};
 
@@ -50,6 +53,33 @@ pub struct RecordedEnd {
     pub status: Status,
     pub result: Option<Value>,
     pub error: Option<String>,
+}
+
+impl RecordedEnd {
+    /// What a transcript's `end` line keeps of an outcome: no site, traceback or
+    /// metrics, so a new run and its recording compare on the same terms.
+    pub fn of(outcome: &Outcome) -> Self {
+        RecordedEnd {
+            status: outcome.status,
+            result: outcome.result.clone(),
+            error: outcome.error.as_ref().map(|e| e.message.clone()),
+        }
+    }
+
+    /// The end as an [`Outcome`], so its text is the one result text
+    /// ([`Outcome::result_text`]) the screens and `run` show.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            status: self.status,
+            result: self.result.clone(),
+            error: self.error.as_ref().map(|message| ScriptError {
+                message: message.clone(),
+                site: None,
+                traceback: None,
+            }),
+            metrics: Metrics::default(),
+        }
+    }
 }
 
 /// A transcript read back for replaying or comparing.

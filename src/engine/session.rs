@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::budget::Budget;
 use super::core::{SessionCore, VmSettings};
-use super::error::EngineError;
+use super::error::{json_type_name, EngineError};
 use super::event::{Answer, Lineage, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
 use super::lua::{self, Chunk, VmContext};
 use super::packages;
@@ -278,7 +278,7 @@ impl Session {
             root_vm_setup,
         } = config;
         if !ctx.is_object() {
-            return Err(EngineError::CtxNotObject(json_type(&ctx)));
+            return Err(EngineError::CtxNotObject(json_type_name(&ctx)));
         }
         let budget = Budget::from_ctx(&ctx)?;
         let (info, chunk, package_dirs) = resolve(&script, &alc_home)?;
@@ -450,16 +450,5 @@ impl Session {
     /// dropped, which happens right after the run ends; false on timeout.
     pub fn wait_vms_closed(&self, timeout: Duration) -> bool {
         self.inner.core.wait_vms_closed(timeout)
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -25,6 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Number, Value};
 
+use super::error::json_type_name;
+
 /// Longest namespace accepted, keeping `<ns>.json` and temp names under filename limits.
 const MAX_NAMESPACE_LEN: usize = 200;
 
@@ -391,17 +393,6 @@ fn parse_object(text: &str, path: &Path) -> Result<Map<String, Value>, StateErro
             column: e.column(),
             msg: e.to_string(),
         }),
-    }
-}
-
-fn json_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -1,7 +1,7 @@
 //! `[providers.NAME]` tables of `config.toml`, parsed into [`ProviderConfig`].
 //!
-//! The TUI's config loader keeps the `providers` table raw; this module gives it
-//! meaning. Defaults that come from the environment (`OPENAI_BASE_URL`, `OLLAMA_HOST`)
+//! The config file loader (`crate::config`) keeps the `providers` table raw; this
+//! module gives it meaning. Defaults that come from the environment (`OPENAI_BASE_URL`, `OLLAMA_HOST`)
 //! are resolved here, at parse time, through an [`EnvLookup`] so tests never have to
 //! change the process environment. API keys are **not** read here: only the name of
 //! the variable is kept, and the key is read when a request is made.
@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::ProviderError;
+use crate::engine::pricing::Prices;
 
 /// Reads an environment variable; the process environment in production, a map in tests.
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -77,16 +78,6 @@ impl ProviderKind {
             ProviderKind::Command => "command",
         }
     }
-}
-
-/// USD per million tokens, from `[providers.NAME.prices]`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Prices {
-    #[serde(default)]
-    pub prompt_per_mtok: f64,
-    #[serde(default)]
-    pub completion_per_mtok: f64,
 }
 
 /// One provider's settings. Holds no secret: `api_key_env` is a variable *name*.

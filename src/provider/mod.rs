@@ -1,7 +1,9 @@
 //! Providers: answer sources that forward a query to a model.
 //!
 //! A provider is configured as `[providers.NAME]` in `config.toml` ([`config`]) and
-//! built with [`build`] (or [`load`], which also returns the parsed settings). Kinds:
+//! built with [`build`] (or [`load`], which also returns the parsed settings). The
+//! file itself is read by the crate's `config` loader; this room only ever sees the
+//! raw `providers` table, so it depends on no other room's settings. Kinds:
 //! `openai` (any OpenAI-compatible `/chat/completions` server), `anthropic` (the
 //! Messages API), `ollama` (native `/api/chat`) and `command` (the engine's command
 //! source under a provider name). Every kind is an [`AnswerSource`]; HTTP kinds
@@ -19,11 +21,10 @@
 //!
 //! This room does HTTP and spawns commands; it never touches the terminal.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::answer::AnswerSource;
-use crate::engine::{Query, Usage};
+use crate::engine::Query;
 
 mod anthropic;
 mod command;
@@ -35,8 +36,9 @@ mod openai;
 mod source;
 pub mod stream;
 
+pub use crate::engine::pricing::Prices;
 pub use command::CommandProvider;
-pub use config::{process_env, EnvLookup, Prices, ProviderConfig, ProviderKind};
+pub use config::{process_env, EnvLookup, ProviderConfig, ProviderKind};
 pub use fallback::FallbackSource;
 pub use source::HttpProvider;
 
@@ -55,8 +57,6 @@ pub enum ProviderError {
     Unknown { name: String, known: String },
     #[error("provider \"{name}\": {message}")]
     Invalid { name: String, message: String },
-    #[error("{0}")]
-    Config(#[from] crate::config::ConfigError),
     #[error("provider \"{name}\": cannot set up HTTP: {message}")]
     Http { name: String, message: String },
 }
@@ -109,47 +109,24 @@ pub fn from_config(config: ProviderConfig, env: EnvLookup) -> Result<Provider, P
     Ok(Provider { config, source })
 }
 
-/// Loads the config file (`path`, or `$XDG_CONFIG_HOME/alc-workbench/config.toml`)
-/// and builds provider `name` from it.
-pub fn load_from_config_file(path: Option<&Path>, name: &str) -> Result<Provider, ProviderError> {
-    load_from_config_file_capped(path, name, crate::limits::DEFAULT_MAX_ANSWER_BYTES)
-}
-
-/// Like [`load_from_config_file`], accepting answers of at most `max_answer_bytes`
-/// (`--max-answer-mb`).
-pub fn load_from_config_file_capped(
-    path: Option<&Path>,
+/// Builds provider `name` from the config's raw `providers` table (`run` and the TUI
+/// read the file once, for the provider and the sandbox settings), accepting answers
+/// of at most `max_answer_bytes` (`--max-answer-mb`). `config_file` names the file in
+/// the message when it defines no provider at all.
+pub fn from_providers_table(
+    providers: &toml::Table,
+    config_file: &str,
     name: &str,
     max_answer_bytes: usize,
 ) -> Result<Provider, ProviderError> {
-    let config = crate::config::Config::load(path)?;
-    from_loaded_config(&config, name, max_answer_bytes)
-}
-
-/// Builds provider `name` from a config already loaded (`run` reads the file once
-/// for the provider and the sandbox settings), accepting answers of at most
-/// `max_answer_bytes`.
-pub fn from_loaded_config(
-    config: &crate::config::Config,
-    name: &str,
-    max_answer_bytes: usize,
-) -> Result<Provider, ProviderError> {
-    if config.providers.is_empty() {
-        let file = config
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .or_else(|| {
-                crate::config::config_dir().map(|d| d.join("config.toml").display().to_string())
-            })
-            .unwrap_or_else(|| "config.toml".into());
+    if providers.is_empty() {
         return Err(ProviderError::Unknown {
             name: name.to_string(),
-            known: format!("none; add [providers.{name}] to {file}"),
+            known: format!("none; add [providers.{name}] to {config_file}"),
         });
     }
     let env = process_env();
-    let mut settings = ProviderConfig::from_table_with_env(name, &config.providers, &env)?;
+    let mut settings = ProviderConfig::from_table_with_env(name, providers, &env)?;
     settings.max_answer_bytes = max_answer_bytes;
     from_config(settings, env)
 }
@@ -169,16 +146,6 @@ pub fn system_prompt(query: &Query) -> Option<String> {
         parts.push(UNDERSPECIFIED_INSTRUCTION);
     }
     (!parts.is_empty()).then(|| parts.join("\n\n"))
-}
-
-/// The cost of one call in USD, or `None` without prices (then no money is shown).
-pub fn cost_usd(prices: Option<&Prices>, usage: &Usage) -> Option<f64> {
-    let prices = prices?;
-    let per_token = |price_per_mtok: f64, tokens: u64| price_per_mtok * tokens as f64 / 1e6;
-    Some(
-        per_token(prices.prompt_per_mtok, usage.prompt_tokens)
-            + per_token(prices.completion_per_mtok, usage.completion_tokens),
-    )
 }
 
 /// Merges `extra` into `body`: objects merge key by key (so `extra.options.temperature`
@@ -284,21 +251,6 @@ mod tests {
         q.grounded = false;
         q.system = Some("  ".into());
         assert_eq!(system_prompt(&q), None);
-    }
-
-    #[test]
-    fn cost_needs_prices() {
-        let usage = Usage {
-            prompt_tokens: 1_000_000,
-            completion_tokens: 500_000,
-        };
-        assert_eq!(cost_usd(None, &usage), None);
-        let prices = Prices {
-            prompt_per_mtok: 0.15,
-            completion_per_mtok: 0.6,
-        };
-        let cost = cost_usd(Some(&prices), &usage).unwrap();
-        assert!((cost - 0.45).abs() < 1e-12, "{cost}");
     }
 
     #[test]

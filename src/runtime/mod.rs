@@ -18,9 +18,11 @@ use crate::answer::AnswerSource;
 use crate::app::{App, AppOptions, Mode, Msg, OnProviderError, Starter};
 use crate::config::{themes_dir, Config};
 use crate::theme::Theme;
+pub use settings::ScreenSettings;
 
 mod dispatch;
 mod event_loop;
+pub mod settings;
 pub mod terminal;
 
 pub use event_loop::{script_text, EventLoop, LoopEnv};
@@ -59,17 +61,17 @@ pub struct TuiOptions {
     /// Where package sources live, for showing a package's Lua in the Source pane.
     pub package_dirs: Vec<PathBuf>,
     /// The provider's prices, shown as a cost in the Budget pane.
-    pub prices: Option<crate::provider::Prices>,
+    pub prices: Option<crate::engine::pricing::Prices>,
 }
 
 /// Builds the model's options from CLI options and config, and picks the theme.
 pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
     let config = Config::load(opts.config.as_deref())?;
-    let keymap = config.keymap().context("config [keys]")?;
+    let screen = ScreenSettings::from_config(&config)?;
     let theme_name = opts
         .theme
         .clone()
-        .or(config.theme.clone())
+        .or(screen.theme)
         .unwrap_or_else(|| "dark".into());
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::resolve(&theme_name, no_color, themes_dir().as_deref())?;
@@ -77,7 +79,7 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
     let mode = match (opts.mode, &opts.answer_source) {
         (Some(mode), _) => mode,
         (None, Some(_)) if !is_provider => Mode::Auto,
-        (None, _) => config.mode,
+        (None, _) => screen.mode,
     };
     let source_name = opts.answer_source.as_ref().map(|s| {
         opts.provider_name
@@ -89,7 +91,7 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
         ctx: opts.ctx.clone(),
         choices: opts.choices.clone(),
         mode,
-        keymap,
+        keymap: screen.keymap,
         answer_source: source_name,
         source_is_provider: is_provider,
         on_provider_error: opts.on_provider_error,

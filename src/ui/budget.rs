@@ -11,8 +11,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{clip, View};
+use crate::app::budget::LimitUse;
 use crate::app::Focus;
-use crate::engine::budget::LimitUse;
 
 const LABEL: usize = 9;
 

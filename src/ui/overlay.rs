@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{clip, trace::kind_style, wrapped_rows, View};
-use crate::app::layout::overlay_rect;
+use super::{clip, trace::kind_style, View};
+use crate::app::layout::{overlay_rect, TextOverlay};
+use crate::app::overlay::{help_lines, scrolling_text, HelpLine};
 use crate::app::trace::clock;
 use crate::app::{Action, Overlay};
 
@@ -108,17 +109,20 @@ fn split_top(area: Rect, rows: u16) -> [Rect; 2] {
     ]
 }
 
-/// A scrollable text box; the scroll is clamped so it cannot run past the end.
+/// A scrollable text box: its box and its scroll limit are the model's
+/// ([`TextOverlay`], over the same `plain` text), so what is drawn is what the keys
+/// scroll.
 fn scrolled(
     frame: &mut Frame,
-    rect: Rect,
+    area: Rect,
+    kind: TextOverlay,
     block: Block<'static>,
     lines: Vec<Line<'static>>,
     plain: &str,
     scroll: u16,
 ) {
-    let inner = block.inner(rect);
-    let max = wrapped_rows(plain, inner.width).saturating_sub(inner.height as usize) as u16;
+    let rect = kind.rect(area);
+    let max = kind.max_scroll(area, plain);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
@@ -130,38 +134,33 @@ fn scrolled(
 }
 
 fn help(frame: &mut Frame, area: Rect, view: &View, scroll: u16) {
-    let rows = view.app.keymap.help_rows();
-    let key_w = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
-    let mut lines = Vec::new();
-    let mut plain = String::new();
-    let mut last_ctx = "";
-    for (ctx, keys, desc) in rows {
-        if ctx != last_ctx {
-            lines.push(Line::styled(ctx.to_string(), view.theme.slots.title));
-            plain.push_str(ctx);
-            plain.push('\n');
-            last_ctx = ctx;
-        }
-        let text = format!("  {keys:<key_w$}  ");
-        plain.push_str(&format!("{text}{desc}\n"));
-        lines.push(Line::from(vec![
-            Span::styled(text, view.theme.slots.key_hint),
-            Span::raw(desc),
-        ]));
-    }
-    let rect = overlay_rect(area, 72, 40);
+    let Some((kind, plain)) = scrolling_text(view.app) else {
+        return;
+    };
+    let lines = help_lines(&view.app.keymap)
+        .into_iter()
+        .map(|line| match line {
+            HelpLine::Heading(heading) => Line::styled(heading, view.theme.slots.title),
+            HelpLine::Binding { keys, desc } => Line::from(vec![
+                Span::styled(keys, view.theme.slots.key_hint),
+                Span::raw(desc),
+            ]),
+        })
+        .collect();
     scrolled(
         frame,
-        rect,
+        area,
+        kind,
         boxed(view, "Help", "esc close · ↑↓ scroll"),
         lines,
-        plain.trim_end(),
+        &plain,
         scroll,
     );
 }
 
 fn event(frame: &mut Frame, area: Rect, view: &View, index: usize, scroll: u16) {
-    let Some(e) = view.app.trace.get(index) else {
+    let (Some(e), Some((kind, plain))) = (view.app.trace.get(index), scrolling_text(view.app))
+    else {
         return;
     };
     let header = Line::from(vec![
@@ -173,11 +172,10 @@ fn event(frame: &mut Frame, area: Rect, view: &View, index: usize, scroll: u16) 
     ]);
     let mut lines = vec![header, Line::raw("")];
     lines.extend(e.body.lines().map(|l| Line::raw(l.to_string())));
-    let plain = format!("x\n\n{}", e.body);
-    let rect = overlay_rect(area, 90, 40);
     scrolled(
         frame,
-        rect,
+        area,
+        kind,
         boxed(view, "Event", "esc close · ↑↓ scroll"),
         lines,
         &plain,
@@ -186,28 +184,16 @@ fn event(frame: &mut Frame, area: Rect, view: &View, index: usize, scroll: u16) 
 }
 
 fn result(frame: &mut Frame, area: Rect, view: &View, scroll: u16) {
-    let Some(outcome) = &view.app.session.outcome else {
+    let (Some(outcome), Some((kind, text))) = (&view.app.session.outcome, scrolling_text(view.app))
+    else {
         return;
     };
-    let mut text = String::new();
-    if let Some(err) = &outcome.error {
-        text.push_str(&err.message);
-        if let Some(site) = &err.site {
-            text.push_str(&format!("\nat {site}"));
-        }
-        if let Some(tb) = &err.traceback {
-            text.push_str(&format!("\n\n{tb}"));
-        }
-    } else {
-        let json = outcome.result.clone().unwrap_or(serde_json::Value::Null);
-        text = serde_json::to_string_pretty(&json).unwrap_or_default();
-    }
     let lines = text.lines().map(|l| Line::raw(l.to_string())).collect();
     let title = format!("Result · {}", outcome.status.label());
-    let rect = overlay_rect(area, 80, 30);
     scrolled(
         frame,
-        rect,
+        area,
+        kind,
         boxed(view, &title, "esc close · ↑↓ scroll"),
         lines,
         &text,
@@ -313,4 +299,78 @@ pub(super) fn confirm(frame: &mut Frame, area: Rect, view: &View, question: &str
             .wrap(Wrap { trim: true }),
         rect,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use serde_json::json;
+
+    use crate::app::{update, App, AppOptions, Msg, Overlay};
+    use crate::engine::{Metrics, SessionEvent, Stamped};
+    use crate::testkit::{completed, started};
+    use crate::theme::Theme;
+    use crate::ui::{draw, View};
+
+    fn session(app: &mut App, seq: u64, event: SessionEvent) {
+        let stamped = Stamped {
+            seq,
+            t_ms: seq * 100,
+            event,
+            metrics: Metrics::default(),
+        };
+        update(app, Msg::Session(stamped));
+    }
+
+    fn press(app: &mut App, code: KeyCode) {
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    fn rows(app: &App) -> Vec<String> {
+        let theme = Theme::built_in("dark").unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+        terminal.draw(|f| draw(f, &View::new(app, &theme))).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..app.size.1)
+            .map(|y| (0..app.size.0).map(|x| buffer[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    /// The model scrolls the Result overlay exactly as far as the drawing can show:
+    /// `end` puts the last line on the box's last row, and one step up moves at once.
+    #[test]
+    fn the_result_scrolls_as_far_as_it_is_drawn() {
+        let (mut app, _) = App::new(AppOptions {
+            script: Some("demo/cot.lua".into()),
+            autostart: true,
+            size: (120, 50),
+            ..Default::default()
+        });
+        session(&mut app, 1, started("demo/cot.lua", json!({})));
+        let numbers: Vec<u32> = (1..=100).collect();
+        session(&mut app, 2, completed(json!(numbers), Metrics::default()));
+        assert!(matches!(app.overlay, Some(Overlay::Result { scroll: 0 })));
+
+        // 102 rows of JSON (`[`, 100 numbers, `]`) in the box's 28 inner rows: the
+        // 80x30 box sits at (20, 10) on a 120x50 screen.
+        press(&mut app, KeyCode::End);
+        assert!(
+            matches!(app.overlay, Some(Overlay::Result { scroll: 74 })),
+            "{:?}",
+            app.overlay
+        );
+        let screen = rows(&app);
+        assert!(screen[11].contains("│  74,"), "{}", screen[11]);
+        assert!(screen[38].contains("│]  "), "{}", screen[38]);
+
+        press(&mut app, KeyCode::Up);
+        assert!(matches!(app.overlay, Some(Overlay::Result { scroll: 73 })));
+        assert!(rows(&app)[11].contains("│  73,"));
+        // A page is the box's height.
+        press(&mut app, KeyCode::Home);
+        press(&mut app, KeyCode::PageDown);
+        assert!(matches!(app.overlay, Some(Overlay::Result { scroll: 28 })));
+    }
 }
