@@ -72,6 +72,7 @@ pub(super) fn scroll(app: &mut App, delta: isize) {
             *scroll = scroll.saturating_add_signed(delta as i16);
         }
         Some(Overlay::Picker { .. }) => picker::move_selection(app, delta),
+        Some(Overlay::Diff(diff)) => super::replay::scroll_diff(diff, delta),
         Some(_) => {}
         None => scroll_pane(app, app.focus, delta),
     }

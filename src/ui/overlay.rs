@@ -82,6 +82,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         Overlay::TranscriptPath { editor, error } => {
             super::unrecorded::path_prompt(frame, area, view, editor, error.as_deref())
         }
+        Overlay::Diff(diff) => super::diff::render(frame, area, view, diff),
     }
 }
 
@@ -109,7 +110,7 @@ fn split_top(area: Rect, rows: u16) -> [Rect; 2] {
 }
 
 /// A scrollable text box; the scroll is clamped so it cannot run past the end.
-fn scrolled(
+pub(super) fn scrolled(
     frame: &mut Frame,
     rect: Rect,
     block: Block<'static>,
