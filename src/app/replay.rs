@@ -265,7 +265,12 @@ pub(super) fn begin(app: &mut App, start: Option<&ReplayStart>) {
 }
 
 /// A new query: stepped through the replay when the run is one, else routed by mode.
-pub(super) fn route(app: &mut App, query: Query, now_ms: u64, fx: &mut Vec<Effect>) -> PendingQuery {
+pub(super) fn route(
+    app: &mut App,
+    query: Query,
+    now_ms: u64,
+    fx: &mut Vec<Effect>,
+) -> PendingQuery {
     let Some(run) = app.replay.run.as_mut() else {
         return modes::route(app, query, now_ms, fx);
     };
@@ -307,7 +312,8 @@ pub(super) fn route(app: &mut App, query: Query, now_ms: u64, fx: &mut Vec<Effec
                     q.set_editor_text(&text);
                     q.show_from_start();
                     q.draft = Some(Answer::new(text, AnswerOrigin::Replay));
-                    q.note = Some("the recorded answer is the draft: send it as is, or edit it".into());
+                    q.note =
+                        Some("the recorded answer is the draft: send it as is, or edit it".into());
                 }
                 q
             } else {

@@ -184,11 +184,7 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.overlay = Some(Overlay::ConfirmQuit);
                 return;
             }
-            Action::Run
-            | Action::Open
-            | Action::Cancel
-            | Action::ReplayEdited
-            | Action::WhatIf => {
+            Action::Run | Action::Open | Action::Cancel | Action::ReplayEdited | Action::WhatIf => {
                 app.overlay = Some(Overlay::ConfirmDiscard { action });
                 return;
             }

@@ -12,9 +12,9 @@ use super::{data_dir, CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK}
 use crate::answer::AnswerSource;
 use crate::app::port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::replay::ReplayStart;
-use crate::engine::replay::{Recording, ScratchState};
 use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
+use crate::engine::replay::{Recording, ScratchState};
 use crate::engine::session::default_alc_home;
 use crate::engine::{Answer, EngineError, Metrics, ScriptSpec, Session, SessionConfig};
 use crate::runtime::{run_tui, TuiExit, TuiOptions};
@@ -143,7 +143,11 @@ fn starter(
             .or_else(|| req.transcript.clone())
             .unwrap_or_else(|| default_transcript(&req.script));
         // A run never overwrites the transcript it replays.
-        if req.replay.as_ref().is_some_and(|r| same_path(&r.recording.path, &path)) {
+        if req
+            .replay
+            .as_ref()
+            .is_some_and(|r| same_path(&r.recording.path, &path))
+        {
             path = default_transcript(&req.script);
         }
         config.transcript = Some(path);
