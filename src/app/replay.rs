@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::pending::{PendingQuery, QueryStatus};
+use super::trace::TraceKind;
 use super::{modes, Action, App, Effect, Overlay};
 use crate::engine::replay::{
     unified_diff, Change, Recording, RecordingDiff, ReplayCursor, Reply, Step, Stop,
@@ -85,7 +86,8 @@ pub enum ReplayStatus {
 #[derive(Debug, Clone)]
 pub struct ReplayRun {
     pub cursor: ReplayCursor,
-    /// Answers it may replay: `--until`'s N, else every recorded answer.
+    /// Answers it may replay: `--until`'s N, else every recorded answer (but a
+    /// what-if's held one).
     pub total: usize,
     pub status: ReplayStatus,
 }
@@ -258,7 +260,12 @@ pub(super) fn begin(app: &mut App, start: Option<&ReplayStart>) {
     app.replay.script_changed = false;
     app.replay.run = start.map(|s| ReplayRun {
         cursor: s.cursor(),
-        total: s.until.unwrap_or_else(|| s.recording.replies()),
+        // (A what-if's held query is answered by the person, not replayed.)
+        total: s.until.unwrap_or_else(|| {
+            s.recording
+                .replies()
+                .saturating_sub(usize::from(s.hold.is_some()))
+        }),
         status: ReplayStatus::Replaying,
     });
     app.replay.compare_with = start.map(|s| s.recording.path.clone());
@@ -323,11 +330,19 @@ pub(super) fn route(
     }
 }
 
-/// The run finished: a replay that never stopped is complete.
+/// The run finished: a replay that never stopped is complete, unless the run took
+/// another path and left recorded queries unasked.
 pub(super) fn finished(app: &mut App) {
     if let Some(run) = app.replay.run.as_mut() {
-        if run.status == ReplayStatus::Replaying && run.cursor.replayed() >= run.total {
-            run.status = ReplayStatus::Complete;
+        if run.status == ReplayStatus::Replaying {
+            let unasked = run.cursor.unasked().len();
+            run.status = match unasked {
+                0 => ReplayStatus::Complete,
+                n => ReplayStatus::Ended(format!(
+                    "replay ended: {n} recorded quer{} never asked",
+                    if n == 1 { "y was" } else { "ies were" }
+                )),
+            };
         }
     }
 }
@@ -354,14 +369,12 @@ pub(super) fn replay_edited(app: &mut App, fx: &mut Vec<Effect>) {
 /// `w` in the Trace pane on a query or its answer: re-runs with it waiting for the person.
 pub(super) fn what_if(app: &mut App, fx: &mut Vec<Effect>) {
     let entry = app.trace.cursor().and_then(|i| app.trace.get(i));
-    let id = entry
-        .filter(|e| {
-            matches!(
-                e.kind,
-                super::trace::TraceKind::Query | super::trace::TraceKind::Answer
-            )
-        })
-        .and_then(|e| e.head.split_whitespace().next().map(str::to_string));
+    // Heads are `llm q-2` (a query) and `q-2 you` (its answer).
+    let id = entry.and_then(|e| match e.kind {
+        TraceKind::Query => e.head.strip_prefix("llm ").map(str::to_string),
+        TraceKind::Answer => e.head.split_whitespace().next().map(str::to_string),
+        _ => None,
+    });
     let Some(id) = id else {
         app.message = Some("what-if: select a query or its answer in the trace first".into());
         return;
