@@ -204,13 +204,9 @@ impl Action {
             Action::RetryAnswer => "retry: record the answer in the same transcript",
             Action::RecordElsewhere => "write the whole transcript to another file, then send",
             Action::GoUnrecorded => "go on without a transcript (recorded as your choice)",
-            Action::ReplayEdited => {
-                "re-run replaying the last run's answers to the first changed prompt"
-            }
-            Action::WhatIf => {
-                "what-if: re-run with this query waiting for you (old answer as draft)"
-            }
-            Action::Diff => "compare this run with its parent (or the transcript it replayed)",
+            Action::ReplayEdited => "re-run replaying answers up to a changed prompt",
+            Action::WhatIf => "what-if: re-answer this query, replay the rest",
+            Action::Diff => "diff this run against its parent (or replayed)",
             Action::DiffView => "results: side by side, or as a JSON diff",
         }
     }
