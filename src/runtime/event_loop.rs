@@ -274,7 +274,10 @@ impl EventLoop {
                     if let crate::engine::ScriptSpec::File(path) =
                         crate::engine::ScriptSpec::parse(&request.script)
                     {
-                        self.watcher = Some(tokio::spawn(watch_script(path, self.tx.clone())));
+                        let tx = self.tx.clone();
+                        let changed = move |path| tx.send((0, Msg::ScriptChanged(path))).is_ok();
+                        self.watcher =
+                            Some(tokio::spawn(super::replay::watch_script(path, changed)));
                     }
                     match (self.env.starter)(&request) {
                         Ok((port, events)) => {
@@ -293,16 +296,15 @@ impl EventLoop {
                 Effect::ReadTranscript { path, purpose } => {
                     let tx = self.tx.clone();
                     tokio::task::spawn_blocking(move || {
-                        let result = crate::engine::replay::Recording::load(&path)
-                            .map(Arc::new)
-                            .map_err(|e| e.to_string());
-                        let _ = tx.send((0, Msg::TranscriptRead { purpose, result }));
+                        let msg = super::replay::read(&path, purpose);
+                        let _ = tx.send((0, msg));
                     });
                 }
                 Effect::DiffTranscripts { left, right } => {
                     let tx = self.tx.clone();
                     tokio::task::spawn_blocking(move || {
-                        let _ = tx.send((0, Msg::DiffReady(compare(&left, &right))));
+                        let msg = Msg::DiffReady(super::replay::compare(&left, &right));
+                        let _ = tx.send((0, msg));
                     });
                 }
 
@@ -441,42 +443,6 @@ pub fn script_text(name: &str, package_dirs: &[PathBuf]) -> Option<Result<String
             .map(|(_, _, text)| Ok((*text).to_string()));
     }
     packages::find(name, package_dirs).map(|p| Ok(p.text))
-}
-
-/// Reads two transcripts and compares them, for the diff overlay.
-fn compare(left: &Path, right: &Path) -> Result<Arc<crate::app::replay::DiffData>, String> {
-    use crate::engine::replay::{diff, Recording};
-    let left = Recording::load(left).map_err(|e| e.to_string())?;
-    let right = Recording::load(right).map_err(|e| e.to_string())?;
-    let diff = diff(&left, &right);
-    Ok(Arc::new(crate::app::replay::DiffData {
-        left: Arc::new(left),
-        right: Arc::new(right),
-        diff,
-    }))
-}
-
-/// How often the script file is looked at: a stat, cheap enough to do while idle.
-const WATCH_EVERY: Duration = Duration::from_millis(500);
-
-/// Watches `path` (its size and modification time, by a stat every
-/// [`WATCH_EVERY`], on this task, not the loop's) and says when it changed since the
-/// watch began.
-async fn watch_script(path: PathBuf, tx: UnboundedSender<Tagged>) {
-    let stamp = |m: std::fs::Metadata| (m.len(), m.modified().ok());
-    let mut last = std::fs::metadata(&path).ok().map(stamp);
-    let mut every = interval(WATCH_EVERY);
-    every.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    loop {
-        every.tick().await;
-        let now = std::fs::metadata(&path).ok().map(stamp);
-        if now.is_some() && now != last {
-            last = now;
-            if tx.send((0, Msg::ScriptChanged(path.clone()))).is_err() {
-                return;
-            }
-        }
-    }
 }
 
 /// A path as the status bar writes it: under the home directory as `~/…`.

@@ -21,6 +21,7 @@ use crate::theme::Theme;
 
 mod dispatch;
 mod event_loop;
+mod replay;
 pub mod terminal;
 
 pub use event_loop::{script_text, EventLoop, LoopEnv};
