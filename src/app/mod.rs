@@ -353,7 +353,9 @@ impl App {
                     let rec = &start.recording;
                     app.session.script = Some(rec.package.clone().unwrap_or(rec.script.clone()));
                 }
-                update::start_replay(&mut app, start, &mut effects)
+                let note = start.note.clone();
+                update::start_replay(&mut app, start, &mut effects);
+                app.message = note.or(app.message.take());
             }
             (Some(_), None) if opts.autostart => update::start(&mut app, &mut effects),
             (Some(script), None) => {

@@ -34,6 +34,9 @@ pub struct ReplayStart {
     /// What-if: the query branched at (the transcript records `parent` and `branch_at`
     /// instead of `replay_of`).
     pub branch_at: Option<QueryId>,
+    /// Said in the status bar as the run starts (the script differs from the
+    /// recorded one: edit and replay).
+    pub note: Option<String>,
 }
 
 impl PartialEq for ReplayStart {
@@ -53,6 +56,7 @@ impl ReplayStart {
             until: None,
             hold: None,
             branch_at: None,
+            note: None,
         }
     }
 

@@ -208,6 +208,26 @@ fn replayable_state(rec: &Recording) -> Result<&crate::engine::StateSnapshot, St
     Ok(state)
 }
 
+/// Says when the script to run is not the recorded one (allowed: edit and replay).
+fn script_note(given: Option<&str>, rec: &Recording) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let spec = given.map_or_else(|| rec.script_spec(), ScriptSpec::parse);
+    let ScriptSpec::File(path) = spec else {
+        return None;
+    };
+    let text = std::fs::read(&path).ok()?;
+    let sha = format!("{:x}", Sha256::digest(&text));
+    (sha != rec.script_sha256).then(|| {
+        format!(
+            "note: {} differs from the recorded script (sha256 {} → {}): replaying up to the \
+             first changed prompt",
+            path.display(),
+            rec.script_sha256.get(..12).unwrap_or(&rec.script_sha256),
+            &sha[..12]
+        )
+    })
+}
+
 /// `--replay T [--until N]`: the recording, checked before the screen opens.
 fn replay_start(args: &TuiArgs) -> Result<Option<ReplayStart>, InputError> {
     let Some(path) = &args.replay else {
@@ -240,8 +260,10 @@ fn replay_start(args: &TuiArgs) -> Result<Option<ReplayStart>, InputError> {
             }
         }
     }
+    let note = script_note(args.script.as_deref(), &recording);
     let mut start = ReplayStart::new(Arc::new(recording));
     start.until = args.until;
+    start.note = note;
     Ok(Some(start))
 }
 
