@@ -47,6 +47,10 @@ pub enum Action {
     RetryAnswer,
     RecordElsewhere,
     GoUnrecorded,
+    ReplayEdited,
+    WhatIf,
+    Diff,
+    DiffView,
 }
 
 impl Action {
@@ -55,6 +59,8 @@ impl Action {
         Action::Help,
         Action::Quit,
         Action::Run,
+        Action::ReplayEdited,
+        Action::Diff,
         Action::Cancel,
         Action::EditCtx,
         Action::Open,
@@ -86,6 +92,8 @@ impl Action {
         Action::NextMatch,
         Action::PrevMatch,
         Action::OpenEvent,
+        Action::WhatIf,
+        Action::DiffView,
         Action::Select,
         Action::ApplyCtx,
         Action::Confirm,
@@ -143,6 +151,10 @@ impl Action {
             Action::RetryAnswer => "retry_answer",
             Action::RecordElsewhere => "record_elsewhere",
             Action::GoUnrecorded => "go_unrecorded",
+            Action::ReplayEdited => "replay_edited",
+            Action::WhatIf => "what_if",
+            Action::Diff => "diff",
+            Action::DiffView => "diff_result_view",
         }
     }
 
@@ -192,6 +204,10 @@ impl Action {
             Action::RetryAnswer => "retry: record the answer in the same transcript",
             Action::RecordElsewhere => "write the whole transcript to another file, then send",
             Action::GoUnrecorded => "go on without a transcript (recorded as your choice)",
+            Action::ReplayEdited => "re-run replaying answers up to a changed prompt",
+            Action::WhatIf => "what-if: re-answer this query, replay the rest",
+            Action::Diff => "diff this run against its parent (or replayed)",
+            Action::DiffView => "results: side by side, or as a JSON diff",
         }
     }
 

@@ -20,14 +20,13 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
         SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
         SessionEvent::State { .. } | SessionEvent::Log { .. } => {}
         SessionEvent::Paused { queries, pause } => {
-            let new: Vec<_> = queries
-                .into_iter()
-                .map(|query| {
-                    let mut q = super::modes::route(app, query, now, fx);
-                    q.pause = pause;
-                    q
-                })
-                .collect();
+            // In the order asked: a replay steps its cursor query by query.
+            let mut new = Vec::with_capacity(queries.len());
+            for query in queries {
+                let mut q = super::replay::route(app, query, now, fx);
+                q.pause = pause;
+                new.push(q);
+            }
             let for_you = new.iter().any(|q| q.status == QueryStatus::ForYou);
             // The Source pane follows the query shown (`sync_after`), whichever file
             // (a fork child's package) it was asked from.
@@ -48,6 +47,7 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
         SessionEvent::Finished(outcome) => {
             app.session.phase = Phase::Ended(outcome.status);
             super::unrecorded::forget(app);
+            super::replay::finished(app);
             app.budget.finish(outcome.metrics.clone());
             app.pending.clear();
             // Where it failed, or where the cancel stopped it: the error's site (in a

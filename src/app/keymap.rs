@@ -33,6 +33,8 @@ pub enum KeyContext {
     Unrecorded,
     /// Typing the path to record the transcript to instead.
     PathPrompt,
+    /// The diff overlay (this run against its parent).
+    Diff,
     /// Active under every overlay too (suspend).
     Always,
 }
@@ -54,6 +56,7 @@ impl KeyContext {
             KeyContext::Notice => "terminal too small",
             KeyContext::Unrecorded => "answer not recorded",
             KeyContext::PathPrompt => "transcript path",
+            KeyContext::Diff => "diff",
             KeyContext::Always => "always",
         }
     }
@@ -76,6 +79,8 @@ pub enum ContextStack {
     PathPrompt,
     /// The trace search box.
     Search,
+    /// The diff overlay.
+    Diff,
     /// The "terminal too small" notice (its quit question is `Confirm`).
     Notice,
     /// The answer editor has the keys.
@@ -90,7 +95,7 @@ pub enum ContextStack {
 }
 
 impl ContextStack {
-    pub const ALL: [ContextStack; 13] = [
+    pub const ALL: [ContextStack; 14] = [
         ContextStack::Overlay,
         ContextStack::Picker,
         ContextStack::CtxEditor,
@@ -98,6 +103,7 @@ impl ContextStack {
         ContextStack::Unrecorded,
         ContextStack::PathPrompt,
         ContextStack::Search,
+        ContextStack::Diff,
         ContextStack::Notice,
         ContextStack::Editing,
         ContextStack::Pending,
@@ -117,6 +123,7 @@ impl ContextStack {
             ContextStack::Unrecorded => &[K::Unrecorded, K::Always],
             ContextStack::PathPrompt => &[K::PathPrompt, K::Always],
             ContextStack::Search => &[K::Search, K::Always],
+            ContextStack::Diff => &[K::Diff, K::Scroll, K::Always],
             ContextStack::Notice => &[K::Notice, K::Always],
             ContextStack::Editing => &[K::Editor, K::Pending, K::Global, K::Always],
             ContextStack::Pending => &[K::Pending, K::Scroll, K::Global, K::Always],
@@ -132,6 +139,8 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Global, Action::Help, &["?", "f1"]),
     (KeyContext::Global, Action::Quit, &["q", "ctrl-c"]),
     (KeyContext::Global, Action::Run, &["r"]),
+    (KeyContext::Global, Action::ReplayEdited, &["R"]),
+    (KeyContext::Global, Action::Diff, &["D"]),
     (KeyContext::Global, Action::CycleMode, &["a"]),
     (KeyContext::Global, Action::Cancel, &["c"]),
     (KeyContext::Global, Action::EditCtx, &["e"]),
@@ -166,6 +175,10 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Search, Action::Select, &["enter"]),
     (KeyContext::Search, Action::Close, &["esc"]),
     (KeyContext::Trace, Action::OpenEvent, &["enter"]),
+    (KeyContext::Trace, Action::WhatIf, &["w"]),
+    (KeyContext::Diff, Action::Select, &["enter"]),
+    (KeyContext::Diff, Action::DiffView, &["t"]),
+    (KeyContext::Diff, Action::Close, &["esc", "q"]),
     (KeyContext::Overlay, Action::Close, &["esc", "q"]),
     (KeyContext::Picker, Action::ScrollUp, &["up"]),
     (KeyContext::Picker, Action::ScrollDown, &["down"]),
@@ -381,6 +394,7 @@ impl Keymap {
             K::Notice,
             K::Unrecorded,
             K::PathPrompt,
+            K::Diff,
             K::Always,
         ];
         let mut rows = Vec::new();

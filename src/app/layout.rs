@@ -103,6 +103,8 @@ pub enum TextOverlay {
     Help,
     Event,
     Result,
+    /// The diff overlay (its list and its open texts).
+    Diff,
 }
 
 impl TextOverlay {
@@ -112,6 +114,7 @@ impl TextOverlay {
             TextOverlay::Help => (72, 40),
             TextOverlay::Event => (90, 40),
             TextOverlay::Result => (80, 30),
+            TextOverlay::Diff => (100, 40),
         }
     }
 

@@ -24,6 +24,7 @@ pub mod pending;
 pub mod picker;
 pub mod port;
 pub mod recording;
+pub mod replay;
 mod scrolling;
 pub mod source;
 pub mod trace;
@@ -112,6 +113,15 @@ pub enum Msg {
     },
     /// SIGTERM or similar: leave now.
     Terminate,
+    /// A transcript was read for `R` (edit and replay) or `w` (what-if).
+    TranscriptRead {
+        purpose: replay::ReadPurpose,
+        result: Result<std::sync::Arc<crate::engine::replay::Recording>, String>,
+    },
+    /// Two transcripts compared for the diff overlay.
+    DiffReady(Result<std::sync::Arc<replay::DiffData>, String>),
+    /// The watched script file changed on disk.
+    ScriptChanged(PathBuf),
 }
 
 /// What the model asks the runtime to do.
@@ -141,6 +151,16 @@ pub enum Effect {
     /// comes back.
     StopRecording {
         reason: String,
+    },
+    /// Read a transcript off the loop task; `Msg::TranscriptRead` comes back.
+    ReadTranscript {
+        path: PathBuf,
+        purpose: replay::ReadPurpose,
+    },
+    /// Read and compare two transcripts off the loop task; `Msg::DiffReady` comes back.
+    DiffTranscripts {
+        left: PathBuf,
+        right: PathBuf,
     },
     Suspend,
     Quit,
@@ -248,6 +268,8 @@ pub struct AppOptions {
     pub size: (u16, u16),
     /// The provider's prices (for the Budget pane's cost figure), if configured.
     pub prices: Option<crate::engine::pricing::Prices>,
+    /// `--replay TRANSCRIPT [--until N]`: the first run replays it.
+    pub replay: Option<replay::ReplayStart>,
 }
 
 /// The whole model: pane states composed, plus what is shared between them.
@@ -277,6 +299,8 @@ pub struct App {
     pub message: Option<String>,
     /// The transcripts sessions wrote to, and the "recording to" note.
     pub recording: recording::Recording,
+    /// Replay and time travel: the run's replay, what `D` compares, the script watch.
+    pub replay: replay::ReplayState,
     pub size: (u16, u16),
     pub quitting: bool,
     /// The last key was a bare Enter (CR): a ctrl-j (LF) right after it is the second
@@ -312,6 +336,7 @@ impl App {
             unrecorded: None,
             message: None,
             recording: Default::default(),
+            replay: Default::default(),
             size: opts.size,
             quitting: false,
             after_cr: false,
@@ -322,13 +347,22 @@ impl App {
             app.message = Some(modes::NO_PROVIDER.into());
         }
         let mut effects = Vec::new();
-        match opts.script {
-            Some(_) if opts.autostart => update::start(&mut app, &mut effects),
-            Some(script) => {
+        match (opts.script, opts.replay) {
+            (_, Some(start)) => {
+                if app.session.script.is_none() {
+                    let rec = &start.recording;
+                    app.session.script = Some(rec.package.clone().unwrap_or(rec.script.clone()));
+                }
+                let note = start.note.clone();
+                update::start_replay(&mut app, start, &mut effects);
+                app.message = note.or(app.message.take());
+            }
+            (Some(_), None) if opts.autostart => update::start(&mut app, &mut effects),
+            (Some(script), None) => {
                 app.source.loading = Some(script.clone());
                 effects.push(Effect::LoadScript(script));
             }
-            None => picker::open(&mut app),
+            (None, None) => picker::open(&mut app),
         }
         (app, effects)
     }
@@ -435,6 +469,7 @@ impl App {
             ) => ContextStack::Confirm,
             Some(Overlay::Unrecorded) => ContextStack::Unrecorded,
             Some(Overlay::TranscriptPath { .. }) => ContextStack::PathPrompt,
+            Some(Overlay::Diff(_)) => ContextStack::Diff,
             None if self.editing() => ContextStack::Editing,
             None if self.focus == Focus::Pending => ContextStack::Pending,
             None if self.focus == Focus::Trace => ContextStack::Trace,
@@ -458,6 +493,8 @@ mod tests_large;
 mod tests_modes;
 #[cfg(test)]
 mod tests_picker;
+#[cfg(test)]
+mod tests_replay;
 #[cfg(test)]
 mod tests_truth;
 #[cfg(test)]

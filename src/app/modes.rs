@@ -338,6 +338,13 @@ pub(super) fn on_source_reply(
 pub(super) fn answer_for(q: &PendingQuery, text: String, clock_ms: u64) -> Answer {
     match &q.draft {
         Some(draft) if draft.text == text => draft.clone(),
+        // A recorded answer offered as the draft (rewind, what-if), edited: the
+        // person's own.
+        Some(draft) if draft.source == AnswerOrigin::Replay => {
+            let mut answer = Answer::new(text, AnswerOrigin::Human);
+            answer.latency_ms = clock_ms.saturating_sub(q.asked_at_ms);
+            answer
+        }
         Some(draft) => Answer {
             text,
             source: AnswerOrigin::ProviderEdited,

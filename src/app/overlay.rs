@@ -58,6 +58,8 @@ pub enum Overlay {
         editor: Box<TextArea<'static>>,
         error: Option<String>,
     },
+    /// This run compared with its parent (or the transcript it replayed).
+    Diff(Box<super::replay::DiffOverlay>),
 }
 
 impl Overlay {

@@ -52,6 +52,8 @@ pub struct StartRequest {
     pub script: String,
     pub ctx: serde_json::Value,
     pub transcript: Option<PathBuf>,
+    /// A replayed run: the recording, and how far it replays (see `app::replay`).
+    pub replay: Option<super::replay::ReplayStart>,
 }
 
 /// A started session: the command handle and its ordered event stream.

@@ -75,6 +75,7 @@ pub(super) fn scroll(app: &mut App, delta: isize) {
             clamp_scrolls(app);
         }
         Some(Overlay::Picker { .. }) => picker::move_selection(app, delta),
+        Some(Overlay::Diff(diff)) => super::replay::scroll_diff(diff, delta),
         Some(_) => {}
         None => scroll_pane(app, app.focus, delta),
     }

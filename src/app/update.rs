@@ -9,8 +9,8 @@ use super::budget::BudgetPane;
 use super::pending::QueryStatus;
 use super::scrolling::{jump, on_mouse, page, scroll, scroll_prompt, scroll_sideways};
 use super::{
-    answering, events, large, modes, picker, scrolling, unrecorded, Action, App, Effect, Focus,
-    KeyChord, Msg, Overlay, Phase, StartRequest,
+    answering, events, large, modes, picker, replay, scrolling, unrecorded, Action, App, Effect,
+    Focus, KeyChord, Msg, Overlay, Phase, StartRequest,
 };
 
 /// Applies `msg` to `app`; returns what the runtime should do.
@@ -41,6 +41,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::AnswerUnrecorded { send, path, error } => unrecorded::refused(app, send, path, error),
         Msg::TranscriptRedirected { path, result } => {
             if result.is_ok() {
+                app.replay.transcript = Some(path.clone());
                 app.recording.moved(path.clone());
             }
             unrecorded::redirected(app, path, result, &mut fx)
@@ -62,8 +63,26 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 notice_stuck(app);
             }
         }
-        Msg::Recording { path, shown } => app.recording.opened(path, shown, app.session.clock_ms),
+        Msg::Recording { path, shown } => {
+            app.replay.transcript = Some(path.clone());
+            app.recording.opened(path, shown, app.session.clock_ms)
+        }
         Msg::Terminate => quit_now(app, &mut fx),
+        Msg::TranscriptRead { purpose, result } => {
+            replay::transcript_read(app, purpose, result, &mut fx)
+        }
+        Msg::DiffReady(result) => replay::diff_ready(app, result),
+        Msg::ScriptChanged(path) => {
+            let ours = app.session.script.as_deref().map(std::path::Path::new) == Some(&path);
+            if ours {
+                app.replay.script_changed = true;
+                app.message = Some(replay::changed_note(app));
+                if let Some(script) = app.session.script.clone() {
+                    app.source.loading = Some(script.clone());
+                    fx.push(Effect::LoadScript(script));
+                }
+            }
+        }
     }
     events::sync_after(app, &mut fx);
     scrolling::wrap_prompt(app);
@@ -165,7 +184,7 @@ pub(super) fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.overlay = Some(Overlay::ConfirmQuit);
                 return;
             }
-            Action::Run | Action::Open | Action::Cancel => {
+            Action::Run | Action::Open | Action::Cancel | Action::ReplayEdited | Action::WhatIf => {
                 app.overlay = Some(Overlay::ConfirmDiscard { action });
                 return;
             }
@@ -249,7 +268,10 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.overlay = Some(Overlay::Event { index, scroll: 0 });
             }
         }
-        Action::Close | Action::Deny => close_overlay(app),
+        Action::Close | Action::Deny => match &mut app.overlay {
+            Some(Overlay::Diff(diff)) if diff.open.is_some() => replay::toggle_open(diff),
+            _ => close_overlay(app),
+        },
         Action::Confirm => match app.overlay.take() {
             Some(Overlay::ConfirmQuit) => quit_now(app, fx),
             Some(Overlay::ConfirmDiscard { action }) => perform(app, action, fx),
@@ -260,6 +282,10 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             Some(Overlay::Search { query }) => {
                 app.trace.search = (!query.is_empty()).then_some(query);
                 find_in_trace(app, true);
+            }
+            Some(Overlay::Diff(mut diff)) => {
+                replay::toggle_open(&mut diff);
+                app.overlay = Some(Overlay::Diff(diff));
             }
             other => {
                 app.overlay = other;
@@ -273,6 +299,20 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::RecordElsewhere => unrecorded::ask_path(app),
         Action::GoUnrecorded => unrecorded::go_unrecorded(app, fx),
         Action::Suspend => fx.push(Effect::Suspend),
+        Action::ReplayEdited => replay::replay_edited(app, fx),
+        Action::WhatIf => replay::what_if(app, fx),
+        Action::Diff => replay::open_diff(app, fx),
+        Action::DiffView => {
+            if let Some(Overlay::Diff(diff)) = &mut app.overlay {
+                diff.result_view = match diff.result_view {
+                    replay::ResultView::SideBySide => replay::ResultView::Json,
+                    replay::ResultView::Json => replay::ResultView::SideBySide,
+                };
+                diff.open = Some(diff.rows() - 1);
+                diff.selected = diff.rows() - 1;
+                diff.scroll = 0;
+            }
+        }
     }
 }
 
@@ -306,9 +346,21 @@ fn quit_now(app: &mut App, fx: &mut Vec<Effect>) {
 
 /// Starts (or restarts) the current script with the current ctx.
 pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
+    start_with(app, None, fx)
+}
+
+/// Starts the current script replaying `replay` (with the recorded ctx).
+pub(super) fn start_replay(app: &mut App, replay: replay::ReplayStart, fx: &mut Vec<Effect>) {
+    app.session.ctx = replay.recording.ctx.clone();
+    start_with(app, Some(replay), fx)
+}
+
+fn start_with(app: &mut App, replay: Option<replay::ReplayStart>, fx: &mut Vec<Effect>) {
     let Some(script) = app.session.script.clone() else {
         return;
     };
+    replay::begin(app, replay.as_ref());
+
     app.trace.clear();
     app.pending.clear();
     app.budget.reset(BudgetPane::budget_of(&app.session.ctx));
@@ -334,6 +386,7 @@ pub(super) fn start(app: &mut App, fx: &mut Vec<Effect>) {
         script,
         ctx: app.session.ctx.clone(),
         transcript: app.transcript.clone(),
+        replay,
     }));
 }
 

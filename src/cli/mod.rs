@@ -16,7 +16,7 @@ mod replay_check;
 mod report;
 mod run;
 mod source;
-mod tui;
+pub mod tui;
 
 use std::path::{Path, PathBuf};
 

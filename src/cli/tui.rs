@@ -11,8 +11,10 @@ use super::source::{Answerer, EngineArgs, SourceArgs};
 use super::{data_dir, CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK};
 use crate::answer::AnswerSource;
 use crate::app::port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
+use crate::app::replay::ReplayStart;
 use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
+use crate::engine::replay::{Recording, ScratchState};
 use crate::engine::session::default_alc_home;
 use crate::engine::{Answer, EngineError, Metrics, ScriptSpec, Session, SessionConfig};
 use crate::runtime::{run_tui, TuiExit, TuiOptions};
@@ -45,6 +47,15 @@ pub struct TuiArgs {
     /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Replay this transcript: its recorded answers arrive as a fast answer source
+    /// while the prompts match, on a scratch copy of its recorded state. SCRIPT, when
+    /// given, is the edited version to run instead of the recorded script.
+    #[arg(long, value_name = "TRANSCRIPT")]
+    pub replay: Option<PathBuf>,
+    /// With --replay: replay only the first N recorded answers; query N+1 waits for
+    /// you with its recorded answer as the draft.
+    #[arg(long, value_name = "N", requires = "replay")]
+    pub until: Option<usize>,
 }
 
 impl SessionPort for Session {
@@ -116,22 +127,144 @@ fn starter(
     engine: EngineArgs,
     sandbox: SandboxSettings,
 ) -> Starter {
+    // The scratch state of the replayed run, kept while it runs (dropping it removes
+    // the directory); the next start replaces it.
+    let scratch: std::sync::Mutex<Option<ScratchState>> = Default::default();
     Box::new(move |req: &StartRequest| {
-        let mut config = SessionConfig::new(ScriptSpec::parse(&req.script));
-        config.ctx = req.ctx.clone();
-        engine.apply(&mut config);
+        let (mut config, state) = session_config(req)?;
+        match &req.replay {
+            // The seed is the recorded one.
+            Some(_) => config.memory_limit = engine.memory_mb.max(1) * 1024 * 1024,
+            None => engine.apply(&mut config),
+        }
         sandbox.apply(&mut config);
-        config.transcript = Some(
-            fixed_transcript
-                .clone()
-                .or_else(|| req.transcript.clone())
-                .unwrap_or_else(|| default_transcript(&req.script)),
-        );
+        let mut path = fixed_transcript
+            .clone()
+            .or_else(|| req.transcript.clone())
+            .unwrap_or_else(|| default_transcript(&req.script));
+        // A run never overwrites the transcript it replays.
+        if req
+            .replay
+            .as_ref()
+            .is_some_and(|r| same_path(&r.recording.path, &path))
+        {
+            path = default_transcript(&req.script);
+        }
+        config.transcript = Some(path);
         let (session, events) = Session::start(config).map_err(|e| e.to_string())?;
+        *scratch.lock().unwrap_or_else(|e| e.into_inner()) = state;
         let port: Arc<dyn SessionPort> = Arc::new(session);
         let started: StartedSession = (port, events);
         Ok(started)
     })
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The session config of a TUI run (script and ctx; no transcript). A replayed run
+/// runs as the recording did: on a scratch copy of its recorded `alc.state` (returned:
+/// keep it while the session runs; the real `$ALC_HOME/state` is never touched), with
+/// its seed, and lineage `replay_of`, or `parent` and `branch_at` for a what-if.
+pub fn session_config(req: &StartRequest) -> Result<(SessionConfig, Option<ScratchState>), String> {
+    let spec = ScriptSpec::parse(&req.script);
+    let Some(replay) = &req.replay else {
+        let mut config = SessionConfig::new(spec);
+        config.ctx = req.ctx.clone();
+        return Ok((config, None));
+    };
+    let rec = &replay.recording;
+    let state = replayable_state(rec)?;
+    let scratch = ScratchState::create(state, &default_alc_home())?;
+    let mut config = rec.session_config(spec, scratch.path());
+    config.ctx = req.ctx.clone();
+    if let Some(at) = &replay.branch_at {
+        config.lineage.parent = config.lineage.replay_of.take();
+        config.lineage.branch_at = Some(at.clone());
+    }
+    Ok((config, Some(scratch)))
+}
+
+/// The recorded state snapshot, or why the recording cannot be replayed.
+fn replayable_state(rec: &Recording) -> Result<&crate::engine::StateSnapshot, String> {
+    let shown = rec.path.display();
+    let state = rec.state.as_ref().ok_or_else(|| {
+        format!(
+            "{shown} was recorded by an older alc-workbench: its session line has no `state` \
+             snapshot, so it cannot be replayed faithfully; record the run again"
+        )
+    })?;
+    if let Some(error) = &state.error {
+        return Err(format!(
+            "{shown}: no state snapshot: the recorded run could not read its alc.state \
+             namespace {:?} ({error})",
+            state.ns
+        ));
+    }
+    Ok(state)
+}
+
+/// Says when the script to run is not the recorded one (allowed: edit and replay).
+fn script_note(given: Option<&str>, rec: &Recording) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let spec = given.map_or_else(|| rec.script_spec(), ScriptSpec::parse);
+    let ScriptSpec::File(path) = spec else {
+        return None;
+    };
+    let text = std::fs::read(&path).ok()?;
+    let sha = format!("{:x}", Sha256::digest(&text));
+    (sha != rec.script_sha256).then(|| {
+        format!(
+            "note: {} differs from the recorded script (sha256 {} → {}): replaying up to the \
+             first changed prompt",
+            path.display(),
+            rec.script_sha256.get(..12).unwrap_or(&rec.script_sha256),
+            &sha[..12]
+        )
+    })
+}
+
+/// `--replay T [--until N]`: the recording, checked before the screen opens.
+fn replay_start(args: &TuiArgs) -> Result<Option<ReplayStart>, InputError> {
+    let Some(path) = &args.replay else {
+        return Ok(None);
+    };
+    let shown = path.display();
+    let recording = Recording::load(path).map_err(|e| InputError(e.to_string()))?;
+    for warning in &recording.warnings {
+        let _ = writeln!(std::io::stderr(), "{warning}");
+    }
+    replayable_state(&recording).map_err(InputError)?;
+    if let Some(n) = args.until {
+        let answers = recording.replies();
+        if n > answers {
+            return Err(InputError(format!(
+                "--until {n} is beyond the recording: {shown} has {answers} answer{}",
+                if answers == 1 { "" } else { "s" }
+            )));
+        }
+    }
+    if args.script.is_none() {
+        if let ScriptSpec::File(p) = recording.script_spec() {
+            if !p.is_file() {
+                return Err(InputError(format!(
+                    "the script {} recorded in {shown} is missing (a relative path is taken \
+                     from the current directory); pass SCRIPT: alc-workbench --replay {shown} \
+                     SCRIPT",
+                    p.display()
+                )));
+            }
+        }
+    }
+    let note = script_note(args.script.as_deref(), &recording);
+    let mut start = ReplayStart::new(Arc::new(recording));
+    start.until = args.until;
+    start.note = note;
+    Ok(Some(start))
 }
 
 pub(super) fn run(args: TuiArgs) -> u8 {
@@ -194,6 +327,7 @@ fn options(args: &TuiArgs) -> Result<(TuiOptions, SandboxSettings), InputError> 
             Answerer::Provider(provider) => (Some(provider.source), provider.config.prices),
             Answerer::Person => (None, None),
         };
+    let replay = replay_start(args)?;
     let package_dirs = packages::search_dirs(None, &default_alc_home());
     let opts = TuiOptions {
         script: args.script.clone(),
@@ -209,6 +343,7 @@ fn options(args: &TuiArgs) -> Result<(TuiOptions, SandboxSettings), InputError> 
         prices,
         mode: args.mode.as_deref().and_then(Mode::parse),
         on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
+        replay,
     };
     Ok((opts, sandbox))
 }

@@ -177,7 +177,7 @@ pub enum Step {
 
 /// One stream's recorded queries (indices into `Recording::queries`) and how many of
 /// them the new run has asked so far.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Stream {
     recorded: Vec<usize>,
     asked: usize,
@@ -185,8 +185,8 @@ struct Stream {
 
 /// Answers a new run's queries from a [`Recording`] while they match. Not `Sync` by
 /// itself: a driver shares it behind a mutex, and must step it in the order queries
-/// are handed over (batch index order).
-#[derive(Debug)]
+/// are handed over (batch index order). Clone: the TUI's model owns one per run.
+#[derive(Debug, Clone)]
 pub struct ReplayCursor {
     recording: std::sync::Arc<Recording>,
     streams: HashMap<StreamKey, Stream>,

@@ -65,6 +65,8 @@ pub struct EventLoop {
     dispatcher: Option<Dispatcher>,
     /// The queue of this session's blocking jobs (see [`EventLoop::off_loop`]).
     session_jobs: Option<std::sync::mpsc::Sender<SessionJob>>,
+    /// The task watching the script file for edits (edit and replay).
+    watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl EventLoop {
@@ -80,6 +82,7 @@ impl EventLoop {
             started_at: None,
             dispatcher: None,
             session_jobs: None,
+            watcher: None,
         }
     }
 
@@ -105,6 +108,9 @@ impl EventLoop {
         S: Stream<Item = io::Result<Event>> + Unpin,
     {
         let result = self.run_until_quit(terminal, input, app, initial).await;
+        if let Some(w) = self.watcher.take() {
+            w.abort();
+        }
         self.close_session(app).await;
         result
     }
@@ -261,6 +267,18 @@ impl EventLoop {
                     }
                     self.session_jobs = None;
                     self.events = None;
+                    // Edit and replay: the script file is watched from its run on.
+                    if let Some(w) = self.watcher.take() {
+                        w.abort();
+                    }
+                    if let crate::engine::ScriptSpec::File(path) =
+                        crate::engine::ScriptSpec::parse(&request.script)
+                    {
+                        let tx = self.tx.clone();
+                        let changed = move |path| tx.send((0, Msg::ScriptChanged(path))).is_ok();
+                        self.watcher =
+                            Some(tokio::spawn(super::replay::watch_script(path, changed)));
+                    }
                     match (self.env.starter)(&request) {
                         Ok((port, events)) => {
                             if let Some(path) = port.transcript() {
@@ -275,6 +293,21 @@ impl EventLoop {
                     }
                 }
                 Effect::LoadScript(name) => self.load_script(name),
+                Effect::ReadTranscript { path, purpose } => {
+                    let tx = self.tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let msg = super::replay::read(&path, purpose);
+                        let _ = tx.send((0, msg));
+                    });
+                }
+                Effect::DiffTranscripts { left, right } => {
+                    let tx = self.tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let msg = Msg::DiffReady(super::replay::compare(&left, &right));
+                        let _ = tx.send((0, msg));
+                    });
+                }
+
                 Effect::AskSource(query) => self.ask_source(query),
                 Effect::Suspend => {
                     self.env.control.suspend().context("suspending")?;

@@ -22,6 +22,7 @@ pub use settings::ScreenSettings;
 
 mod dispatch;
 mod event_loop;
+mod replay;
 pub mod settings;
 pub mod terminal;
 
@@ -62,6 +63,8 @@ pub struct TuiOptions {
     pub package_dirs: Vec<PathBuf>,
     /// The provider's prices, shown as a cost in the Budget pane.
     pub prices: Option<crate::engine::pricing::Prices>,
+    /// `--replay TRANSCRIPT [--until N]`: the first run replays it.
+    pub replay: Option<crate::app::replay::ReplayStart>,
 }
 
 /// Builds the model's options from CLI options and config, and picks the theme.
@@ -100,6 +103,7 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
         recovery_dir: opts.recovery_dir.clone(),
         autostart: true,
         size: (0, 0),
+        replay: opts.replay.clone(),
     };
     Ok((app, theme))
 }

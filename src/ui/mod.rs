@@ -12,6 +12,7 @@ use crate::app::{Action, App, Focus, Overlay};
 use crate::theme::Theme;
 
 mod budget;
+mod diff;
 mod overlay;
 mod pending;
 mod source;

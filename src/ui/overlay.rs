@@ -83,6 +83,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         Overlay::TranscriptPath { editor, error } => {
             super::unrecorded::path_prompt(frame, area, view, editor, error.as_deref())
         }
+        Overlay::Diff(diff) => super::diff::render(frame, area, view, diff),
     }
 }
 
@@ -112,7 +113,7 @@ fn split_top(area: Rect, rows: u16) -> [Rect; 2] {
 /// A scrollable text box: its box and its scroll limit are the model's
 /// ([`TextOverlay`], over the same `plain` text), so what is drawn is what the keys
 /// scroll.
-fn scrolled(
+pub(super) fn scrolled(
     frame: &mut Frame,
     area: Rect,
     kind: TextOverlay,

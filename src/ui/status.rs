@@ -39,6 +39,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         frame.render_widget(Paragraph::new(Line::from(spans)).style(s.status_bar), area);
         return;
     }
+    // Where a replayed run is: `replaying 7/9`, `replay ended at q-8: …`.
+    if let Some(label) = app.replay.label() {
+        spans.push(Span::styled(format!(" {label} "), s.mode));
+        spans.push(Span::raw(" "));
+    }
     // Which source auto and review hand queries to.
     if let (Some(source), true) = (&app.answer_source, app.mode != Mode::Manual) {
         spans.push(Span::styled(format!("{source} "), s.dim));
@@ -47,6 +52,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
     // must not be the part cut off at the right edge.
     if let Some(msg) = &app.message {
         spans.push(Span::styled(format!(" {msg} "), s.note));
+    }
+    // The script was edited: what R does (until a message says more).
+    if app.replay.script_changed && app.message.is_none() {
+        let note = crate::app::replay::changed_note(app);
+        spans.push(Span::styled(format!(" {note} "), s.note));
     }
     // Where the transcript goes, briefly at a session's start (the full path is printed
     // on exit); a message says more, so it wins.
