@@ -19,6 +19,8 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
     match stamped.event {
         SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
         SessionEvent::State { .. } | SessionEvent::Log { .. } => {}
+        // The debugger's stops are the TUI's to show (issue 10, item 3).
+        SessionEvent::Debug(_) => {}
         SessionEvent::Paused { queries, pause } => {
             let new: Vec<_> = queries
                 .into_iter()

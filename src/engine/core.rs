@@ -71,6 +71,8 @@ pub(crate) struct VmSettings {
 
 pub(crate) struct SessionCore {
     pub budget: Budget,
+    /// Breakpoints and stops, shared by every VM of the session.
+    pub debugger: Arc<super::debugger::DebugShared>,
     pub settings: VmSettings,
     sink: Mutex<Sink>,
     pending: Mutex<HashMap<QueryId, PendingQuery>>,
@@ -96,6 +98,7 @@ impl SessionCore {
         let start = Instant::now();
         SessionCore {
             budget,
+            debugger: Arc::new(super::debugger::DebugShared::new()),
             settings,
             sink: Mutex::new(Sink {
                 seq: 0,
@@ -405,6 +408,9 @@ impl SessionCore {
         for (_, q) in pending.drain() {
             let _ = q.reply.send(Reply::Cancelled);
         }
+        drop(pending);
+        // A VM stopped in the debugger unwinds too.
+        self.debugger.cancel_all();
     }
 
     /// Ends the session with `outcome`, once: the first caller records and publishes

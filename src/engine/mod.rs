@@ -11,6 +11,8 @@
 
 pub mod budget;
 mod core;
+mod debug_api;
+pub mod debugger;
 pub mod error;
 pub mod event;
 mod lua;
@@ -21,6 +23,10 @@ pub mod textops;
 pub mod transcript;
 
 pub use budget::Budget;
+pub use debugger::{
+    BreakpointId, BreakpointInfo, BreakpointState, DebugError, DebugEvent, Frame, Handle,
+    ResumeMode, Scope, StopId, StopReason, Variable,
+};
 pub use error::EngineError;
 pub use event::*;
 pub use session::{

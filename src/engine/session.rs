@@ -271,6 +271,8 @@ impl Session {
             memory_limit,
         };
         let core = Arc::new(SessionCore::new(budget, settings, tx, writer));
+        // The debugger binds breakpoints from a chunk's text; an inline one has no file.
+        core.debugger.register_source(&info.display, &info.text);
         core.emit(SessionEvent::Started {
             script: info.display.clone(),
             script_sha256: format!("{:x}", Sha256::digest(info.text.as_bytes())),
@@ -401,6 +403,11 @@ impl Session {
 
     pub fn is_finished(&self) -> bool {
         self.inner.core.is_finished()
+    }
+
+    /// The shared core (for the debugger commands in `debug_api.rs`).
+    pub(crate) fn core(&self) -> &Arc<SessionCore> {
+        &self.inner.core
     }
 }
 

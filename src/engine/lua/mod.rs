@@ -10,9 +10,12 @@
 //! strategy's own coroutines intact — a yield from inside `coroutine.wrap` would land
 //! in the strategy's coroutine, not ours.
 
+mod activelines;
 mod arrays;
 pub(crate) mod errors;
 mod fork;
+mod hook;
+mod inspect;
 mod llm;
 mod prims;
 
@@ -30,10 +33,6 @@ use super::event::{LogLevel, SessionEvent};
 
 const CORE_LUA: &str = include_str!("core.lua");
 const PRELUDE_LUA: &str = include_str!("../prelude.lua");
-
-/// How often (in VM instructions) the hook checks for cancellation: cheap enough to
-/// leave on, quick enough that `while true do end` stops within microseconds.
-const HOOK_INTERVAL: u32 = 1000;
 
 /// What one VM knows about itself.
 pub(crate) struct VmContext {
@@ -160,20 +159,10 @@ pub(crate) fn setup(lua: &Lua, vm: Arc<VmContext>) -> mlua::Result<()> {
     Ok(())
 }
 
-/// The cancel check, on every thread the VM runs (coroutines included). Left in
-/// place for the VM's life; a debugger (mlua-probe-core) will chain into this hook.
+/// The cancel check and the debugger, one hook on every thread the VM runs
+/// (coroutines included); see `hook.rs`.
 pub(crate) fn install_hook(lua: &Lua, vm: &VmContext) -> mlua::Result<()> {
-    let flag = vm.core.cancel_flag();
-    lua.set_global_hook(
-        mlua::HookTriggers::new().every_nth_instruction(HOOK_INTERVAL),
-        move |_lua, _debug| {
-            if flag.load(Ordering::Relaxed) {
-                Err(mlua::Error::runtime(errors::CANCEL_SENTINEL))
-            } else {
-                Ok(mlua::VmState::Continue)
-            }
-        },
-    )
+    hook::install(lua, vm)
 }
 
 /// Where the strategy called us from: the first Lua frame of a user file.
