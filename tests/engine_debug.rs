@@ -8,9 +8,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use alc_workbench::engine::{
-    Answer, AnswerOrigin, BreakpointState, DebugError, DebugEvent, EventStream, Frame, Outcome,
-    Query, ResumeMode, Scope, ScriptSpec, Session, SessionConfig, SessionEvent, Stamped, Status,
-    StopId, StopReason, Variable,
+    Answer, AnswerOrigin, BreakpointSpec, BreakpointState, DebugError, DebugEvent, EventStream,
+    Frame, Outcome, Query, ResumeMode, Scope, ScriptSpec, Session, SessionConfig, SessionEvent,
+    Stamped, Status, StopId, StopReason, Variable,
 };
 use serde_json::json;
 
@@ -623,4 +623,26 @@ fn without_breakpoints_nothing_of_the_debugger_shows() {
     let out = d.finished();
     assert_eq!(out.status, Status::Completed);
     assert!(!d.seen.iter().any(|e| matches!(e, SessionEvent::Debug(_))));
+}
+
+#[test]
+fn breakpoints_given_at_start_apply_from_the_first_line_and_bad_ones_refuse_the_start() {
+    let (dir, mut config) = Dbg::files(&[("s.lua", MAIN), ("lib.lua", LIB)], "s.lua");
+    config.breakpoints = vec![BreakpointSpec {
+        file: "s.lua".into(),
+        line: 1,
+        condition: None,
+    }];
+    let mut bad = config.clone();
+    bad.breakpoints[0].condition = Some("x ==".into());
+    let err = Session::start(bad).err().unwrap().to_string();
+    assert!(err.contains("s.lua:1: condition"), "{err}");
+    let mut d = Dbg::start(dir, config);
+    let stop = d.stopped();
+    assert_eq!(
+        (stop.line, stop.frames[0].function.as_str()),
+        (1, "main chunk")
+    );
+    d.resume(&stop, ResumeMode::Continue);
+    assert_eq!(d.finished().status, Status::Completed);
 }

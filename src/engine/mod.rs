@@ -30,6 +30,6 @@ pub use debugger::{
 pub use error::EngineError;
 pub use event::*;
 pub use session::{
-    EventStream, RootVmSetup, ScriptInfo, ScriptSpec, Session, SessionConfig, CANCEL_GRACE,
-    STUCK_IN_C,
+    BreakpointSpec, EventStream, RootVmSetup, ScriptInfo, ScriptSpec, Session, SessionConfig,
+    CANCEL_GRACE, STUCK_IN_C,
 };

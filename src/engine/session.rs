@@ -74,6 +74,17 @@ pub struct SessionConfig {
     /// globals), run after all three layers and before the chunk. Never set by the
     /// workbench itself.
     pub root_vm_setup: Option<RootVmSetup>,
+    /// Breakpoints set before the first line runs (`--break FILE:LINE`); each is
+    /// checked as `Session::set_breakpoint` would, a bad one refuses the start.
+    pub breakpoints: Vec<BreakpointSpec>,
+}
+
+/// A breakpoint to set at start: `file` matched as a path suffix, an optional condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakpointSpec {
+    pub file: String,
+    pub line: u32,
+    pub condition: Option<String>,
 }
 
 /// A function that sets up a VM further (see [`SessionConfig::root_vm_setup`]).
@@ -99,6 +110,7 @@ impl SessionConfig {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             alc_home: default_alc_home(),
             root_vm_setup: None,
+            breakpoints: Vec::new(),
         }
     }
 }
@@ -253,11 +265,17 @@ impl Session {
             memory_limit,
             alc_home,
             root_vm_setup,
+            breakpoints,
         } = config;
         if !ctx.is_object() {
             return Err(EngineError::CtxNotObject(json_type(&ctx)));
         }
         let budget = Budget::from_ctx(&ctx)?;
+        // Checked before anything is created (the transcript file included).
+        let check = super::debugger::DebugShared::new();
+        for b in &breakpoints {
+            check.add_breakpoint(&b.file, b.line, b.condition.clone())?;
+        }
         let (info, chunk, package_dirs) = resolve(&script, &alc_home)?;
         let writer = match (given, &transcript) {
             (Some(w), _) => Some(w),
@@ -273,6 +291,11 @@ impl Session {
         let core = Arc::new(SessionCore::new(budget, settings, tx, writer));
         // The debugger binds breakpoints from a chunk's text; an inline one has no file.
         core.debugger.register_source(&info.display, &info.text);
+        for b in breakpoints {
+            core.debugger
+                .add_breakpoint(&b.file, b.line, b.condition)
+                .map_err(EngineError::Debug)?;
+        }
         core.emit(SessionEvent::Started {
             script: info.display.clone(),
             script_sha256: format!("{:x}", Sha256::digest(info.text.as_bytes())),

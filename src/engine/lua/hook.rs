@@ -104,13 +104,13 @@ pub(crate) fn install(lua: &Lua, vm: &VmContext) -> mlua::Result<()> {
         let lines = core.debugger.wants_lines() || local.step.is_some();
         if lines && debug.event() == LuaEvent::Line {
             let line = debug.current_line().unwrap_or(0) as u32;
-            let source = debug.source().source.map(|s| s.into_owned());
-            if let Some(path) = source.as_deref().and_then(|s| s.strip_prefix('@')) {
-                if errors::is_user_file(path) {
-                    return on_line(lua, &core, fork.as_deref(), &mut local, path, line);
+            let source = debug.source();
+            return match source.source.as_deref().and_then(|s| s.strip_prefix('@')) {
+                Some(path) if errors::is_user_file(path) => {
+                    on_line(lua, &core, fork.as_deref(), &mut local, path, line)
                 }
-            }
-            return Ok(VmState::Continue);
+                _ => Ok(VmState::Continue),
+            };
         }
         set_lines(lua, lines);
         Ok(VmState::Continue)
