@@ -20,6 +20,9 @@ pub struct Config {
     pub keys: BTreeMap<String, Vec<String>>,
     /// Left raw for the providers issue.
     pub providers: toml::Table,
+    /// `allow_exec = true`: strategies may run processes (`io.popen`, `os.execute`),
+    /// as `--allow-exec` allows.
+    pub allow_exec: bool,
     /// The file it came from, for messages.
     pub path: Option<PathBuf>,
 }
@@ -52,6 +55,7 @@ struct ConfigFile {
     keys: BTreeMap<String, Chords>,
     #[serde(default)]
     providers: toml::Table,
+    allow_exec: Option<bool>,
 }
 
 /// `$XDG_CONFIG_HOME/alc-workbench`, else `~/.config/alc-workbench`.
@@ -118,10 +122,22 @@ impl Config {
             mode,
             keys,
             providers: raw.providers,
+            allow_exec: raw.allow_exec.unwrap_or(false),
             path: None,
         };
         config.keymap().map_err(|e| invalid(e.to_string()))?;
         Ok(config)
+    }
+
+    /// Every provider's `api_key_env` name: `os.getenv` hides these from strategies
+    /// (read raw, so a provider table with other mistakes still names its key).
+    pub fn secret_env_names(&self) -> Vec<String> {
+        self.providers
+            .values()
+            .filter_map(|p| p.get("api_key_env")?.as_str())
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .collect()
     }
 
     /// The keymap with this config's overrides.
@@ -171,6 +187,20 @@ kind = "ollama"
         assert!(e.to_string().contains("yolo"), "{e}");
         let e = Config::parse("colour = 1\n", "c.toml").unwrap_err();
         assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn allow_exec_and_secret_names() {
+        let text = "allow_exec = true\n[providers.a]\nkind = \"openai\"\napi_key_env = \"MY_LLM\"\n[providers.b]\nkind = \"ollama\"\n";
+        let c = Config::parse(text, "c.toml").unwrap();
+        assert!(c.allow_exec);
+        assert_eq!(c.secret_env_names(), vec!["MY_LLM".to_string()]);
+        assert!(!Config::parse("", "c.toml").unwrap().allow_exec);
+        let e = Config::parse("allow_exec = \"yes\"\n", "c.toml").unwrap_err();
+        assert!(
+            e.to_string().contains("line 1") && e.to_string().contains("expected a boolean"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub fn started(script: &str, ctx: Value) -> SessionEvent {
         script_sha256: "0".repeat(64),
         ctx,
         seed: 42,
+        package: None,
+        state: Default::default(),
+        lineage: Default::default(),
     }
 }
 

@@ -1,7 +1,8 @@
-//! `run` against a strategy stuck in a C call (tests/fixtures/stuck_find.lua: a
-//! catastrophic `string.find`): the first ctrl-c cannot stop it, the second ends the
-//! process within a second with exit 130, and the transcript still ends with `end`.
-//! Every wait is on a line the process writes, or on its exit.
+//! `run` (and `replay`) against a strategy stuck in a C call
+//! (tests/fixtures/stuck_find.lua: a catastrophic `string.find`): the first ctrl-c
+//! cannot stop it, the second ends the process within a second with exit 130, and
+//! the transcript still ends with `end`. Every wait is on a line the process writes,
+//! or on its exit.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitStatus, Stdio};
@@ -22,7 +23,15 @@ struct Run {
     exited: mpsc::Receiver<ExitStatus>,
 }
 
+/// `alc-workbench run ARGS…`.
 fn spawn(args: &[&str]) -> Run {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    spawn_command(&all)
+}
+
+/// `alc-workbench ARGS…` (the subcommand first).
+fn spawn_command(args: &[&str]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_alc-workbench"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env(
@@ -30,7 +39,6 @@ fn spawn(args: &[&str]) -> Run {
             std::env::temp_dir().join("alc-workbench-test-home"),
         )
         .env_remove("ALC_PACKAGES_PATH")
-        .arg("run")
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -108,6 +116,51 @@ fn second_ctrl_c_ends_a_run_stuck_in_a_c_call_with_130_and_an_end_line() {
         "--transcript",
         transcript.to_str().unwrap(),
     ]);
+    second_ctrl_c_ends_it(run, &transcript);
+}
+
+#[test]
+fn second_ctrl_c_ends_a_replay_stuck_in_a_c_call_with_130_and_an_end_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Asks once, then gets stuck only when the ctx says so: recorded without, replayed
+    // (the recorded answer, then the stuck call) with.
+    let script = dir.path().join("ask_then_stuck.lua");
+    let stuck = std::fs::read_to_string("tests/fixtures/stuck_find.lua").unwrap();
+    std::fs::write(
+        &script,
+        format!("local a = alc.llm('go?')\nif not ctx.stuck then return a end\n{stuck}"),
+    )
+    .unwrap();
+    let script = script.to_str().unwrap();
+    let recorded = dir.path().join("recorded.jsonl");
+    let home = std::env::temp_dir().join("alc-workbench-test-home");
+    let status = Command::new(env!("CARGO_BIN_EXE_alc-workbench"))
+        .env("ALC_HOME", &home)
+        .env_remove("ALC_PACKAGES_PATH")
+        .args(["run", script, "--answer-cmd", "echo yes", "--transcript"])
+        .arg(&recorded)
+        .arg("-q")
+        .stdin(Stdio::null())
+        .status()
+        .expect("binary runs");
+    assert_eq!(status.code(), Some(0));
+    let transcript = dir.path().join("replayed.jsonl");
+    let run = spawn_command(&[
+        "replay",
+        recorded.to_str().unwrap(),
+        "--ctx",
+        r#"{"stuck": true}"#,
+        "--answer-cmd",
+        "echo yes",
+        "--transcript",
+        transcript.to_str().unwrap(),
+    ]);
+    second_ctrl_c_ends_it(run, &transcript);
+}
+
+/// Waits for the stuck call, presses ctrl-c twice, and checks the exit and the
+/// transcript's `end`.
+fn second_ctrl_c_ends_it(run: Run, transcript: &std::path::Path) {
     run.wait_line("[info] entering string.find");
 
     run.interrupt();
@@ -130,7 +183,7 @@ fn second_ctrl_c_ends_a_run_stuck_in_a_c_call_with_130_and_an_end_line() {
     assert!(took < Duration::from_secs(1), "took {took:?} to exit");
     run.wait_line("interrupted again");
 
-    let lines: Vec<Value> = std::fs::read_to_string(&transcript)
+    let lines: Vec<Value> = std::fs::read_to_string(transcript)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -493,6 +493,8 @@ fn expressions_read_the_frame_refuse_writes_and_alc_llm_and_errors_keep_it_stopp
         .unwrap_err()
         .to_string();
     assert!(llm.contains("alc.llm is refused while stopped"), "{llm}");
+    let exit = d.eval(&stop, 0, "os.exit(3)").unwrap_err().to_string();
+    assert!(exit.contains("os.exit is refused while stopped"), "{exit}");
     assert_eq!(
         d.session.debug_variables(stop.id, 40, Scope::Locals, None),
         Err(DebugError::NoFrame(40))

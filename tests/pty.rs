@@ -4,7 +4,8 @@
 //! the help overlay, quitting, and that the terminal is given back (alternate screen
 //! left, raw mode off, mouse and bracketed paste disabled); signals, a stuck cancel and
 //! a closed terminal; keys on the too-small notice, pasted line breaks, re-runs. The
-//! harness is in `support/pty_harness.rs`.
+//! harness is in `support/pty_harness.rs`; the flags the TUI shares with `run` and
+//! the transcript path are in `pty_flags.rs`.
 //!
 //! Runs the real `alc-workbench` binary on `tests/fixtures/echo.lua` (one question);
 //! `ALC_TUI_BIN` / `ALC_TUI_ARGS` (space-separated) point it at another binary.
@@ -73,8 +74,11 @@ fn tui_runs_in_a_real_terminal_and_restores_it() {
         });
         if std::env::var("ALC_TUI_BIN").is_err() {
             // The strategy finished with what was typed: the result is on screen.
+            // Wait for the overlay itself: the trace can show the result first.
             screen.wait_for("result shown", Duration::from_secs(10), |s| {
-                s.contents().contains("you_said") && s.contents().contains("Rayleigh")
+                s.contents().contains("Result ·")
+                    && s.contents().contains("you_said")
+                    && s.contents().contains("Rayleigh")
             });
         }
     }
@@ -136,15 +140,6 @@ fn sigterm_and_suspend_give_the_terminal_back() {
     let status = tui.wait_exit(Duration::from_secs(10));
     assert_eq!(status.exit_code(), 128 + libc::SIGTERM as u32, "{status:?}");
     tui.assert_restored();
-}
-
-/// The transcript's lines as JSON.
-fn transcript(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// The transcript ends with one `end` line, status cancelled.

@@ -18,11 +18,13 @@ use crate::engine::{Answer, Query};
 
 pub mod command;
 pub mod coprocess;
+pub mod replay;
 pub mod script;
 pub mod stdin;
 
 pub use command::CommandSource;
 pub use coprocess::{CoprocessError, CoprocessSource};
+pub use replay::ReplaySource;
 pub use script::{ScriptFileError, ScriptSource};
 pub use stdin::StdinSource;
 

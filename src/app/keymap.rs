@@ -144,6 +144,7 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Editor, Action::SendToAll, &["alt-a"]),
     (KeyContext::Pending, Action::Forward, &["f5"]),
     (KeyContext::Pending, Action::RejectDraft, &["ctrl-r"]),
+    (KeyContext::Editor, Action::EditLarge, &["ctrl-e"]),
     (KeyContext::Pending, Action::SiteMode, &["m", "alt-m"]),
     (KeyContext::Pending, Action::NextQuery, &["ctrl-n"]),
     (KeyContext::Pending, Action::PrevQuery, &["ctrl-p"]),

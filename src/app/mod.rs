@@ -16,17 +16,20 @@ pub mod budget;
 mod chord;
 mod events;
 pub mod keymap;
+pub mod large;
 pub mod layout;
 pub mod modes;
 mod overlay;
 pub mod pending;
 pub mod picker;
 pub mod port;
+pub mod recording;
 mod scrolling;
 pub mod source;
 pub mod trace;
 pub mod unrecorded;
 mod update;
+pub mod wrap;
 
 pub use action::Action;
 pub use keymap::{ContextStack, KeyChord, KeyContext, Keymap};
@@ -100,6 +103,12 @@ pub enum Msg {
     Tick {
         now_ms: u64,
         metrics: Option<Metrics>,
+    },
+    /// A session started recording its transcript to `path`; `shown` is the path as
+    /// the status bar writes it.
+    Recording {
+        path: PathBuf,
+        shown: String,
     },
     /// SIGTERM or similar: leave now.
     Terminate,
@@ -266,6 +275,8 @@ pub struct App {
     pub unrecorded: Option<Unrecorded>,
     /// A one-line note for the status bar (errors, hints).
     pub message: Option<String>,
+    /// The transcripts sessions wrote to, and the "recording to" note.
+    pub recording: recording::Recording,
     pub size: (u16, u16),
     pub quitting: bool,
     /// The last key was a bare Enter (CR): a ctrl-j (LF) right after it is the second
@@ -300,6 +311,7 @@ impl App {
             recovery_dir: opts.recovery_dir,
             unrecorded: None,
             message: None,
+            recording: Default::default(),
             size: opts.size,
             quitting: false,
             after_cr: false,
@@ -435,6 +447,8 @@ mod tests_batch;
 mod tests_cancel;
 #[cfg(test)]
 mod tests_keys;
+#[cfg(test)]
+mod tests_large;
 #[cfg(test)]
 mod tests_modes;
 #[cfg(test)]

@@ -222,16 +222,18 @@ pub(super) fn forward(app: &mut App, fx: &mut Vec<Effect>) {
     hand_over(q, name, handoff, fx);
 }
 
-/// Is there something for `reject` to do: a draft to throw away, or a request to stop
-/// waiting for?
+/// Is there something for `reject` to do: a draft to throw away, a paste that made the
+/// answer large to undo, or a request to stop waiting for?
 pub(super) fn can_reject(app: &App) -> bool {
-    app.pending
-        .current()
-        .is_some_and(|q| (q.status == QueryStatus::ForYou && q.draft.is_some()) || q.is_asking())
+    app.pending.current().is_some_and(|q| {
+        let pasted = q.large.as_ref().is_some_and(|l| l.before.is_some());
+        (q.status == QueryStatus::ForYou && (q.draft.is_some() || pasted)) || q.is_asking()
+    })
 }
 
 /// `ctrl-r`: drops the draft (or stops waiting for the source) and leaves the query to
-/// the person with an empty editor; a late reply is then ignored.
+/// the person with an empty editor; a late reply is then ignored. With a large answer
+/// of the person's own, undoes the paste that made it large.
 pub(super) fn reject(app: &mut App) {
     let name = app.answer_source.clone().unwrap_or_else(|| "source".into());
     let Some(q) = app.pending.current_mut() else {
@@ -240,6 +242,15 @@ pub(super) fn reject(app: &mut App) {
     if q.status == QueryStatus::ForYou && q.draft.take().is_some() {
         q.set_editor_text("");
         q.note = Some("draft rejected: answer it yourself".into());
+    } else if let Some(before) = q
+        .large
+        .as_mut()
+        .filter(|_| q.status == QueryStatus::ForYou)
+        .and_then(|l| l.before.take())
+    {
+        q.editor = *before;
+        q.large = None;
+        q.note = Some("large paste undone: the answer is as it was before it".into());
     } else if q.is_asking() {
         q.status = QueryStatus::ForYou;
         q.handoff = None;

@@ -3,7 +3,12 @@
 //! with each query (why it has it, the text streamed so far, a review draft, a
 //! failure). No I/O.
 
+use std::borrow::Cow;
+
 use ratatui_textarea::{CursorMove, TextArea, WrapMode};
+
+use super::large::{LargeAnswer, LARGE_ANSWER_BYTES};
+use super::wrap::PromptRows;
 
 use crate::engine::{Answer, Query, QueryId};
 
@@ -99,18 +104,29 @@ pub struct PendingQuery {
     pub draft: Option<Answer>,
     /// The source's error, when it gave up on this query.
     pub failed: Option<String>,
+    /// The system prompt and prompt wrapped for the pane, kept for the width it was
+    /// last shown at (see `wrap`).
+    pub rows: Option<PromptRows>,
     /// The session was told this query is ready for the person (their time from then).
     pub person_ready_sent: bool,
+    /// The answer while it is too large for the editor (shown read-only; the editor
+    /// is empty then): the one place its text is.
+    pub large: Option<LargeAnswer>,
+}
+
+/// An empty answer editor, as every query's starts.
+pub fn empty_editor() -> TextArea<'static> {
+    let mut editor = TextArea::default();
+    editor.set_placeholder_text("type the answer…");
+    editor.set_wrap_mode(WrapMode::WordOrGlyph);
+    editor
 }
 
 impl PendingQuery {
     pub fn new(query: Query, status: QueryStatus, asked_at_ms: u64) -> Self {
-        let mut editor = TextArea::default();
-        editor.set_placeholder_text("type the answer…");
-        editor.set_wrap_mode(WrapMode::WordOrGlyph);
         PendingQuery {
             query,
-            editor,
+            editor: empty_editor(),
             status,
             note: None,
             asked_at_ms,
@@ -120,29 +136,70 @@ impl PendingQuery {
             draft: None,
             failed: None,
             person_ready_sent: false,
+            rows: None,
+            large: None,
         }
     }
 
+    /// The system prompt and prompt wrapped to `width`: the kept rows when they are
+    /// for that width, else wrapped now (slow for a long prompt: `wrap_for` keeps them).
+    pub fn prompt_rows(&self, width: u16) -> Cow<'_, PromptRows> {
+        match &self.rows {
+            Some(rows) if rows.width == width => Cow::Borrowed(rows),
+            _ => Cow::Owned(PromptRows::new(&self.query, width)),
+        }
+    }
+
+    /// Keeps the rows for `width`, wrapping again only when the width changed.
+    pub fn wrap_for(&mut self, width: u16) {
+        if self.rows.as_ref().is_none_or(|r| r.width != width) {
+            self.rows = Some(PromptRows::new(&self.query, width));
+        }
+    }
+
+    /// The answer as it stands: the large answer's text, else the editor's.
     pub fn answer_text(&self) -> String {
-        self.editor.lines().join("\n")
+        match &self.large {
+            Some(large) => large.text.clone(),
+            None => self.editor.lines().join("\n"),
+        }
     }
 
-    /// Puts `text` in the editor, cursor at its end (so typing appends). Split on `\n`
-    /// only, so `answer_text` gives back exactly `text`.
+    /// Makes `text` the answer: in the editor, cursor at its end (so typing appends),
+    /// or, over `LARGE_ANSWER_BYTES`, as a large answer shown read-only (the editor
+    /// would take a third of a second per key with 10 MB in it).
     pub fn set_editor_text(&mut self, text: &str) {
-        let mut editor = TextArea::new(text.split('\n').map(str::to_string).collect());
-        editor.set_placeholder_text(self.editor.placeholder_text().to_string());
-        editor.set_wrap_mode(WrapMode::WordOrGlyph);
-        editor.move_cursor(CursorMove::Bottom);
-        editor.move_cursor(CursorMove::End);
-        self.editor = editor;
+        if text.len() > LARGE_ANSWER_BYTES {
+            self.editor = empty_editor();
+            self.large = Some(LargeAnswer::new(text.to_string(), None));
+        } else {
+            self.load_editor(text);
+        }
     }
 
-    /// Moves the editor's cursor (and so its view) to the start of the text: a draft
-    /// to review is read from the top.
+    /// Puts `text` in the editor whatever its size, cursor at its end. Split on `\n`
+    /// only, so `answer_text` gives back exactly `text`.
+    pub fn load_editor(&mut self, text: &str) {
+        let mut editor = empty_editor();
+        if !text.is_empty() {
+            editor = TextArea::new(text.split('\n').map(str::to_string).collect());
+            editor.set_placeholder_text(self.editor.placeholder_text().to_string());
+            editor.set_wrap_mode(WrapMode::WordOrGlyph);
+            editor.move_cursor(CursorMove::Bottom);
+            editor.move_cursor(CursorMove::End);
+        }
+        self.editor = editor;
+        self.large = None;
+    }
+
+    /// Shows the answer from the start of its text: a draft to review is read from
+    /// the top.
     pub fn show_from_start(&mut self) {
         self.editor.move_cursor(CursorMove::Top);
         self.editor.move_cursor(CursorMove::Head);
+        if let Some(large) = &mut self.large {
+            large.scroll = 0;
+        }
     }
 
     /// Is the source working on it right now (and has not failed it)?
@@ -169,8 +226,8 @@ pub struct PendingPane {
     pub queries: Vec<PendingQuery>,
     /// Index into `queries` of the one shown.
     pub selected: usize,
-    /// First visible line of the wrapped prompt.
-    pub prompt_scroll: u16,
+    /// First visible row of the wrapped prompt.
+    pub prompt_scroll: usize,
 }
 
 impl PendingPane {

@@ -34,6 +34,11 @@ pub trait SessionPort: Send + Sync {
     /// records `end` as cancelled unless it already finished. For quitting, or
     /// replacing a session, while its strategy is stuck where cancel cannot reach.
     fn abandon(&self);
+    /// Where this session records its transcript, if it does (shown at start and
+    /// printed on exit).
+    fn transcript(&self) -> Option<PathBuf> {
+        None
+    }
     /// Writes the whole transcript so far to `path` and records there from now on.
     fn redirect_transcript(&self, path: &Path) -> Result<(), String>;
     /// Goes on without a transcript; the choice is an event of the session.

@@ -3,7 +3,7 @@
 
 use crossterm::event::{MouseEvent, MouseEventKind};
 
-use super::{layout, picker, App, Focus, Overlay};
+use super::{large, picker, wrap, App, Focus, Overlay};
 
 /// Rows one mouse-wheel notch scrolls.
 const WHEEL_ROWS: isize = 3;
@@ -32,10 +32,15 @@ pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) {
         scroll(app, delta);
         return;
     }
-    let Some(pane) = app
-        .layout()
-        .and_then(|l| l.pane_at(mouse.column, mouse.row))
-    else {
+    let Some(layout) = app.layout() else {
+        return;
+    };
+    let at = ratatui::layout::Position::new(mouse.column, mouse.row);
+    if layout.editor.contains(at) && large::shown(app) {
+        large::on_wheel(app, delta > 0);
+        return;
+    }
+    let Some(pane) = layout.pane_at(mouse.column, mouse.row) else {
         return;
     };
     scroll_pane(app, pane, delta);
@@ -84,7 +89,7 @@ fn scroll_pane(app: &mut App, pane: Focus, delta: isize) {
 
 pub(super) fn scroll_prompt(app: &mut App, delta: isize) {
     let p = &mut app.pending;
-    p.prompt_scroll = p.prompt_scroll.saturating_add_signed(delta as i16);
+    p.prompt_scroll = p.prompt_scroll.saturating_add_signed(delta);
     clamp_scrolls(app);
 }
 
@@ -103,7 +108,7 @@ fn clamp_scrolls(app: &mut App) {
         Some(Overlay::Event { index, .. }) => app
             .trace
             .get(*index)
-            .map(|e| layout::wrapped_rows(&e.body, width) + 2),
+            .map(|e| wrap::wrapped_rows(&e.body, width) + 2),
         Some(Overlay::Result { .. }) => app.session.outcome.as_ref().map(|o| {
             let text = match &o.error {
                 Some(e) => format!(
@@ -113,7 +118,7 @@ fn clamp_scrolls(app: &mut App) {
                 ),
                 None => serde_json::to_string_pretty(&o.result).unwrap_or_default(),
             };
-            layout::wrapped_rows(&text, width) + 2
+            wrap::wrapped_rows(&text, width) + 2
         }),
         _ => None,
     };
@@ -125,21 +130,23 @@ fn clamp_scrolls(app: &mut App) {
     {
         *scroll = (*scroll).min(rows.saturating_sub(visible) as u16);
     }
-    let pane = app.layout().map(|l| l.pending);
-    if let (Some(q), Some(rect)) = (app.pending.current(), pane) {
-        let rows = layout::prompt_rows(
-            q.note.as_deref(),
-            q.query.system.as_deref(),
-            &q.query.prompt,
-            rect.width.saturating_sub(2),
-        )
-        .len();
-        let max = rows.saturating_sub(rect.height.saturating_sub(2) as usize);
-        app.pending.prompt_scroll = app
-            .pending
-            .prompt_scroll
-            .min(max.min(u16::MAX as usize) as u16);
+    if let Some(max) = wrap_prompt(app) {
+        app.pending.prompt_scroll = app.pending.prompt_scroll.min(max);
     }
+}
+
+/// Keeps the shown query's prompt wrapped for the Pending pane's width (wrapping again
+/// only when the query or the width changed: a long prompt is wrapped once, here, not
+/// on every frame); returns the last scroll position that still fills the pane. The
+/// drawing, the "more below" marker and this clamp all count the same rows.
+pub(super) fn wrap_prompt(app: &mut App) -> Option<usize> {
+    let rect = app.layout()?.pending;
+    let (width, height) = (rect.width.saturating_sub(2), rect.height.saturating_sub(2));
+    let q = app.pending.current_mut()?;
+    q.wrap_for(width);
+    let note = q.note.as_deref().map_or(0, |n| wrap::wrap(n, width).len());
+    let rows = q.rows.as_ref()?.len(note);
+    Some(rows.saturating_sub(usize::from(height)))
 }
 
 pub(super) fn jump(app: &mut App, top: bool) {
@@ -160,7 +167,7 @@ pub(super) fn jump(app: &mut App, top: bool) {
         Focus::Source => app.source.scroll_to(top, height),
         Focus::Trace => app.trace.jump(top, height),
         Focus::Pending => {
-            app.pending.prompt_scroll = if top { 0 } else { u16::MAX / 2 };
+            app.pending.prompt_scroll = if top { 0 } else { usize::MAX };
             clamp_scrolls(app);
         }
         Focus::Budget => {}

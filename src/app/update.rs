@@ -9,15 +9,18 @@ use super::budget::BudgetPane;
 use super::pending::QueryStatus;
 use super::scrolling::{jump, on_mouse, page, scroll, scroll_prompt, scroll_sideways};
 use super::{
-    answering, events, modes, picker, unrecorded, Action, App, Effect, Focus, KeyChord, Msg,
-    Overlay, Phase, StartRequest,
+    answering, events, large, modes, picker, scrolling, unrecorded, Action, App, Effect, Focus,
+    KeyChord, Msg, Overlay, Phase, StartRequest,
 };
 
 /// Applies `msg` to `app`; returns what the runtime should do.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
-        Msg::Key(key) => on_key(app, key, &mut fx),
+        Msg::Key(key) => {
+            app.recording.dismiss();
+            on_key(app, key, &mut fx)
+        }
         Msg::Mouse(mouse) => on_mouse(app, mouse),
         Msg::Paste(text) => on_paste(app, &text),
         Msg::Resize(w, h) => app.size = (w, h),
@@ -37,6 +40,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::AnswerUnrecorded { send, path, error } => unrecorded::refused(app, send, path, error),
         Msg::TranscriptRedirected { path, result } => {
+            if result.is_ok() {
+                app.recording.moved(path.clone());
+            }
             unrecorded::redirected(app, path, result, &mut fx)
         }
         Msg::RecordingStopped => unrecorded::recording_stopped(app, &mut fx),
@@ -52,12 +58,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 if let Some(m) = &metrics {
                     app.budget.observe(m);
                 }
+                app.recording.tick(app.session.clock_ms);
                 notice_stuck(app);
             }
         }
+        Msg::Recording { path, shown } => app.recording.opened(path, shown, app.session.clock_ms),
         Msg::Terminate => quit_now(app, &mut fx),
     }
     events::sync_after(app, &mut fx);
+    scrolling::wrap_prompt(app);
+    large::wrap_answer(app);
     fx
 }
 
@@ -71,6 +81,8 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Some(Action::RejectDraft) if app.editing() && !modes::can_reject(app) => {
             type_into_editor(app, key, after_cr);
         }
+        // Only a large answer has something to edit: ctrl-e keeps its editor meaning.
+        Some(Action::EditLarge) if !large::shown(app) => type_into_editor(app, key, after_cr),
         Some(action) => {
             if !matches!(
                 action,
@@ -118,6 +130,7 @@ fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
         return;
     }
     let editing = app.editing();
+    let large_shown = editing && large::shown(app);
     match &mut app.overlay {
         Some(Overlay::Ctx { editor, .. }) => {
             editor.input(key);
@@ -133,6 +146,7 @@ fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
             }
             _ => {}
         },
+        None if large_shown => large::on_key(app, key),
         None if editing => {
             if let Some(q) = app.pending.current_mut() {
                 q.editor.input(key);
@@ -201,6 +215,7 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::SiteMode => modes::cycle_site_mode(app),
         Action::Forward => modes::forward(app, fx),
         Action::RejectDraft => modes::reject(app),
+        Action::EditLarge => large::edit(app),
         Action::NextQuery => app.pending.step(true),
         Action::PrevQuery => app.pending.step(false),
         Action::PromptUp => scroll_prompt(app, -page(app, Focus::Pending)),
@@ -328,7 +343,12 @@ fn on_paste(app: &mut App, text: &str) {
     if app.too_small() {
         return;
     }
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    // A 10 MB paste is copied only when it has a CR to change.
+    let text: std::borrow::Cow<str> = if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n").into()
+    } else {
+        text.into()
+    };
     if let Some(Overlay::Picker { .. }) = app.overlay {
         picker::edit_filter(app, Some(&text));
         return;
@@ -342,11 +362,7 @@ fn on_paste(app: &mut App, text: &str) {
         Some(Overlay::TranscriptPath { editor, .. }) => {
             editor.insert_str(text.replace('\n', ""));
         }
-        None if editing => {
-            if let Some(q) = app.pending.current_mut() {
-                q.editor.insert_str(&text);
-            }
-        }
+        None if editing => large::paste(app, &text),
         _ => {}
     }
 }

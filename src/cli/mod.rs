@@ -1,15 +1,21 @@
 //! The process edge: arguments, exit codes, and turning errors into messages.
-//! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless.
+//! `alc-workbench [SCRIPT]` opens the TUI; `alc-workbench run SCRIPT` runs headless;
+//! `alc-workbench replay TRANSCRIPT` re-runs a recorded session headless.
 //!
 //! Exit codes are a contract: 0 completed, 1 strategy error (failed or cancelled, or
 //! its transcript could not be written: an answer not acknowledged, lines missing),
 //! 2 usage or input error (bad flags, missing script, invalid ctx JSON, bad answers
 //! file…). clap's own usage errors also exit 2. A process ended by a signal exits
-//! 128 + the signal's number (130 for a second ctrl-c in `run`; the TUI on SIGINT,
+//! 128 + the signal's number (130 for a second ctrl-c in `run` or `replay`; the TUI on SIGINT,
 //! SIGQUIT, SIGHUP or SIGTERM).
 
 pub mod catalog;
+mod drive;
+mod replay;
+mod replay_check;
+mod report;
 mod run;
+mod source;
 mod tui;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +25,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::limits::{read_input_file, MAX_INPUT_FILE_BYTES};
 
 pub use run::RunArgs;
+pub use source::{Answerer, EngineArgs, SourceArgs};
 
 /// Exit code of a completed strategy.
 pub const EXIT_OK: u8 = 0;
@@ -47,6 +54,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a strategy headlessly: result JSON on stdout, a summary on stderr.
     Run(RunArgs),
+    /// Re-run a transcript with its recorded answers: check it is identical, or
+    /// replay up to a point (--until N, or the first changed prompt) and go on live.
+    Replay(replay::ReplayArgs),
 }
 
 /// Where the session's ctx comes from, shared by `run` and the TUI.
@@ -80,8 +90,14 @@ pub struct InputError(pub String);
 impl CtxArgs {
     /// Builds the ctx object: `--ctx` first, then `--task` and the budget flags on top.
     pub fn build(&self) -> Result<serde_json::Value, InputError> {
+        self.build_on(serde_json::json!({}))
+    }
+
+    /// Like [`CtxArgs::build`], starting from `base` (a replay's recorded ctx) when
+    /// `--ctx` is not given; `--ctx` replaces it whole.
+    pub fn build_on(&self, base: serde_json::Value) -> Result<serde_json::Value, InputError> {
         let mut ctx = match self.ctx.as_deref() {
-            None => serde_json::json!({}),
+            None => base,
             Some(arg) => {
                 let (text, origin) = match arg.strip_prefix('@') {
                     Some(path) => (read_ctx_file(path)?, path.to_string()),
@@ -127,6 +143,31 @@ impl CtxArgs {
     }
 }
 
+/// What the sandbox lets strategies do, from the flags and the config in force.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SandboxSettings {
+    /// `--allow-exec`, or `allow_exec = true` in the config.
+    pub allow_exec: bool,
+    /// The providers' `api_key_env` names, hidden from `os.getenv`.
+    pub secret_env: Vec<String>,
+}
+
+impl SandboxSettings {
+    /// `allow_exec` and the providers' key variable names from the config in force
+    /// (`--config FILE` or the default one, loaded by the caller).
+    pub fn from_config(config: &crate::config::Config, allow_exec_flag: bool) -> Self {
+        SandboxSettings {
+            allow_exec: allow_exec_flag || config.allow_exec,
+            secret_env: config.secret_env_names(),
+        }
+    }
+
+    pub fn apply(&self, session: &mut crate::engine::SessionConfig) {
+        session.allow_exec = self.allow_exec;
+        session.secret_env = self.secret_env.clone();
+    }
+}
+
 /// The text of `--ctx @FILE`: at most [`MAX_INPUT_FILE_BYTES`], UTF-8.
 fn read_ctx_file(path: &str) -> Result<String, InputError> {
     let bytes = read_input_file(Path::new(path), MAX_INPUT_FILE_BYTES, "--ctx files")
@@ -139,6 +180,7 @@ pub fn main() -> u8 {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Run(args)) => run::run(args),
+        Some(Command::Replay(args)) => replay::replay(args),
         None => tui::run(cli.tui),
     }
 }

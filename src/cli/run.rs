@@ -10,37 +10,21 @@
 //!
 //! ctrl-c cancels the strategy; a second ctrl-c ends the process at once (exit 130)
 //! with the transcript closed as cancelled, for a strategy stuck in a C call that
-//! the cancel cannot reach.
+//! the cancel cannot reach. Building the source, driving and reporting are shared
+//! with `replay` (cli/drive.rs, cli/report.rs).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{CtxArgs, InputError, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STRATEGY};
-use crate::answer::command::CommandSource;
-use crate::answer::coprocess::CoprocessSource;
-use crate::answer::script::ScriptSource;
-use crate::answer::stdin::StdinSource;
-use crate::answer::AnswerSource;
-use crate::engine::Usage;
-use crate::engine::{
-    Budget, Metrics, Outcome, ScriptSpec, Session, SessionConfig, Status, CANCEL_GRACE, STUCK_IN_C,
+use super::drive::{
+    drive_to_end, live_source, load_config, transcript_verdict, verbosity, OnProviderError,
+    PersonClock,
 };
-use crate::headless::{drive, Verbosity};
-use crate::limits::mib_to_bytes;
-use crate::provider::{cost_usd, FallbackSource, Prices};
-
-/// What `run` does when the provider still fails after its retries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnProviderError {
-    /// Fail the query: the strategy's `alc.llm` raises.
-    Fail,
-    /// Ask on the terminal when stdin is one; otherwise fail.
-    Ask,
-}
+use super::report::{report, ReportStyle};
+use super::source::{EngineArgs, SourceArgs};
+use super::{CtxArgs, InputError, EXIT_INPUT};
+use crate::engine::{ScriptSpec, Session, SessionConfig};
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -49,18 +33,8 @@ pub struct RunArgs {
     pub script: String,
     #[command(flatten)]
     pub ctx: CtxArgs,
-    /// Answer queries from an answers file (JSON Lines).
-    #[arg(long, value_name = "FILE", group = "source")]
-    pub answers: Option<PathBuf>,
-    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
-    #[arg(long, value_name = "CMD", group = "source")]
-    pub answer_cmd: Option<String>,
-    /// Answer queries through one long-lived process speaking JSON lines.
-    #[arg(long, value_name = "CMD", group = "source")]
-    pub answer_proc: Option<String>,
-    /// Answer with the provider NAME ([providers.NAME] in the config).
-    #[arg(long, value_name = "NAME", group = "source")]
-    pub provider: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Routing of queries; `run` has no editor, so only `auto` (the provider answers).
     #[arg(long, value_name = "MODE", value_parser = ["manual", "auto", "review"])]
     pub mode: Option<String>,
@@ -71,18 +45,11 @@ pub struct RunArgs {
     /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Seconds an answer command or process may take per query.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub answer_timeout: u64,
     /// Write the session transcript (JSON Lines) here.
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
-    /// Seed for math.random (recorded in the transcript).
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// Lua memory limit per VM, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 512)]
-    pub memory_mb: usize,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Print the result as one line of JSON.
     #[arg(long)]
     pub compact: bool,
@@ -92,15 +59,11 @@ pub struct RunArgs {
     /// Debug logs and progress on stderr too.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Largest answer accepted from --answer-cmd, --answer-proc or a provider, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 16,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_answer_mb: u64,
 }
 
 /// Rejects `--mode` values that need a person at an editor.
 fn check_mode(args: &RunArgs) -> Result<(), InputError> {
-    match (args.mode.as_deref(), &args.provider) {
+    match (args.mode.as_deref(), &args.source.provider) {
         (None, _) | (Some("auto"), Some(_)) => Ok(()),
         (Some("auto"), None) => Err(InputError(
             "--mode auto needs --provider NAME (the model that answers)".into(),
@@ -113,64 +76,6 @@ fn check_mode(args: &RunArgs) -> Result<(), InputError> {
     }
 }
 
-/// The session, once started: the provider's fallback tells it when a failed query is
-/// handed to the person, so their time is theirs.
-type PersonClock = Arc<OnceLock<Session>>;
-
-/// The configured provider, wrapped with the `--on-provider-error` policy, and its
-/// prices (for the cost figure) when the config gives them.
-fn provider_source(
-    args: &RunArgs,
-    name: &str,
-    clock: PersonClock,
-) -> Result<(Arc<dyn AnswerSource>, Option<Prices>), InputError> {
-    let provider = crate::provider::load_from_config_file_capped(
-        args.config.as_deref(),
-        name,
-        mib_to_bytes(args.max_answer_mb),
-    )
-    .map_err(|e| InputError(e.to_string()))?;
-    let person: Option<Arc<dyn AnswerSource>> = match args.on_provider_error {
-        OnProviderError::Ask if std::io::stdin().is_terminal() => {
-            Some(Arc::new(StdinSource::new()))
-        }
-        OnProviderError::Ask | OnProviderError::Fail => None,
-    };
-    let source =
-        FallbackSource::new(provider.source, person).with_notice(Arc::new(move |query, error| {
-            if let Some(session) = clock.get() {
-                let _ = session.person_ready(&query.id);
-            }
-            eprintln!(
-                "[warn] {} failed: {error}\n[warn] answer {} yourself:",
-                query.id, query.id
-            )
-        }));
-    Ok((Arc::new(source), provider.config.prices))
-}
-
-fn source_for(args: &RunArgs) -> Result<Arc<dyn AnswerSource>, InputError> {
-    let timeout = Duration::from_secs(args.answer_timeout.max(1));
-    if let Some(path) = &args.answers {
-        let s = ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?;
-        return Ok(Arc::new(s));
-    }
-    let max_answer = mib_to_bytes(args.max_answer_mb);
-    if let Some(cmd) = &args.answer_cmd {
-        let s = CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer);
-        return Ok(Arc::new(s));
-    }
-    if let Some(cmd) = &args.answer_proc {
-        let s = CoprocessSource::spawn(cmd, timeout)
-            .map_err(|e| InputError(format!("--answer-proc: {e}")))?
-            .with_max_answer_bytes(max_answer);
-        return Ok(Arc::new(s));
-    }
-    // A person at a terminal answers on stdin; piped answers work too (each ends with
-    // a line "."), and a closed stdin fails the first query with a message saying so.
-    Ok(Arc::new(StdinSource::new()))
-}
-
 pub(super) fn run(args: RunArgs) -> u8 {
     match run_inner(&args) {
         Ok(code) => code,
@@ -181,32 +86,15 @@ pub(super) fn run(args: RunArgs) -> u8 {
     }
 }
 
-/// `--config FILE` is read and checked even when no provider needs it: a broken or
-/// missing file the person named is an input error, not silently ignored.
-fn check_config(args: &RunArgs) -> Result<(), InputError> {
-    let Some(path) = &args.config else {
-        return Ok(());
-    };
-    if !path.exists() {
-        return Err(InputError(format!(
-            "--config file {} does not exist",
-            path.display()
-        )));
-    }
-    crate::config::Config::load(Some(path))
-        .map(|_| ())
-        .map_err(|e| InputError(format!("invalid config: {e}")))
-}
-
 fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
     check_mode(args)?;
-    check_config(args)?;
+    let file_config = load_config(args.config.as_deref())?;
     let ctx = args.ctx.build()?;
     let mut config = SessionConfig::new(ScriptSpec::parse(&args.script));
     config.ctx = ctx;
-    config.seed = args.seed;
     config.transcript = args.transcript.clone();
-    config.memory_limit = args.memory_mb.max(1) * 1024 * 1024;
+    args.engine.apply(&mut config);
+    args.engine.sandbox(&file_config).apply(&mut config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -214,228 +102,25 @@ fn run_inner(args: &RunArgs) -> Result<u8, InputError> {
         .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
         let clock = PersonClock::default();
-        let (source, prices) = match &args.provider {
-            Some(name) => provider_source(args, name, clock.clone())?,
-            None => (source_for(args)?, None),
-        };
+        let (source, prices) = live_source(
+            &args.source,
+            &file_config,
+            args.on_provider_error,
+            clock.clone(),
+        )?;
         let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
         let _ = clock.set(session.clone());
         let budget = session.budget();
-        let verbosity = match (args.quiet, args.verbose) {
-            (true, _) => Verbosity::Quiet,
-            (_, true) => Verbosity::Debug,
-            _ => Verbosity::Normal,
-        };
-        let mut stderr = std::io::stderr();
-        let drive = drive(&session, events, source, verbosity, &mut stderr);
-        let ended = until_interrupted(&session, drive).await?;
-        let outcome = match ended {
+        let verbosity = verbosity(args.quiet, args.verbose);
+        let outcome = match drive_to_end(&session, events, source, verbosity).await? {
             Ok(outcome) => outcome,
-            Err(unrecorded) => {
-                // The strategy is still paused on that query; dropping the session
-                // ends it there, without resuming it.
-                eprintln!("error: {unrecorded}");
-                eprintln!(
-                    "error: the strategy was stopped where it waited; give --transcript a \
-                     file on a disk that can be written"
-                );
-                return Ok(EXIT_STRATEGY);
-            }
+            Err(code) => return Ok(code),
         };
-        let code = report(&outcome, &budget, args, prices.as_ref());
-        match session.transcript_failure() {
-            Some(failure) => {
-                eprintln!("error: {failure}; the transcript is incomplete");
-                Ok(EXIT_STRATEGY)
-            }
-            None => Ok(code),
-        }
+        let style = ReportStyle {
+            compact: args.compact,
+            quiet: args.quiet,
+        };
+        let code = report(&outcome, &budget, style, prices.as_ref());
+        Ok(transcript_verdict(&session, code))
     })
-}
-
-/// Drives the session to its end, honouring ctrl-c: the first cancels the strategy
-/// (and the outcome is reported as usual); the second ends the process at once with
-/// exit 130, after recording `end` (cancelled) in the transcript. The second one is
-/// what gets a person out of a strategy stuck in a C call, where cancel cannot reach.
-async fn until_interrupted<T>(
-    session: &Session,
-    drive: impl std::future::Future<Output = T>,
-) -> Result<T, InputError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    // One listener for both presses, so the second cannot slip between two.
-    let mut interrupts = signal(SignalKind::interrupt())
-        .map_err(|e| InputError(format!("cannot listen for ctrl-c: {e}")))?;
-    tokio::pin!(drive);
-    tokio::select! {
-        o = &mut drive => return Ok(o),
-        _ = interrupts.recv() => {}
-    }
-    eprintln!("interrupted: cancelling the strategy (ctrl-c again quits at once)");
-    session.cancel();
-    let stuck = tokio::time::sleep(CANCEL_GRACE);
-    tokio::pin!(stuck);
-    let mut told = false;
-    loop {
-        tokio::select! {
-            o = &mut drive => return Ok(o),
-            _ = &mut stuck, if !told => {
-                told = true;
-                eprintln!("cancel requested · {STUCK_IN_C} — ctrl-c again quits");
-            }
-            _ = interrupts.recv() => {
-                session.abandon();
-                eprintln!("interrupted again: quitting without waiting for the strategy");
-                // Not a return: dropping the runtime would wait for blocked readers
-                // (stdin answers), and the VM thread may never end. The transcript
-                // is flushed and synced by now.
-                std::process::exit(EXIT_INTERRUPTED.into());
-            }
-        }
-    }
-}
-
-/// Prints the result (stdout) and the summary (stderr); returns the exit code.
-fn report(outcome: &Outcome, budget: &Budget, args: &RunArgs, prices: Option<&Prices>) -> u8 {
-    if let Some(result) = &outcome.result {
-        let text = if args.compact {
-            serde_json::to_string(result)
-        } else {
-            serde_json::to_string_pretty(result)
-        };
-        println!("{}", text.unwrap_or_else(|_| "null".into()));
-    }
-    if let Some(err) = &outcome.error {
-        match &err.site {
-            Some(site) if !err.message.starts_with(&site.to_string()) => {
-                eprintln!("error: {site}: {}", err.message)
-            }
-            _ => eprintln!("error: {}", err.message),
-        }
-        if let (Some(tb), false) = (&err.traceback, args.quiet) {
-            eprintln!("{tb}");
-        }
-    }
-    if !args.quiet {
-        let m = &outcome.metrics;
-        let usage = Usage {
-            prompt_tokens: m.prompt_tokens,
-            completion_tokens: m.completion_tokens,
-        };
-        let mut line = summary(outcome.status, m, budget);
-        // Money only with prices in the config; "~" when any tokens were estimated.
-        if let Some(cost) = cost_usd(prices, &usage) {
-            let approx = if m.token_basis() == "estimated" {
-                "~"
-            } else {
-                ""
-            };
-            line.push_str(&format!(" · {approx}${cost:.4}"));
-        }
-        eprintln!("{line}");
-    }
-    match outcome.status {
-        Status::Completed => EXIT_OK,
-        Status::Failed | Status::Cancelled => EXIT_STRATEGY,
-    }
-}
-
-/// One line: status, calls, tokens, time, each as the engine counted it. A figure at
-/// or under its limit is shown plain; one past it (a batch that started under budget
-/// and ended over, as algocline allows) says so: `5 calls (over budget: max 2)`.
-pub fn summary(status: Status, m: &Metrics, budget: &Budget) -> String {
-    let [calls, time, tokens] = budget.uses(m);
-    let over = |is_over: bool, max: String| {
-        if is_over {
-            format!("over budget: max {max}")
-        } else {
-            String::new()
-        }
-    };
-    let calls_note = over(calls.is_over(), calls.max.unwrap_or_default().to_string());
-    let tokens_note = over(
-        tokens.is_over(),
-        human_count(tokens.max.unwrap_or_default()),
-    );
-    let time_note = over(
-        time.is_over(),
-        format!("{:.2} s", time.max.unwrap_or_default() as f64 / 1000.0),
-    );
-    let paren = |note: String| {
-        if note.is_empty() {
-            String::new()
-        } else {
-            format!(" ({note})")
-        }
-    };
-    let person = if m.human_ms > 0 {
-        format!(" (+{:.1} s yours)", m.human_ms as f64 / 1000.0)
-    } else {
-        String::new()
-    };
-    let tokens_basis = if tokens_note.is_empty() {
-        m.token_basis().to_string()
-    } else {
-        format!("{}, {tokens_note}", m.token_basis())
-    };
-    format!(
-        "{} · {} call{}{} · {} tokens ({tokens_basis}) · {:.2} s{}{person}",
-        status.label(),
-        m.llm_calls,
-        if m.llm_calls == 1 { "" } else { "s" },
-        paren(calls_note),
-        human_count(m.tokens()),
-        m.elapsed_ms as f64 / 1000.0,
-        paren(time_note),
-    )
-}
-
-fn human_count(n: u64) -> String {
-    if n >= 10_000 {
-        format!("{:.1}k", n as f64 / 1000.0)
-    } else {
-        n.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn budget(calls: Option<u64>, ms: Option<u64>, tokens: Option<u64>) -> Budget {
-        Budget {
-            max_llm_calls: calls,
-            max_elapsed_ms: ms,
-            max_tokens: tokens,
-            strict: false,
-        }
-    }
-
-    #[test]
-    fn the_summary_says_over_budget_only_past_a_limit() {
-        let m = Metrics {
-            llm_calls: 5,
-            estimated_calls: 5,
-            prompt_tokens: 1200,
-            wall_ms: 2500,
-            elapsed_ms: 2500,
-            ..Metrics::default()
-        };
-        let line = summary(Status::Completed, &m, &budget(Some(2), None, None));
-        assert_eq!(
-            line,
-            "completed · 5 calls (over budget: max 2) · 1200 tokens (estimated) · 2.50 s"
-        );
-        let line = summary(
-            Status::Completed,
-            &m,
-            &budget(Some(5), Some(1500), Some(1000)),
-        );
-        assert_eq!(
-            line,
-            "completed · 5 calls · 1200 tokens (estimated, over budget: max 1000) · 2.50 s \
-             (over budget: max 1.50 s)"
-        );
-        let line = summary(Status::Completed, &m, &Budget::default());
-        assert!(!line.contains("over budget"), "{line}");
-    }
 }

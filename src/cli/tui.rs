@@ -4,13 +4,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 
-use super::{data_dir, CtxArgs, InputError, EXIT_INPUT, EXIT_OK};
-use crate::answer::command::CommandSource;
-use crate::answer::script::ScriptSource;
+use super::source::{Answerer, EngineArgs, SourceArgs};
+use super::{data_dir, CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK};
 use crate::answer::AnswerSource;
 use crate::app::port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::{Mode, OnProviderError};
@@ -26,15 +24,10 @@ pub struct TuiArgs {
     pub script: Option<String>,
     #[command(flatten)]
     pub ctx: CtxArgs,
-    /// Answer queries from an answers file instead of by hand.
-    #[arg(long, value_name = "FILE", group = "tui_source")]
-    pub answers: Option<PathBuf>,
-    /// Answer each query by running CMD (query JSON on stdin, answer on stdout).
-    #[arg(long, value_name = "CMD", group = "tui_source")]
-    pub answer_cmd: Option<String>,
-    /// Forward queries to the provider NAME ([providers.NAME] in the config).
-    #[arg(long, value_name = "NAME", group = "tui_source")]
-    pub provider: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Starting mode: manual (you answer), auto (the provider answers), review (the
     /// provider drafts, you edit or accept). Default: config `mode`, else manual.
     #[arg(long, value_name = "MODE", value_parser = ["manual", "auto", "review"])]
@@ -43,9 +36,6 @@ pub struct TuiArgs {
     /// you, `fail` fails it so the strategy's `alc.llm` raises.
     #[arg(long, value_name = "POLICY", value_parser = ["ask", "fail"], default_value = "ask")]
     pub on_provider_error: String,
-    /// Seconds an answer command may take per query.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub answer_timeout: u64,
     /// Transcript file (default: a new file per run under the data directory).
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
@@ -55,10 +45,6 @@ pub struct TuiArgs {
     /// Config file (default: $XDG_CONFIG_HOME/alc-workbench/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Largest answer accepted from --answer-cmd or a provider, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 16,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_answer_mb: u64,
 }
 
 impl SessionPort for Session {
@@ -79,6 +65,9 @@ impl SessionPort for Session {
     }
     fn abandon(&self) {
         Session::abandon(self);
+    }
+    fn transcript(&self) -> Option<PathBuf> {
+        Session::transcript_path(self)
     }
     fn redirect_transcript(&self, path: &Path) -> Result<(), String> {
         Session::redirect_transcript(self, path).map_err(|e| e.to_string())
@@ -122,10 +111,16 @@ fn default_transcript(script: &str) -> PathBuf {
         .join(format!("{ms}-{stem}.jsonl"))
 }
 
-fn starter(fixed_transcript: Option<PathBuf>) -> Starter {
+fn starter(
+    fixed_transcript: Option<PathBuf>,
+    engine: EngineArgs,
+    sandbox: SandboxSettings,
+) -> Starter {
     Box::new(move |req: &StartRequest| {
         let mut config = SessionConfig::new(ScriptSpec::parse(&req.script));
         config.ctx = req.ctx.clone();
+        engine.apply(&mut config);
+        sandbox.apply(&mut config);
         config.transcript = Some(
             fixed_transcript
                 .clone()
@@ -140,63 +135,6 @@ fn starter(fixed_transcript: Option<PathBuf>) -> Starter {
 }
 
 pub(super) fn run(args: TuiArgs) -> u8 {
-    let built = (|| -> Result<TuiOptions, InputError> {
-        let ctx = args.ctx.build()?;
-        let timeout = Duration::from_secs(args.answer_timeout.max(1));
-        let max_answer = crate::limits::mib_to_bytes(args.max_answer_mb);
-        let mut prices = None;
-        let answer_source: Option<Arc<dyn AnswerSource>> = match (&args.answers, &args.answer_cmd) {
-            (Some(path), _) => Some(Arc::new(
-                ScriptSource::from_path(path).map_err(|e| InputError(e.to_string()))?,
-            )),
-            (None, Some(cmd)) => Some(Arc::new(
-                CommandSource::new(cmd, timeout).with_max_answer_bytes(max_answer),
-            )),
-            (None, None) => match &args.provider {
-                Some(name) => {
-                    let provider = crate::provider::load_from_config_file_capped(
-                        args.config.as_deref(),
-                        name,
-                        max_answer,
-                    )
-                    .map_err(|e| InputError(e.to_string()))?;
-                    prices = provider.config.prices;
-                    Some(provider.source)
-                }
-                None => None,
-            },
-        };
-        if let Some(s) = &args.script {
-            if let ScriptSpec::File(p) = ScriptSpec::parse(s) {
-                if !p.is_file() {
-                    return Err(InputError(format!("script not found: {}", p.display())));
-                }
-            }
-        }
-        let package_dirs = packages::search_dirs(None, &default_alc_home());
-        Ok(TuiOptions {
-            script: args.script.clone(),
-            ctx,
-            choices: super::catalog::choices(&package_dirs),
-            theme: args.theme.clone(),
-            config: args.config.clone(),
-            transcript: args.transcript.clone(),
-            recovery_dir: Some(data_dir().join("transcripts")),
-            answer_source,
-            package_dirs,
-            provider_name: args.provider.clone(),
-            prices,
-            mode: args.mode.as_deref().and_then(Mode::parse),
-            on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
-        })
-    })();
-    let opts = match built {
-        Ok(o) => o,
-        Err(InputError(msg)) => {
-            eprintln!("error: {msg}");
-            return EXIT_INPUT;
-        }
-    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -208,8 +146,18 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    let fixed = args.transcript.clone();
-    let ended = rt.block_on(run_tui(opts, starter(fixed)));
+    // Inside the runtime: `--answer-proc` starts its process here.
+    let (opts, sandbox) = match rt.block_on(async { options(&args) }) {
+        Ok(o) => o,
+        Err(InputError(msg)) => {
+            eprintln!("error: {msg}");
+            return EXIT_INPUT;
+        }
+    };
+    let ended = rt.block_on(run_tui(
+        opts,
+        starter(args.transcript.clone(), args.engine.clone(), sandbox),
+    ));
     // Not a plain drop: that would wait for blocking tasks (a command answering a
     // query, a reader), and a strategy stuck in a C call must not hold the exit.
     rt.shutdown_background();
@@ -222,4 +170,45 @@ pub(super) fn run(args: TuiArgs) -> u8 {
             EXIT_INPUT
         }
     }
+}
+
+/// The TUI's options from the flags: the ctx, the answer source, the picker's offer.
+/// The screen's options and the sandbox settings, from the flags and the config file
+/// (read once here for the sandbox and the provider; the runtime reads the screen's own
+/// settings, which it owns).
+fn options(args: &TuiArgs) -> Result<(TuiOptions, SandboxSettings), InputError> {
+    let ctx = args.ctx.build()?;
+    let file_config = crate::config::Config::load(args.config.as_deref())
+        .map_err(|e| InputError(e.to_string()))?;
+    let sandbox = args.engine.sandbox(&file_config);
+    if let Some(s) = &args.script {
+        if let ScriptSpec::File(p) = ScriptSpec::parse(s) {
+            if !p.is_file() {
+                return Err(InputError(format!("script not found: {}", p.display())));
+            }
+        }
+    }
+    let (answer_source, prices): (Option<Arc<dyn AnswerSource>>, _) =
+        match args.source.answerer(&file_config)? {
+            Answerer::Scripted(source) => (Some(source), None),
+            Answerer::Provider(provider) => (Some(provider.source), provider.config.prices),
+            Answerer::Person => (None, None),
+        };
+    let package_dirs = packages::search_dirs(None, &default_alc_home());
+    let opts = TuiOptions {
+        script: args.script.clone(),
+        ctx,
+        choices: super::catalog::choices(&package_dirs),
+        theme: args.theme.clone(),
+        config: args.config.clone(),
+        transcript: args.transcript.clone(),
+        recovery_dir: Some(data_dir().join("transcripts")),
+        answer_source,
+        package_dirs,
+        provider_name: args.source.provider.clone(),
+        prices,
+        mode: args.mode.as_deref().and_then(Mode::parse),
+        on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
+    };
+    Ok((opts, sandbox))
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -19,6 +19,8 @@ use super::budget::{Budget, Counters};
 use super::error::EngineError;
 use super::event::{Answer, LogLevel, Metrics, Outcome, QueryId, SessionEvent, Stamped};
 use super::transcript::{TranscriptWriter, WriteError};
+pub(crate) use super::vm_life::ExitRequest;
+use super::vm_life::{LiveVms, VmAlive};
 
 /// What a waiting VM is woken with.
 #[derive(Debug)]
@@ -65,8 +67,14 @@ impl Sink {
 /// Settings every VM of the session needs to build its layers.
 #[derive(Debug, Clone)]
 pub(crate) struct VmSettings {
-    pub alc_home: std::path::PathBuf,
+    /// Where `alc.state` namespaces live (`$ALC_HOME/state`, or a replay's scratch copy).
+    pub state_dir: std::path::PathBuf,
     pub memory_limit: usize,
+    /// `io.popen` / `os.execute` allowed (`--allow-exec`, config `allow_exec`).
+    pub allow_exec: bool,
+    /// Variables `os.getenv` hides besides the built-in secret patterns (the
+    /// providers' `api_key_env` names of the config in force).
+    pub secret_env: Vec<String>,
 }
 
 pub(crate) struct SessionCore {
@@ -81,6 +89,9 @@ pub(crate) struct SessionCore {
     finished: AtomicBool,
     next_query: AtomicU64,
     next_pause: AtomicU64,
+    exit: Mutex<Option<ExitRequest>>,
+    /// Lua states of this session still alive (root and fork children).
+    live_vms: Arc<LiveVms>,
 }
 
 /// Poisoned locks only happen after a panic elsewhere; the data is still usable.
@@ -111,6 +122,8 @@ impl SessionCore {
             finished: AtomicBool::new(false),
             next_query: AtomicU64::new(1),
             next_pause: AtomicU64::new(1),
+            exit: Mutex::new(None),
+            live_vms: Arc::new(LiveVms::default()),
         }
     }
 
@@ -426,5 +439,28 @@ impl SessionCore {
 
     pub fn is_finished(&self) -> bool {
         self.finished.load(Ordering::Acquire)
+    }
+
+    /// `os.exit` from any VM of the session: the first request is kept, and the
+    /// session is stopped through the cancel machinery (hook, pcall re-raise, wake-up
+    /// of waiting VMs), so it cannot be swallowed and it stops fork siblings too.
+    pub fn request_exit(&self, request: ExitRequest) {
+        lock(&self.exit).get_or_insert(request);
+        self.cancel();
+    }
+
+    pub fn exit_request(&self) -> Option<ExitRequest> {
+        lock(&self.exit).clone()
+    }
+
+    /// Counts a Lua state as alive until the returned guard is dropped (the guard
+    /// lives in the state's app data, so it drops with the state).
+    pub fn vm_alive(&self) -> VmAlive {
+        self.live_vms.alive()
+    }
+
+    /// Waits until every Lua state of the session has been dropped; false on timeout.
+    pub fn wait_vms_closed(&self, timeout: Duration) -> bool {
+        self.live_vms.wait_closed(timeout)
     }
 }

@@ -210,6 +210,48 @@ impl Metrics {
     }
 }
 
+/// Largest namespace (compact JSON bytes) a transcript records whole; above it only
+/// its sha256 is recorded and a replay runs on the current state.
+pub const STATE_SNAPSHOT_MAX_BYTES: usize = 1024 * 1024;
+
+/// The `alc.state` namespace (`ctx._ns`) as the session found it at start: the
+/// `state` field of the transcript's `session` line. Exactly one of `values`
+/// (the key-values), `sha256` + `bytes` (too large to record) or `error` (the state
+/// file could not be read) is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateSnapshot {
+    pub ns: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<serde_json::Map<String, Value>>,
+    /// sha256 of the namespace's compact JSON text (keys sorted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A transcript another one refers to: where it was and what it held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptRef {
+    pub path: String,
+    /// sha256 of the transcript file's bytes.
+    pub sha256: String,
+}
+
+/// Where a run comes from: the transcript it replays (`replay_of`), or the one it
+/// branched from (`parent`) at query `branch_at` (a what-if).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<TranscriptRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<TranscriptRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_at: Option<QueryId>,
+}
+
 /// How a session ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -227,6 +269,15 @@ pub enum SessionEvent {
         script_sha256: String,
         ctx: Value,
         seed: u64,
+        /// The package name when the session runs a package (`run cot`), so a replay
+        /// runs it the same way; `None` for a script file.
+        package: Option<String>,
+        /// The session's `alc.state` namespace at start (for replay). Boxed, as is
+        /// `lineage`: both are large and read only by the transcript, and every event
+        /// (each `Stamped` the screen receives) is as big as the largest one.
+        state: Box<StateSnapshot>,
+        /// The transcript this run replays or branches from, if any.
+        lineage: Box<Lineage>,
     },
     /// The strategy (or one fork child) waits on these queries; `pause` pairs it with
     /// the matching `Resumed`.

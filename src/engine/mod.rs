@@ -13,14 +13,17 @@ pub mod budget;
 mod core;
 mod debug_api;
 pub mod debugger;
+pub mod determinism;
 pub mod error;
 pub mod event;
 mod lua;
 pub mod packages;
+pub mod replay;
 pub mod session;
 pub mod state_store;
 pub mod textops;
 pub mod transcript;
+mod vm_life;
 
 pub use budget::Budget;
 pub use debugger::{

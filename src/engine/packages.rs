@@ -124,15 +124,27 @@ struct DirResolver {
     dir: PathBuf,
 }
 
+/// A name that could leave the search directory once turned into a path. The
+/// sandbox's first searcher already refuses these with a message; this keeps the
+/// resolver safe on its own too.
+fn is_path_like(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('/')
+        || name.starts_with('\\')
+        || name.contains("..")
+        || Path::new(name).is_absolute()
+}
+
 impl Resolver for DirResolver {
     fn resolve(&self, lua: &Lua, name: &str) -> Option<mlua::Result<Value>> {
+        if is_path_like(name) {
+            return None;
+        }
         for c in candidates(&self.dir, name) {
             if c.is_file() {
                 return Some(match std::fs::read(&c) {
-                    Ok(code) => lua
-                        .load(code)
-                        .set_name(format!("@{}", display_path(&c)))
-                        .eval(),
+                    Ok(code) => crate::engine::lua::load_text(lua, &code, &display_path(&c))
+                        .and_then(|chunk| chunk.eval()),
                     Err(e) => Err(mlua::Error::runtime(format!(
                         "cannot read {}: {e}",
                         c.display()
@@ -149,7 +161,12 @@ struct BundledResolver;
 impl Resolver for BundledResolver {
     fn resolve(&self, lua: &Lua, name: &str) -> Option<mlua::Result<Value>> {
         let (_, rel, text) = BUNDLED.iter().find(|(m, _, _)| *m == name)?;
-        Some(lua.load(*text).set_name(format!("@bundled/{rel}")).eval())
+        Some(
+            lua.load(*text)
+                .set_name(format!("@bundled/{rel}"))
+                .set_mode(mlua::ChunkMode::Text)
+                .eval(),
+        )
     }
 }
 

@@ -6,7 +6,8 @@
 //! as events, ending with exactly one `Finished`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mlua_isle::Isle;
 use serde_json::Value;
@@ -16,9 +17,10 @@ use tokio::sync::mpsc;
 use super::budget::Budget;
 use super::core::{SessionCore, VmSettings};
 use super::error::EngineError;
-use super::event::{Answer, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
+use super::event::{Answer, Lineage, Metrics, Outcome, ScriptError, SessionEvent, Stamped, Status};
 use super::lua::{self, Chunk, VmContext};
 use super::packages;
+use super::replay::snapshot_state;
 use super::transcript::TranscriptWriter;
 
 /// The ordered event stream of one session.
@@ -70,6 +72,16 @@ pub struct SessionConfig {
     pub memory_limit: usize,
     /// `$ALC_HOME` (default `~/.algocline`): packages and `state/` live here.
     pub alc_home: PathBuf,
+    /// Where `alc.state` keeps its namespaces; `None`: `$ALC_HOME/state`. A replay
+    /// points it at a scratch copy so the real state is never touched.
+    pub state_dir: Option<PathBuf>,
+    /// The transcript this run replays or branches from (recorded on `session`).
+    pub lineage: Lineage,
+    /// Lets the strategy run processes (`io.popen`, `os.execute`): `--allow-exec`.
+    pub allow_exec: bool,
+    /// Variable names `os.getenv` hides besides the built-in secret patterns: the
+    /// providers' `api_key_env` names of the config in force.
+    pub secret_env: Vec<String>,
     /// Extra set-up of the root VM for embedders and tests (a test framework's
     /// globals), run after all three layers and before the chunk. Never set by the
     /// workbench itself.
@@ -109,6 +121,10 @@ impl SessionConfig {
             transcript: None,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             alc_home: default_alc_home(),
+            state_dir: None,
+            lineage: Lineage::default(),
+            allow_exec: false,
+            secret_env: Vec::new(),
             root_vm_setup: None,
             breakpoints: Vec::new(),
         }
@@ -144,7 +160,10 @@ pub struct Session {
 struct Inner {
     core: Arc<SessionCore>,
     info: ScriptInfo,
-    _isle: Isle,
+    /// The root VM's handle until the run ends; the run's last act drops it so the
+    /// VM thread exits and its Lua state (all its memory) goes at once, even while
+    /// this handle is kept to show the finished session.
+    _isle: Arc<Mutex<Option<Isle>>>,
 }
 
 impl Drop for Inner {
@@ -264,6 +283,10 @@ impl Session {
             transcript,
             memory_limit,
             alc_home,
+            state_dir,
+            lineage,
+            allow_exec,
+            secret_env,
             root_vm_setup,
             breakpoints,
         } = config;
@@ -283,10 +306,14 @@ impl Session {
             (None, None) => None,
         };
         let seed = seed.unwrap_or_else(fresh_seed);
+        let state_dir = state_dir.unwrap_or_else(|| alc_home.join("state"));
+        let state = snapshot_state(&state_dir, &ctx);
         let (tx, rx) = mpsc::unbounded_channel();
         let settings = VmSettings {
-            alc_home,
+            state_dir,
             memory_limit,
+            allow_exec,
+            secret_env,
         };
         let core = Arc::new(SessionCore::new(budget, settings, tx, writer));
         // The debugger binds breakpoints from a chunk's text; an inline one has no file.
@@ -301,6 +328,12 @@ impl Session {
             script_sha256: format!("{:x}", Sha256::digest(info.text.as_bytes())),
             ctx: ctx.clone(),
             seed,
+            package: match &script {
+                ScriptSpec::Package(name) => Some(name.clone()),
+                _ => None,
+            },
+            state: Box::new(state),
+            lineage: Box::new(lineage),
         });
         let vm = Arc::new(VmContext {
             core: core.clone(),
@@ -318,19 +351,29 @@ impl Session {
             }
         })
         .map_err(|e| EngineError::Vm(e.to_string()))?;
+        let slot = Arc::new(Mutex::new(Some(isle)));
         let runner = vm.clone();
-        // The task's own result is not needed: the outcome travels as `Finished`.
-        let _task = isle.spawn_exec(move |lua| {
-            let outcome = lua::run_root(lua, &runner, chunk);
-            // A no-op when the session was abandoned meanwhile: one `end` only.
-            runner.core.finish(outcome);
-            Ok(String::new())
-        });
+        let own_slot = slot.clone();
+        {
+            // Held while the run is queued, so the run cannot end (and look for its
+            // handle) before the handle is in the slot.
+            let guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+            let isle = guard.as_ref().expect("just stored");
+            // The task's own result is not needed: the outcome travels as `Finished`.
+            let _task = isle.spawn_exec(move |lua| {
+                let outcome = lua::run_root(lua, &runner, chunk);
+                // A no-op when the session was abandoned meanwhile: one `end` only.
+                runner.core.finish(outcome);
+                // Dropping the handle asks the VM thread to stop after this task.
+                drop(own_slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+                Ok(String::new())
+            });
+        }
         let session = Session {
             inner: Arc::new(Inner {
                 core,
                 info,
-                _isle: isle,
+                _isle: slot,
             }),
         };
         Ok((session, rx))
@@ -431,6 +474,12 @@ impl Session {
     /// The shared core (for the debugger commands in `debug_api.rs`).
     pub(crate) fn core(&self) -> &Arc<SessionCore> {
         &self.inner.core
+    }
+
+    /// Waits until every Lua VM of this session (root and fork children) has been
+    /// dropped, which happens right after the run ends; false on timeout.
+    pub fn wait_vms_closed(&self, timeout: Duration) -> bool {
+        self.inner.core.wait_vms_closed(timeout)
     }
 }
 

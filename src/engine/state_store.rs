@@ -137,6 +137,21 @@ impl StateStore {
         })
     }
 
+    /// The whole namespace as it is now (empty when the file does not exist), under
+    /// the shared lock: what a transcript records at the start of a session.
+    pub fn snapshot(&self) -> Result<Map<String, Value>, StateError> {
+        self.read(Map::clone)
+    }
+
+    /// Replaces the whole namespace with `map` (one atomic write). Replay uses it to
+    /// fill a scratch state directory from a recorded snapshot.
+    pub fn replace_all(&self, map: Map<String, Value>) -> Result<(), StateError> {
+        self.modify(|current| {
+            *current = map;
+            Ok(((), true))
+        })
+    }
+
     /// Stores `value` under `key`.
     pub fn set(&self, key: &str, value: Value) -> Result<(), StateError> {
         self.modify(|map| {

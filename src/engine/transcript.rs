@@ -80,13 +80,32 @@ fn line_fields(event: &SessionEvent) -> Vec<(&'static str, Fields)> {
             script_sha256,
             ctx,
             seed,
-        } => single(vec![
-            ("script", json!(script)),
-            ("script_sha256", json!(script_sha256)),
-            ("ctx", ctx.clone()),
-            ("seed", json!(seed)),
-            ("version", json!(env!("CARGO_PKG_VERSION"))),
-        ]),
+            package,
+            state,
+            lineage,
+        } => {
+            let mut fields = vec![
+                ("script", json!(script)),
+                ("script_sha256", json!(script_sha256)),
+                ("ctx", ctx.clone()),
+                ("seed", json!(seed)),
+                ("version", json!(env!("CARGO_PKG_VERSION"))),
+                ("state", to_json(state)),
+            ];
+            if let Some(package) = package {
+                fields.push(("package", json!(package)));
+            }
+            if let Some(of) = &lineage.replay_of {
+                fields.push(("replay_of", to_json(of)));
+            }
+            if let Some(parent) = &lineage.parent {
+                fields.push(("parent", to_json(parent)));
+            }
+            if let Some(at) = &lineage.branch_at {
+                fields.push(("branch_at", json!(at)));
+            }
+            single(fields)
+        }
         SessionEvent::Paused { pause, queries } => {
             // Batch members are written in index order whatever order they came in.
             let mut ordered: Vec<&Query> = queries.iter().collect();

@@ -60,6 +60,9 @@ fn full_session() -> Vec<Stamped> {
             script_sha256: "ab12".into(),
             ctx: json!({"task": "why?", "budget": {"max_llm_calls": 10}}),
             seed: 42,
+            package: None,
+            state: Default::default(),
+            lineage: Default::default(),
         },
         SessionEvent::Paused {
             pause: 1,

@@ -123,6 +123,17 @@ pub fn load_from_config_file_capped(
     max_answer_bytes: usize,
 ) -> Result<Provider, ProviderError> {
     let config = crate::config::Config::load(path)?;
+    from_loaded_config(&config, name, max_answer_bytes)
+}
+
+/// Builds provider `name` from a config already loaded (`run` reads the file once
+/// for the provider and the sandbox settings), accepting answers of at most
+/// `max_answer_bytes`.
+pub fn from_loaded_config(
+    config: &crate::config::Config,
+    name: &str,
+    max_answer_bytes: usize,
+) -> Result<Provider, ProviderError> {
     if config.providers.is_empty() {
         let file = config
             .path

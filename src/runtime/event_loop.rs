@@ -263,6 +263,10 @@ impl EventLoop {
                     self.events = None;
                     match (self.env.starter)(&request) {
                         Ok((port, events)) => {
+                            if let Some(path) = port.transcript() {
+                                let shown = shown_path(&path);
+                                self.send_now(Msg::Recording { path, shown });
+                            }
                             self.session = Some(port);
                             self.events = Some(events);
                             self.started_at = Some(Instant::now());
@@ -406,6 +410,15 @@ pub fn script_text(name: &str, package_dirs: &[PathBuf]) -> Option<Result<String
             .map(|(_, _, text)| Ok((*text).to_string()));
     }
     packages::find(name, package_dirs).map(|p| Ok(p.text))
+}
+
+/// A path as the status bar writes it: under the home directory as `~/…`.
+fn shown_path(path: &Path) -> String {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    match home.as_deref().and_then(|h| path.strip_prefix(h).ok()) {
+        Some(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
+        _ => path.display().to_string(),
+    }
 }
 
 async fn next_event(events: &mut Option<UnboundedReceiver<Stamped>>) -> Option<Stamped> {

@@ -5,6 +5,7 @@
 //! SIGINT, SIGQUIT, SIGHUP, SIGTERM and a terminal that goes away into a quit that
 //! ends the session's transcript, restores the terminal, and exits 128 + signal.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
@@ -149,6 +150,11 @@ pub async fn run_tui(opts: TuiOptions, starter: Starter) -> anyhow::Result<TuiEx
         std::mem::forget(term);
     }
     drop(guard);
+    // Now that the terminal is back: where the transcripts are (not eprintln!, which
+    // panics when the terminal has gone away).
+    for path in &app.recording.paths {
+        let _ = writeln!(std::io::stderr(), "transcript: {}", path.display());
+    }
     match ended_by.load(Ordering::Acquire) {
         // Drawing on a terminal that hung up fails; the signal is the news, not that.
         0 => result.map(|()| TuiExit::Quit),

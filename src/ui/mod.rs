@@ -18,6 +18,7 @@ mod source;
 mod status;
 mod trace;
 mod unrecorded;
+mod wrapped;
 
 /// What drawing needs: the model and the theme.
 #[derive(Clone, Copy)]
@@ -109,7 +110,7 @@ fn too_small(frame: &mut Frame, area: Rect, view: &View) {
     );
 }
 
-pub(crate) use crate::app::layout::wrapped_rows;
+pub(crate) use crate::app::wrap::wrapped_rows;
 
 /// Truncates to `width` columns (no allocation per character: rows are clipped on
 /// every frame).

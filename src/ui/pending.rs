@@ -8,8 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{wrapped_rows, View};
-use crate::app::layout::{prompt_rows, PromptRowKind};
+use super::{wrapped, View};
 use crate::app::pending::QueryStatus;
 use crate::app::{Action, Focus, SessionState};
 
@@ -88,29 +87,9 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let rows = prompt_rows(
-        q.note.as_deref(),
-        query.system.as_deref(),
-        &query.prompt,
-        inner.width,
-    );
-    let height = inner.height as usize;
-    let scroll = (pending.prompt_scroll as usize).min(rows.len().saturating_sub(height));
-    let lines: Vec<Line> = rows[scroll..]
-        .iter()
-        .take(height)
-        .map(|(kind, text)| match kind {
-            PromptRowKind::Note => Line::styled(text.to_string(), slots.note),
-            PromptRowKind::System { first } => Line::from(vec![
-                Span::styled(if *first { "system  " } else { "        " }, slots.dim),
-                Span::styled(text.to_string(), slots.system_prompt),
-            ]),
-            PromptRowKind::Blank | PromptRowKind::Prompt => Line::raw(text.to_string()),
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    let (scroll, rows) = wrapped::render_body(frame, inner, view, q, pending.prompt_scroll);
     // Never cut the prompt silently: say there is more, and which key shows it.
-    let below = rows.len().saturating_sub(scroll + height);
+    let below = rows.saturating_sub(scroll + inner.height as usize);
     if below > 0 || scroll > 0 {
         let mut marks = Vec::new();
         if scroll > 0 {
@@ -159,6 +138,17 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             if others > 0 {
                 hints.push((Action::SendToAll, "send to all"));
             }
+            if let Some(large) = &q.large {
+                // Says why the editor is not there, and what each key does instead.
+                answer_title.push(Span::styled(
+                    format!("{} read-only · ", large.size()),
+                    slots.note,
+                ));
+                if large.before.is_some() && q.draft.is_none() && !held {
+                    hints.push((Action::RejectDraft, "undo paste"));
+                }
+                hints.push((Action::EditLarge, "edit (slow)"));
+            }
             let hints: Vec<String> = hints
                 .iter()
                 .filter(|(a, _)| *a != Action::Forward || app.answer_source.is_some())
@@ -168,7 +158,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             let block = answer_block(view, answer_title);
             let inner = block.inner(editor_area);
             frame.render_widget(block, editor_area);
-            frame.render_widget(&q.editor, inner);
+            match &q.large {
+                Some(large) => wrapped::large_answer(frame, editor_area, view, large),
+                None => frame.render_widget(&q.editor, inner),
+            }
             return;
         }
         QueryStatus::Asking(source) => match &q.failed {
@@ -184,31 +177,27 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             }
             None => {
                 answer_title.push(view.dim(format!("streaming from {source}… ")));
-                Some(streamed(&q.streamed, editor_area, slots.text))
+                Some(wrapped::tail_of(
+                    &q.streamed,
+                    inner_of(editor_area),
+                    slots.text,
+                ))
             }
         },
-        QueryStatus::Answered { source, text } => Some(
-            Paragraph::new(vec![
-                Line::styled(format!("{source} answered:"), slots.dim),
-                Line::raw(text.clone()),
-            ])
-            .wrap(Wrap { trim: false }),
-        ),
+        QueryStatus::Answered { source, text } => Some(wrapped::head_of(
+            vec![Line::styled(format!("{source} answered:"), slots.dim)],
+            text,
+            inner_of(editor_area),
+            slots.text,
+        )),
         QueryStatus::Sent => Some(Paragraph::new(view.dim("sent; the strategy goes on…"))),
     };
     render_answer_box(frame, editor_area, view, answer_title, body);
 }
 
-/// Streamed text, scrolled so its newest line stays in view.
-fn streamed(text: &str, area: Rect, style: ratatui::style::Style) -> Paragraph<'static> {
-    let width = area.width.saturating_sub(2);
-    let height = area.height.saturating_sub(2) as usize;
-    let rows = wrapped_rows(text, width);
-    let scroll = rows.saturating_sub(height).min(u16::MAX as usize) as u16;
-    Paragraph::new(text.to_string())
-        .style(style)
-        .wrap(Wrap { trim: false })
-        .scroll((scroll, 0))
+/// Inside the Answer box's borders.
+fn inner_of(area: Rect) -> Rect {
+    Block::bordered().inner(area)
 }
 
 /// The batch's per-query markers (`1● 2◐ 3○ 4✗`), the shown one highlighted.

@@ -1,5 +1,6 @@
 //! Draws the status bar: the session state, the mode (and the source it hands queries
-//! to), the latest message, and key hints taken from the keymap.
+//! to), the latest message (else, briefly at a session's start, where its transcript
+//! goes), and key hints taken from the keymap.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -46,6 +47,17 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
     // must not be the part cut off at the right edge.
     if let Some(msg) = &app.message {
         spans.push(Span::styled(format!(" {msg} "), s.note));
+    }
+    // Where the transcript goes, briefly at a session's start (the full path is printed
+    // on exit); a message says more, so it wins.
+    let note = app.recording.note().filter(|_| app.message.is_none());
+    if let Some(path) = note {
+        let used: usize = spans.iter().map(Span::width).sum();
+        let room = (area.width as usize).saturating_sub(used + "recording to ".len() + 2);
+        spans.push(Span::styled(
+            format!("recording to {} ", fit_path(path, room)),
+            s.dim,
+        ));
     }
     let draft = app.pending.current().is_some_and(|q| q.draft.is_some());
     let held = app
@@ -128,4 +140,37 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(s.status_bar), area);
+}
+
+/// `path` in at most `width` columns: whole when it fits, else its middle elided with
+/// `…`, keeping its root ("~/", "/") and as much of its end (the file name) as fits.
+fn fit_path(path: &str, width: usize) -> String {
+    let chars: Vec<char> = path.chars().collect();
+    if chars.len() <= width {
+        return path.to_string();
+    }
+    let head = path
+        .find('/')
+        .map_or(0, |i| path[..=i].chars().count())
+        .min(width.saturating_sub(1) / 2);
+    let tail_start = chars.len() - width.saturating_sub(head + 1);
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[tail_start..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_path;
+
+    #[test]
+    fn long_paths_keep_their_file_name() {
+        let p = "~/.local/share/alc-workbench/transcripts/1712345678901-echo.jsonl";
+        assert_eq!(fit_path(p, 100), p);
+        assert_eq!(fit_path(p, 40), "~/…/transcripts/1712345678901-echo.jsonl");
+        assert_eq!(fit_path(p, 40).chars().count(), 40);
+        assert!(fit_path(p, 10).chars().count() <= 10);
+        assert_eq!(fit_path(p, 0), "…");
+    }
 }

@@ -285,3 +285,12 @@ pub fn spawn_with(bin: &str, args: &[String], rows: u16, cols: u16) -> Running {
         reader: Some(reader),
     }
 }
+
+/// The transcript's lines as JSON.
+pub fn transcript(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

@@ -50,8 +50,19 @@ end
 pcall = function(...)
   return recheck(raw_pcall(...))
 end
-xpcall = function(...)
-  return recheck(raw_xpcall(...))
+-- A message handler runs with hooks off when the error came from the cancel hook
+-- (Lua disables hooks while one runs), so a looping handler could never be
+-- interrupted: once cancelled, the strategy's handler is skipped.
+xpcall = function(f, handler, ...)
+  if type(handler) ~= "function" then
+    return recheck(raw_xpcall(f, handler, ...))
+  end
+  return recheck(raw_xpcall(f, function(e)
+    if is_cancelled() then
+      return e
+    end
+    return handler(e)
+  end, ...))
 end
 coroutine.resume = function(...)
   return recheck(raw_resume(...))

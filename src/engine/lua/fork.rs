@@ -26,6 +26,7 @@ fn run_child(lua: &Lua, vm: &VmContext, name: &str) -> Result<String, IsleError>
         .set_name("=alc:fork")
         .eval::<Value>()
         .and_then(|v| to_json(lua, v));
+    super::sandbox::flush_output(lua);
     match out {
         Ok(json) => Ok(json.to_string()),
         Err(e) => {
@@ -142,7 +143,7 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
                     Ok(isle) => {
                         let (c, n, tx) = (child.clone(), name.clone(), done_tx.clone());
                         let _task = isle.spawn_exec(move |lua| {
-                            let _ = tx.send((i, run_child(lua, &c, &n)));
+                            let _ = tx.send((i, super::with_vm_stack(|| run_child(lua, &c, &n))));
                             Ok(String::new())
                         });
                         isles.push(isle);

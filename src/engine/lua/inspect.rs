@@ -20,6 +20,10 @@ pub(crate) struct Evaluating;
 pub(crate) const LLM_REFUSED: &str =
     "alc.llm is refused while stopped in the debugger (an expression may not ask the model)";
 
+/// The error `os.exit` raises inside a debugger evaluation (it would end the session).
+pub(crate) const EXIT_REFUSED: &str =
+    "os.exit is refused while stopped in the debugger (an expression may not end the run)";
+
 /// Tables seen during one stop, so a front end can expand them later by number.
 #[derive(Default)]
 pub(crate) struct Handles(Vec<Value>);

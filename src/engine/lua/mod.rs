@@ -12,27 +12,44 @@
 
 mod activelines;
 mod arrays;
+mod convert;
 pub(crate) mod errors;
 mod fork;
 mod hook;
 mod inspect;
 mod llm;
 mod prims;
+mod sandbox;
+
+pub(crate) use convert::{from_json, to_json};
+pub(crate) use sandbox::load_text;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use mlua::{
-    DeserializeOptions, Function, IntoLuaMulti, Lua, LuaSerdeExt, MultiValue, SerializeOptions,
-    Value,
-};
+use mlua::{ChunkMode, Function, IntoLuaMulti, Lua, MultiValue, Value};
 
 use super::core::SessionCore;
 use super::event::{LogLevel, SessionEvent};
 
 const CORE_LUA: &str = include_str!("core.lua");
 const PRELUDE_LUA: &str = include_str!("../prelude.lua");
+
+/// Stack a VM run must have left when it starts. The deepest path the bounds allow
+/// is Lua's own limit of 200 nested C calls going through our Rust callbacks (a
+/// `__tostring` that prints itself) with a conversion at `convert::MAX_DEPTH` on
+/// top: measured at under 512 KiB in a debug build.
+const VM_STACK_RED_ZONE: usize = 1024 * 1024;
+/// The segment a run grows onto when less than the red zone is left.
+const VM_STACK_SEGMENT: usize = 8 * 1024 * 1024;
+
+/// Runs `f` with at least [`VM_STACK_RED_ZONE`] of stack. mlua-isle spawns VM threads
+/// with the default size (`RUST_MIN_STACK` can shrink it), and cannot be told
+/// otherwise; normally nothing is allocated here.
+pub(crate) fn with_vm_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(VM_STACK_RED_ZONE, VM_STACK_SEGMENT, f)
+}
 
 /// What one VM knows about itself.
 pub(crate) struct VmContext {
@@ -90,32 +107,15 @@ where
     })
 }
 
-pub(crate) fn to_json(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
-    // mlua's defaults, as algocline: a function, thread or userdata other than the
-    // null sentinel is an error, never silently dropped.
-    lua.from_value_with(
-        v,
-        DeserializeOptions::new()
-            .deny_unsupported_types(true)
-            .deny_recursive_tables(true),
-    )
-}
-
-pub(crate) fn from_json(lua: &Lua, v: &serde_json::Value) -> mlua::Result<Value> {
-    lua.to_value_with(
-        v,
-        // mlua's defaults, as algocline: JSON null becomes the null sentinel (so
-        // `{"a":null}` keeps its key), arrays carry the array metatable.
-        SerializeOptions::new()
-            .serialize_none_to_null(true)
-            .serialize_unit_to_null(true)
-            .set_array_metatable(true),
-    )
-}
-
 /// Builds all three layers into a fresh VM.
 pub(crate) fn setup(lua: &Lua, vm: Arc<VmContext>) -> mlua::Result<()> {
+    with_vm_stack(|| setup_layers(lua, vm))
+}
+
+fn setup_layers(lua: &Lua, vm: Arc<VmContext>) -> mlua::Result<()> {
+    lua.set_app_data(vm.core.vm_alive());
     lua.set_memory_limit(vm.core.settings.memory_limit)?;
+    lua.set_app_data(convert::ConvertLimit(vm.core.settings.memory_limit));
     let raw = lua.create_table()?;
     llm::register(lua, &raw, &vm)?;
     prims::register(lua, &raw, &vm)?;
@@ -133,11 +133,12 @@ pub(crate) fn setup(lua: &Lua, vm: Arc<VmContext>) -> mlua::Result<()> {
     globals.set("alc", alc)?;
     globals.set("ctx", from_json(lua, &vm.ctx)?)?;
     // print() must never reach the terminal the TUI owns: it becomes an info log.
+    // It uses the standard tostring even if a strategy replaces the global.
     let core = vm.core.clone();
+    let tostring: Function = globals.get("tostring")?;
     globals.set(
         "print",
-        lua.create_function(move |lua, args: MultiValue| {
-            let tostring: Function = lua.globals().get("tostring")?;
+        lua.create_function(move |_, args: MultiValue| {
             let mut parts = Vec::with_capacity(args.len());
             for a in args {
                 parts.push(tostring.call::<String>(a)?);
@@ -155,6 +156,7 @@ pub(crate) fn setup(lua: &Lua, vm: Arc<VmContext>) -> mlua::Result<()> {
     seed_fn.call::<()>(vm.seed as i64)?;
     lua.load(PRELUDE_LUA).set_name("=alc:prelude").exec()?;
     super::packages::install(lua, &vm.package_dirs)?;
+    sandbox::install(lua, &vm)?;
     install_hook(lua, &vm)?;
     Ok(())
 }
@@ -199,15 +201,20 @@ pub(crate) enum Chunk {
 /// Runs the session's chunk to the end and reports how it went. Called on the VM
 /// thread; emits nothing itself (the caller emits `Finished`).
 pub(crate) fn run_root(lua: &Lua, vm: &VmContext, chunk: Chunk) -> super::event::Outcome {
+    with_vm_stack(|| run_root_chunk(lua, vm, chunk))
+}
+
+fn run_root_chunk(lua: &Lua, vm: &VmContext, chunk: Chunk) -> super::event::Outcome {
     use super::event::{Outcome, ScriptError, Status};
     let limit = vm.core.settings.memory_limit;
     let result = install_hook(lua, vm).and_then(|()| {
-        let loaded = match chunk {
-            Chunk::File { name, code } => lua.load(code).set_name(format!("@{name}")),
+        let loaded = match &chunk {
+            Chunk::File { name, code } => sandbox::load_text(lua, code, name)?,
             Chunk::Package(p) => lua
                 .load(format!("return require({p:?}).run(ctx)"))
-                .set_name("=alc:main"),
-            Chunk::Inline { name, code } => lua.load(code).set_name(format!("@{name}")),
+                .set_name("=alc:main")
+                .set_mode(ChunkMode::Text),
+            Chunk::Inline { name, code } => sandbox::load_text(lua, code.as_bytes(), name)?,
         };
         let v: Value = loaded.eval()?;
         to_json(lua, v).map_err(|e| {
@@ -217,6 +224,19 @@ pub(crate) fn run_root(lua: &Lua, vm: &VmContext, chunk: Chunk) -> super::event:
             ))
         })
     });
+    sandbox::flush_output(lua);
+    if let Some(exit) = vm.core.exit_request() {
+        return Outcome {
+            status: Status::Failed,
+            result: None,
+            error: Some(ScriptError {
+                message: exit.message(),
+                site: exit.site,
+                traceback: None,
+            }),
+            metrics: vm.core.metrics(),
+        };
+    }
     let metrics = vm.core.metrics();
     let cancelled = vm.core.is_cancelled();
     match result {

@@ -66,9 +66,24 @@ pub(crate) fn register(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Res
         "json_decode",
         raw_fn(lua, |lua, args| {
             let s = string_arg(&args, 0, "alc.json_decode: text")?;
-            let v: serde_json::Value = serde_json::from_str(&s)
-                .map_err(|e| PrimError::arg(format!("alc.json_decode: invalid JSON: {e}")))?;
-            ret(lua, from_json(lua, &v)?)
+            let v: serde_json::Value = serde_json::from_str(&s).map_err(|e| {
+                // serde_json's own depth guard (127) trips before ours: same words.
+                if e.to_string().starts_with("recursion limit exceeded") {
+                    PrimError::arg(format!(
+                        "alc.json_decode: {}",
+                        super::errors::message_of(&super::convert::too_deep())
+                    ))
+                } else {
+                    PrimError::arg(format!("alc.json_decode: invalid JSON: {e}"))
+                }
+            })?;
+            let v = from_json(lua, &v).map_err(|e| {
+                PrimError::arg(format!(
+                    "alc.json_decode: {}",
+                    super::errors::message_of(&e)
+                ))
+            })?;
+            ret(lua, v)
         })?,
     )?;
     raw.set(
@@ -211,7 +226,7 @@ fn register_state(lua: &Lua, raw: &Table, vm: &Arc<VmContext>) -> mlua::Result<(
         .and_then(|v| v.as_str())
         .unwrap_or("default")
         .to_string();
-    let dir = vm.core.settings.alc_home.join("state");
+    let dir = vm.core.settings.state_dir.clone();
     type Op =
         fn(&Lua, &StateStore, &MultiValue) -> Result<(MultiValue, Option<&'static str>), PrimError>;
     let ops: [(&str, Op); 9] = [

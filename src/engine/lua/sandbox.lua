@@ -1,0 +1,212 @@
+-- alc:sandbox — the Lua half of ALC_API.md's "What a strategy may touch". Runs once
+-- per VM (root and fork children), after the prelude and the package resolvers.
+-- Rust hands in the pieces that must not live in Lua (the exit request, the captured
+-- streams, os.getenv); this file rewires the standard names around them. The `debug`
+-- library is absent (mlua's safe mode), so the originals kept as upvalues here stay
+-- out of a strategy's reach.
+local opts = ...
+local allow_exec = opts.allow_exec
+local stdout, stderr = opts.stdout, opts.stderr
+local request_exit, cancel_sentinel = opts.request_exit, opts.cancel_sentinel
+
+local raw_load, raw_loadfile, raw_open, raw_type, raw_close =
+  load, loadfile, io.open, io.type, io.close
+local error, select, type = error, select, type
+
+local function refused(what, why)
+  return what .. " is disabled in the sandbox (" .. why .. ")"
+end
+
+-- Processes -----------------------------------------------------------------------
+if not allow_exec then
+  local how = "start the workbench with --allow-exec to allow it"
+  io.popen = function()
+    error(refused("io.popen", how), 2)
+  end
+  os.execute = function(cmd)
+    -- Without a command, os.execute asks whether a shell is available: say no.
+    if cmd == nil then
+      return false
+    end
+    error(refused("os.execute", how), 2)
+  end
+else
+  os.execute = opts.execute
+end
+
+-- os.exit ends the session, never the process. The Rust side records the request
+-- and sets the session's cancel flag, so every pcall re-raises the sentinel.
+os.exit = function(code)
+  request_exit(code)
+  error(cancel_sentinel, 0)
+end
+
+os.getenv = opts.getenv
+
+-- Binary chunks ---------------------------------------------------------------------
+local BINARY = opts.binary_refused
+
+local function is_binary_refusal(msg)
+  return type(msg) == "string" and msg:find("attempt to load a binary chunk", 1, true) ~= nil
+end
+
+local function check_mode(mode)
+  if mode ~= nil and type(mode) == "string" and not mode:find("t", 1, true) then
+    error(BINARY, 3)
+  end
+end
+
+load = function(chunk, chunkname, mode, ...)
+  check_mode(mode)
+  local f, msg
+  if select("#", ...) > 0 then
+    f, msg = raw_load(chunk, chunkname, "t", ...)
+  else
+    f, msg = raw_load(chunk, chunkname, "t")
+  end
+  if f == nil then
+    if is_binary_refusal(msg) then
+      error(BINARY, 2)
+    end
+    return nil, msg
+  end
+  return f
+end
+
+loadfile = function(filename, mode, ...)
+  check_mode(mode)
+  local f, msg
+  if select("#", ...) > 0 then
+    f, msg = raw_loadfile(filename, "t", ...)
+  else
+    f, msg = raw_loadfile(filename, "t")
+  end
+  if f == nil then
+    if is_binary_refusal(msg) then
+      error(BINARY, 2)
+    end
+    return nil, msg
+  end
+  return f
+end
+
+dofile = function(filename)
+  local f, msg = raw_loadfile(filename, "t")
+  if f == nil then
+    error(is_binary_refusal(msg) and BINARY or msg, is_binary_refusal(msg) and 2 or 0)
+  end
+  return f()
+end
+
+package.loadlib = function()
+  error(refused("package.loadlib", "native code is unverified and can crash the workbench"), 2)
+end
+
+-- require ---------------------------------------------------------------------------
+local searchers = package.searchers
+-- The stock Lua-file searcher (third, after the resolvers and preload) would load a
+-- binary file from package.path: replace it with a text-only one. C searchers are
+-- already stubs (mlua's safe mode).
+searchers[3] = function(name)
+  local path, err = package.searchpath(name, package.path)
+  if not path then
+    return err
+  end
+  local f, msg = raw_loadfile(path, "t")
+  if f == nil then
+    if is_binary_refusal(msg) then
+      msg = BINARY
+    end
+    error(("error loading module '%s' from file '%s':\n\t%s"):format(name, path, msg), 3)
+  end
+  return f, path
+end
+
+local function bad_module_name(name)
+  if name:sub(1, 1) == "/" or name:sub(1, 1) == "\\" or name:match("^%a:[/\\]") then
+    return "is an absolute path"
+  elseif name:sub(1, 1) == "." then
+    return "starts with '.'"
+  elseif name:find("..", 1, true) then
+    return "contains '..'"
+  end
+  return nil
+end
+
+-- First searcher: refuse path-like names before any resolver sees them. Level 3 is
+-- the strategy line that called require (1 = this searcher, 2 = require).
+table.insert(searchers, 1, function(name)
+  local why = bad_module_name(name)
+  if why then
+    error(("require(%q) is refused in the sandbox: the name %s (modules are named "
+      .. "like \"pkg\" or \"pkg.sub\", and resolved through the package paths)"):format(name, why), 3)
+  end
+  return nil
+end)
+
+-- Output ----------------------------------------------------------------------------
+-- io.write, io.stdout:write and io.stderr:write become log events (stderr at warn).
+-- io.output() may still be pointed at a real file, which is then written normally.
+local function is_captured(f)
+  return f == stdout or f == stderr
+end
+
+local current = stdout
+io.stdout, io.stderr = stdout, stderr
+
+-- Opening the workbench's own output or terminal for writing would go around the
+-- capture: refused. Reading files, and writing any other file, is untouched.
+local is_own_output = opts.is_own_output
+local function check_writable(filename, mode, level)
+  if type(filename) == "string" and type(mode) == "string" and mode:find("[wa+]")
+      and is_own_output(filename) then
+    error(refused(("writing to %q"):format(filename),
+      "that is the workbench's own output or terminal; io.write and print become log events"),
+      level + 1)
+  end
+end
+
+io.open = function(filename, mode)
+  check_writable(filename, mode, 2)
+  return raw_open(filename, mode)
+end
+
+io.output = function(file)
+  if file == nil then
+    return current
+  end
+  if type(file) == "string" then
+    check_writable(file, "w", 2)
+    local f, msg = raw_open(file, "w")
+    if not f then
+      error(msg, 2)
+    end
+    current = f
+  elseif is_captured(file) or raw_type(file) == "file" then
+    current = file
+  else
+    error("bad argument #1 to 'output' (file expected, got " .. type(file) .. ")", 2)
+  end
+  return current
+end
+
+io.write = function(...)
+  return current:write(...)
+end
+
+io.close = function(file)
+  if file == nil then
+    return current:close()
+  end
+  if is_captured(file) then
+    return file:close()
+  end
+  return raw_close(file)
+end
+
+io.type = function(obj)
+  if is_captured(obj) then
+    return "file"
+  end
+  return raw_type(obj)
+end
