@@ -648,3 +648,24 @@ fn breakpoints_given_at_start_apply_from_the_first_line_and_bad_ones_refuse_the_
     d.resume(&stop, ResumeMode::Continue);
     assert_eq!(d.finished().status, Status::Completed);
 }
+
+#[test]
+fn time_stopped_in_the_debugger_is_the_persons_not_the_strategys() {
+    let main = gated("local x = 1\nlocal a = alc.llm('after')\nreturn {x = x, a = a}\n");
+    let (dir, mut config) = Dbg::files(&[("s.lua", &main)], "s.lua");
+    config.ctx = json!({"budget": {"max_elapsed_ms": 300}});
+    let mut d = Dbg::start(dir, config);
+    let gate = d.query();
+    d.session.set_breakpoint("s.lua", 2, None).unwrap();
+    d.answer(&gate, "go");
+    let stop = d.stopped();
+    // The thing measured: a person looking at the stop for longer than the budget.
+    std::thread::sleep(Duration::from_millis(500));
+    d.resume(&stop, ResumeMode::Continue);
+    let after = d.query();
+    d.answer(&after, "ok");
+    let out = d.finished();
+    assert_eq!(out.status, Status::Completed, "{:?}", out.error);
+    assert!(out.metrics.human_ms >= 500, "{:?}", out.metrics);
+    assert!(out.metrics.elapsed_ms < 300, "{:?}", out.metrics);
+}

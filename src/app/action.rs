@@ -47,6 +47,14 @@ pub enum Action {
     RetryAnswer,
     RecordElsewhere,
     GoUnrecorded,
+    Continue,
+    StepOver,
+    StepInto,
+    StepOut,
+    ToggleBreakpoint,
+    Evaluate,
+    ToggleStack,
+    Expand,
 }
 
 impl Action {
@@ -86,6 +94,14 @@ impl Action {
         Action::NextMatch,
         Action::PrevMatch,
         Action::OpenEvent,
+        Action::Continue,
+        Action::StepOver,
+        Action::StepInto,
+        Action::StepOut,
+        Action::ToggleBreakpoint,
+        Action::Evaluate,
+        Action::ToggleStack,
+        Action::Expand,
         Action::Select,
         Action::ApplyCtx,
         Action::Confirm,
@@ -143,6 +159,14 @@ impl Action {
             Action::RetryAnswer => "retry_answer",
             Action::RecordElsewhere => "record_elsewhere",
             Action::GoUnrecorded => "go_unrecorded",
+            Action::Continue => "continue",
+            Action::StepOver => "step_over",
+            Action::StepInto => "step_into",
+            Action::StepOut => "step_out",
+            Action::ToggleBreakpoint => "toggle_breakpoint",
+            Action::Evaluate => "evaluate",
+            Action::ToggleStack => "toggle_stack",
+            Action::Expand => "expand",
         }
     }
 
@@ -192,6 +216,14 @@ impl Action {
             Action::RetryAnswer => "retry: record the answer in the same transcript",
             Action::RecordElsewhere => "write the whole transcript to another file, then send",
             Action::GoUnrecorded => "go on without a transcript (recorded as your choice)",
+            Action::Continue => "debugger: continue the stopped strategy",
+            Action::StepOver => "debugger: step over (next line here)",
+            Action::StepInto => "debugger: step into (next line anywhere)",
+            Action::StepOut => "debugger: step out (next line of the caller)",
+            Action::ToggleBreakpoint => "breakpoint on/off at the Source cursor line",
+            Action::Evaluate => "evaluate an expression in the selected frame",
+            Action::ToggleStack => "show the Stack pane or the Trace",
+            Action::Expand => "select the frame / expand or fold the table",
         }
     }
 

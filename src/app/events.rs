@@ -19,8 +19,7 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
     match stamped.event {
         SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
         SessionEvent::State { .. } | SessionEvent::Log { .. } => {}
-        // The debugger's stops are the TUI's to show (issue 10, item 3).
-        SessionEvent::Debug(_) => {}
+        SessionEvent::Debug(event) => super::stepping::on_event(app, event, fx),
         SessionEvent::Paused { queries, pause } => {
             let new: Vec<_> = queries
                 .into_iter()
@@ -49,6 +48,8 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
         SessionEvent::Stat { key, value } => app.budget.stat(&key, value),
         SessionEvent::Finished(outcome) => {
             app.session.phase = Phase::Ended(outcome.status);
+            app.stack.resumed();
+            app.breakpoints.live = None;
             super::unrecorded::forget(app);
             app.budget.finish(outcome.metrics.clone());
             app.pending.clear();
@@ -98,6 +99,7 @@ pub(super) fn on_stream_closed(app: &mut App) {
         app.session.phase = Phase::Ended(status);
         super::unrecorded::forget(app);
         app.pending.clear();
+        app.stack.resumed();
         app.source.stopped = app.source.paused.take();
         app.message = Some("the session ended without a result".into());
     }

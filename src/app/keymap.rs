@@ -33,6 +33,10 @@ pub enum KeyContext {
     Unrecorded,
     /// Typing the path to record the transcript to instead.
     PathPrompt,
+    /// The Stack pane shown and focused (in the Trace's place).
+    Stack,
+    /// The debugger's expression box.
+    Expression,
     /// Active under every overlay too (suspend).
     Always,
 }
@@ -54,6 +58,8 @@ impl KeyContext {
             KeyContext::Notice => "terminal too small",
             KeyContext::Unrecorded => "answer not recorded",
             KeyContext::PathPrompt => "transcript path",
+            KeyContext::Stack => "stack",
+            KeyContext::Expression => "expression",
             KeyContext::Always => "always",
         }
     }
@@ -83,6 +89,10 @@ pub enum ContextStack {
     /// The Pending pane is focused, not editing.
     Pending,
     Trace,
+    /// The Stack pane is shown in the Trace's place and focused.
+    Stack,
+    /// The debugger's expression box.
+    Expression,
     /// The Source pane is focused.
     Source,
     /// Any other pane.
@@ -90,7 +100,7 @@ pub enum ContextStack {
 }
 
 impl ContextStack {
-    pub const ALL: [ContextStack; 13] = [
+    pub const ALL: [ContextStack; 15] = [
         ContextStack::Overlay,
         ContextStack::Picker,
         ContextStack::CtxEditor,
@@ -102,6 +112,8 @@ impl ContextStack {
         ContextStack::Editing,
         ContextStack::Pending,
         ContextStack::Trace,
+        ContextStack::Stack,
+        ContextStack::Expression,
         ContextStack::Source,
         ContextStack::Panes,
     ];
@@ -121,6 +133,8 @@ impl ContextStack {
             ContextStack::Editing => &[K::Editor, K::Pending, K::Global, K::Always],
             ContextStack::Pending => &[K::Pending, K::Scroll, K::Global, K::Always],
             ContextStack::Trace => &[K::Trace, K::Scroll, K::Global, K::Always],
+            ContextStack::Stack => &[K::Stack, K::Scroll, K::Global, K::Always],
+            ContextStack::Expression => &[K::Expression, K::Always],
             ContextStack::Source => &[K::Source, K::Scroll, K::Global, K::Always],
             ContextStack::Panes => &[K::Scroll, K::Global, K::Always],
         }
@@ -190,6 +204,16 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Unrecorded, Action::Quit, &["q", "ctrl-c"]),
     (KeyContext::PathPrompt, Action::Select, &["enter"]),
     (KeyContext::PathPrompt, Action::Close, &["esc"]),
+    (KeyContext::Global, Action::Continue, &["f8"]),
+    (KeyContext::Global, Action::StepOver, &["f10"]),
+    (KeyContext::Global, Action::StepInto, &["f11"]),
+    (KeyContext::Global, Action::StepOut, &["shift-f11"]),
+    (KeyContext::Global, Action::ToggleBreakpoint, &["f9"]),
+    (KeyContext::Global, Action::Evaluate, &["="]),
+    (KeyContext::Global, Action::ToggleStack, &["s"]),
+    (KeyContext::Stack, Action::Expand, &["enter"]),
+    (KeyContext::Expression, Action::Select, &["enter"]),
+    (KeyContext::Expression, Action::Close, &["esc"]),
 ];
 
 /// One binding row.
@@ -373,7 +397,9 @@ impl Keymap {
             K::Scroll,
             K::Source,
             K::Trace,
+            K::Stack,
             K::Search,
+            K::Expression,
             K::Overlay,
             K::Picker,
             K::CtxEditor,

@@ -12,6 +12,7 @@ use crate::engine::{Answer, Metrics, Outcome, Query, QueryId, Stamped, Status};
 
 pub mod action;
 mod answering;
+pub mod breakpoints;
 pub mod budget;
 mod chord;
 mod events;
@@ -26,6 +27,8 @@ pub mod port;
 pub mod recording;
 mod scrolling;
 pub mod source;
+pub mod stack;
+mod stepping;
 pub mod trace;
 pub mod unrecorded;
 mod update;
@@ -43,6 +46,7 @@ use budget::BudgetPane;
 use layout::ScreenLayout;
 use pending::PendingPane;
 use source::SourcePane;
+use stack::StackPane;
 use trace::TracePane;
 use unrecorded::{HeldSend, Unrecorded};
 
@@ -110,6 +114,8 @@ pub enum Msg {
         path: PathBuf,
         shown: String,
     },
+    /// The session's debugger answered a request (`Effect::Debug`).
+    Debug(stack::DebugReply),
     /// SIGTERM or similar: leave now.
     Terminate,
 }
@@ -142,6 +148,9 @@ pub enum Effect {
     StopRecording {
         reason: String,
     },
+    /// A debugger command or inspection, run off the loop task (it waits on the VM
+    /// thread); what it answers comes back as `Msg::Debug`.
+    Debug(stack::DebugRequest),
     Suspend,
     Quit,
 }
@@ -248,6 +257,8 @@ pub struct AppOptions {
     pub size: (u16, u16),
     /// The provider's prices (for the Budget pane's cost figure), if configured.
     pub prices: Option<crate::provider::Prices>,
+    /// `--break FILE:LINE`: breakpoints every run starts with.
+    pub breakpoints: Vec<crate::engine::BreakpointSpec>,
 }
 
 /// The whole model: pane states composed, plus what is shared between them.
@@ -258,6 +269,11 @@ pub struct App {
     pub pending: PendingPane,
     pub trace: TracePane,
     pub budget: BudgetPane,
+    /// Where the debugger stopped the strategy: frames, locals, upvalues.
+    pub stack: StackPane,
+    /// The breakpoints each run starts with (`--break`, toggled with F9), and the
+    /// running session's.
+    pub breakpoints: breakpoints::Breakpoints,
     pub focus: Focus,
     pub overlay: Option<Overlay>,
     pub keymap: Keymap,
@@ -298,6 +314,8 @@ impl App {
             pending: PendingPane::default(),
             trace: TracePane::new(),
             budget: BudgetPane::with_prices(opts.prices),
+            stack: StackPane::default(),
+            breakpoints: breakpoints::Breakpoints::new(opts.breakpoints),
             focus: Focus::Source,
             overlay: None,
             keymap: opts.keymap,
@@ -430,7 +448,9 @@ impl App {
             ) => ContextStack::Confirm,
             Some(Overlay::Unrecorded) => ContextStack::Unrecorded,
             Some(Overlay::TranscriptPath { .. }) => ContextStack::PathPrompt,
+            Some(Overlay::Expression { .. }) => ContextStack::Expression,
             None if self.editing() => ContextStack::Editing,
+            None if self.focus == Focus::Trace && self.stack.shown => ContextStack::Stack,
             None if self.focus == Focus::Pending => ContextStack::Pending,
             None if self.focus == Focus::Trace => ContextStack::Trace,
             None if self.focus == Focus::Source => ContextStack::Source,
@@ -445,6 +465,8 @@ mod tests;
 mod tests_batch;
 #[cfg(test)]
 mod tests_cancel;
+#[cfg(test)]
+mod tests_debug;
 #[cfg(test)]
 mod tests_keys;
 #[cfg(test)]

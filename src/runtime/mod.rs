@@ -60,6 +60,8 @@ pub struct TuiOptions {
     pub package_dirs: Vec<PathBuf>,
     /// The provider's prices, shown as a cost in the Budget pane.
     pub prices: Option<crate::provider::Prices>,
+    /// `--break FILE:LINE`: breakpoints every run starts with.
+    pub breakpoints: Vec<crate::engine::BreakpointSpec>,
 }
 
 /// Builds the model's options from CLI options and config, and picks the theme.
@@ -98,6 +100,7 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
         recovery_dir: opts.recovery_dir.clone(),
         autostart: true,
         size: (0, 0),
+        breakpoints: opts.breakpoints.clone(),
     };
     Ok((app, theme))
 }

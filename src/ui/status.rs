@@ -28,6 +28,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         Span::styled(format!(" {} ", app.mode.label()), s.mode),
         Span::raw(" "),
     ];
+    // The debugger holds the strategy: where, and why.
+    if let Some(at) = &app.stack.stopped {
+        spans.push(Span::styled(format!(" {} ", at.status()), s.status_waiting));
+        spans.push(Span::raw(" "));
+    }
     // Said for the rest of the session: the person chose to go on unrecorded.
     if app.session.recording_stopped {
         spans.push(Span::styled(" not recording ", s.status_failed));

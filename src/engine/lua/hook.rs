@@ -260,6 +260,10 @@ fn stop(
         condition_error,
         frames: inspect::frames(lua),
     }));
+    // The person's time, not the strategy's: a stop does not run down max_elapsed_ms.
+    let wait = format!("debugger stop {stop}");
+    core.counters()
+        .person_wait_begins(&wait, std::time::Instant::now());
     let mut handles = inspect::Handles::default();
     let outcome = loop {
         match rx.recv() {
@@ -301,6 +305,8 @@ fn stop(
         }
     };
     dbg.end_stop(stop);
+    core.counters()
+        .person_wait_ends(&wait, std::time::Instant::now());
     match outcome {
         Some(mode) if !core.is_cancelled() => {
             core.emit(SessionEvent::Debug(DebugEvent::Resumed { stop }));
