@@ -184,6 +184,9 @@ pub(super) fn jump(app: &mut App, top: bool) {
     let height = app.pane_height(app.focus);
     match app.focus {
         Focus::Source => app.source.scroll_to(top, height),
+        Focus::Trace if app.stack.shown => app
+            .stack
+            .move_cursor(if top { isize::MIN } else { isize::MAX }, height),
         Focus::Trace => app.trace.jump(top, height),
         Focus::Pending => {
             app.pending.prompt_scroll = if top { 0 } else { usize::MAX };

@@ -51,8 +51,9 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
             (Some(_), false) => "▸ ",
             _ => "  ",
         };
-        let indent = "  ".repeat(r.depth + 1);
-        let head = format!("{indent}{fold}{} ", r.var.name);
+        let indent = "  ".repeat(r.depth);
+        let head = format!("{indent}{fold}{} = ", r.var.name);
+        // `l` a local, `u` an upvalue (a table entry takes its table's).
         let kind = format!("{} ", &r.scope[..1]);
         let used = head.chars().count() + kind.len();
         rows.push(Line::from(vec![

@@ -85,6 +85,15 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         _ if question == Some(KeyContext::PathPrompt) => {
             &[(Action::Select, "write"), (Action::Close, "back")]
         }
+        (false, _) if app.stack.stopped.is_some() => &[
+            (Action::Continue, "continue"),
+            (Action::StepOver, "over"),
+            (Action::StepInto, "into"),
+            (Action::StepOut, "out"),
+            (Action::Evaluate, "eval"),
+            (Action::Help, "help"),
+            (Action::Cancel, "cancel"),
+        ],
         (true, _) if held => &[
             (Action::Submit, "revise"),
             (Action::NextQuery, "next"),
