@@ -124,6 +124,9 @@ pub struct StackPane {
     pub eval: Option<(String, Result<String, String>)>,
     /// Why the variables could not be read.
     pub error: Option<String>,
+    /// Other stops in force (fork children stop each on their own), shown in turn once
+    /// the one on screen goes on.
+    pub queued: Vec<(StoppedAt, Vec<Frame>)>,
     /// A step was asked from an `alc.llm` pause: the stop after the answer is a step.
     pub step_after_answer: bool,
 }
@@ -144,6 +147,7 @@ impl StackPane {
 
     /// The strategy went on (or ended): nothing to inspect.
     pub fn resumed(&mut self) {
+        self.queued.clear();
         self.stopped = None;
         self.frames.clear();
         self.vars.clear();

@@ -41,18 +41,26 @@ pub(super) fn on_event(app: &mut App, event: DebugEvent, fx: &mut Vec<Effect>) {
             if let Some(e) = &at.condition_error {
                 app.message = Some(format!("breakpoint condition failed: {e}"));
             }
-            app.stack.stopped(at, frames);
-            app.source.stopped = Some(mark.clone());
-            super::events::show_source(app, &mark, fx);
-            fx.push(Effect::Debug(DebugRequest::Variables {
-                stop,
-                frame: app.stack.frame_level(),
-            }));
+            // Another VM (a fork child) is already shown stopped: this one waits its turn.
+            if app.stack.stopped.is_some() {
+                app.message = Some(format!("also {}", at.status()));
+                app.stack.queued.push((at, frames));
+                return;
+            }
+            show_stop(app, at, frames, fx);
         }
         DebugEvent::Resumed { stop } => {
+            app.stack.queued.retain(|(at, _)| at.stop != stop);
             if app.stack.stop_id() == Some(stop) {
-                app.stack.resumed();
+                app.stack.stopped = None;
                 app.source.stopped = None;
+                match app.stack.queued.is_empty() {
+                    true => app.stack.resumed(),
+                    false => {
+                        let (at, frames) = app.stack.queued.remove(0);
+                        show_stop(app, at, frames, fx);
+                    }
+                }
             }
         }
         DebugEvent::BreakpointBound {
@@ -76,6 +84,26 @@ pub(super) fn on_event(app: &mut App, event: DebugEvent, fx: &mut Vec<Effect>) {
         // Bound, moved or found without code: the gutter shows where it now stands.
         fx.push(Effect::Debug(DebugRequest::ListBreakpoints));
     }
+}
+
+/// Shows a stop: its line in the Source pane, its frames in the Stack pane, and asks
+/// for the selected frame's variables.
+fn show_stop(
+    app: &mut App,
+    at: StoppedAt,
+    frames: Vec<crate::engine::Frame>,
+    fx: &mut Vec<Effect>,
+) {
+    let (stop, mark) = (at.stop, at.site.clone());
+    let queued = std::mem::take(&mut app.stack.queued);
+    app.stack.stopped(at, frames);
+    app.stack.queued = queued;
+    app.source.stopped = Some(mark.clone());
+    super::events::show_source(app, &mark, fx);
+    fx.push(Effect::Debug(DebugRequest::Variables {
+        stop,
+        frame: app.stack.frame_level(),
+    }));
 }
 
 /// F8, F10, F11, shift-F11. A step while the strategy waits in `alc.llm` stops at

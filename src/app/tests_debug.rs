@@ -377,3 +377,31 @@ fn the_debugger_keys_are_bound_by_default_without_collisions() {
     let custom = Keymap::with_overrides(&keys.into_iter().collect()).unwrap();
     assert_eq!(custom.hint(Action::StepOver).as_deref(), Some("f6"));
 }
+
+#[test]
+fn a_second_stop_waits_its_turn_and_shows_once_the_first_goes_on() {
+    let mut app = running();
+    update(&mut app, stopped(1, StopReason::Breakpoint(1), 4));
+    let fx = update(&mut app, stopped(2, StopReason::Breakpoint(1), 8));
+    assert!(debug_requests(&fx).is_empty());
+    assert_eq!(app.stack.stop_id(), Some(1));
+    assert_eq!(
+        app.message.as_deref(),
+        Some("also stopped at demo/s.lua:8 (breakpoint)")
+    );
+    let fx = update(
+        &mut app,
+        at(40, SessionEvent::Debug(DebugEvent::Resumed { stop: 1 })),
+    );
+    assert_eq!(app.stack.stop_id(), Some(2));
+    assert_eq!(app.source.stopped_line(), Some(8));
+    assert_eq!(
+        debug_requests(&fx),
+        vec![DebugRequest::Variables { stop: 2, frame: 0 }]
+    );
+    update(
+        &mut app,
+        at(41, SessionEvent::Debug(DebugEvent::Resumed { stop: 2 })),
+    );
+    assert!(app.stack.stopped.is_none());
+}
