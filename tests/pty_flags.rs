@@ -155,3 +155,29 @@ fn rerun_starts_the_answer_proc_afresh() {
     );
     close_result_and_quit(&mut tui);
 }
+
+#[test]
+fn break_stops_the_real_binary_at_the_line_and_f8_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.lua");
+    std::fs::write(
+        &script,
+        "local n = 41\nlocal m = n + 1\nreturn { m = m, said = alc.llm('Say something.') }\n",
+    )
+    .unwrap();
+    let t = dir.path().join("t.jsonl");
+    let (script, t_arg) = (script.to_str().unwrap(), t.to_str().unwrap());
+    let mut tui = spawn_own(&[
+        script,
+        "--break",
+        "s.lua:2",
+        "--answer-proc",
+        PROC,
+        "--transcript",
+        t_arg,
+    ]);
+    tui.screen.wait_text("s.lua:2 (breakpoint)");
+    tui.screen.wait_text("n = 41");
+    tui.send(b"\x1b[19~"); // F8
+    close_result_and_quit(&mut tui);
+}

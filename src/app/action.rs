@@ -51,6 +51,14 @@ pub enum Action {
     WhatIf,
     Diff,
     DiffView,
+    Continue,
+    StepOver,
+    StepInto,
+    StepOut,
+    ToggleBreakpoint,
+    Evaluate,
+    ToggleStack,
+    Expand,
 }
 
 impl Action {
@@ -94,6 +102,14 @@ impl Action {
         Action::OpenEvent,
         Action::WhatIf,
         Action::DiffView,
+        Action::Continue,
+        Action::StepOver,
+        Action::StepInto,
+        Action::StepOut,
+        Action::ToggleBreakpoint,
+        Action::Evaluate,
+        Action::ToggleStack,
+        Action::Expand,
         Action::Select,
         Action::ApplyCtx,
         Action::Confirm,
@@ -155,6 +171,14 @@ impl Action {
             Action::WhatIf => "what_if",
             Action::Diff => "diff",
             Action::DiffView => "diff_result_view",
+            Action::Continue => "continue",
+            Action::StepOver => "step_over",
+            Action::StepInto => "step_into",
+            Action::StepOut => "step_out",
+            Action::ToggleBreakpoint => "toggle_breakpoint",
+            Action::Evaluate => "evaluate",
+            Action::ToggleStack => "toggle_stack",
+            Action::Expand => "expand",
         }
     }
 
@@ -208,6 +232,14 @@ impl Action {
             Action::WhatIf => "what-if: re-answer this query, replay the rest",
             Action::Diff => "diff this run against its parent (or replayed)",
             Action::DiffView => "results: side by side, or as a JSON diff",
+            Action::Continue => "debugger: continue the stopped strategy",
+            Action::StepOver => "debugger: step over (next line here)",
+            Action::StepInto => "debugger: step into (next line anywhere)",
+            Action::StepOut => "debugger: step out (next line of the caller)",
+            Action::ToggleBreakpoint => "breakpoint on/off at the Source cursor line",
+            Action::Evaluate => "evaluate an expression in the selected frame",
+            Action::ToggleStack => "show the Stack pane or the Trace",
+            Action::Expand => "select the frame / expand or fold the table",
         }
     }
 

@@ -19,6 +19,7 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
     match stamped.event {
         SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
         SessionEvent::State { .. } | SessionEvent::Log { .. } => {}
+        SessionEvent::Debug(event) => super::stepping::on_event(app, event, fx),
         SessionEvent::Paused { queries, pause } => {
             // In the order asked: a replay steps its cursor query by query.
             let mut new = Vec::with_capacity(queries.len());
@@ -46,6 +47,8 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
         SessionEvent::Stat { key, value } => app.budget.stat(&key, value),
         SessionEvent::Finished(outcome) => {
             app.session.phase = Phase::Ended(outcome.status);
+            app.stack.resumed();
+            app.breakpoints.live = None;
             super::unrecorded::forget(app);
             super::replay::finished(app);
             app.budget.finish(outcome.metrics.clone());
@@ -96,6 +99,7 @@ pub(super) fn on_stream_closed(app: &mut App) {
         app.session.phase = Phase::Ended(status);
         super::unrecorded::forget(app);
         app.pending.clear();
+        app.stack.resumed();
         app.source.stopped = app.source.paused.take();
         app.message = Some("the session ended without a result".into());
     }

@@ -35,6 +35,10 @@ pub enum KeyContext {
     PathPrompt,
     /// The diff overlay (this run against its parent).
     Diff,
+    /// The Stack pane shown and focused (in the Trace's place).
+    Stack,
+    /// The debugger's expression box.
+    Expression,
     /// Active under every overlay too (suspend).
     Always,
 }
@@ -57,6 +61,8 @@ impl KeyContext {
             KeyContext::Unrecorded => "answer not recorded",
             KeyContext::PathPrompt => "transcript path",
             KeyContext::Diff => "diff",
+            KeyContext::Stack => "stack",
+            KeyContext::Expression => "expression",
             KeyContext::Always => "always",
         }
     }
@@ -88,6 +94,10 @@ pub enum ContextStack {
     /// The Pending pane is focused, not editing.
     Pending,
     Trace,
+    /// The Stack pane is shown in the Trace's place and focused.
+    Stack,
+    /// The debugger's expression box.
+    Expression,
     /// The Source pane is focused.
     Source,
     /// Any other pane.
@@ -95,7 +105,7 @@ pub enum ContextStack {
 }
 
 impl ContextStack {
-    pub const ALL: [ContextStack; 14] = [
+    pub const ALL: [ContextStack; 16] = [
         ContextStack::Overlay,
         ContextStack::Picker,
         ContextStack::CtxEditor,
@@ -108,6 +118,8 @@ impl ContextStack {
         ContextStack::Editing,
         ContextStack::Pending,
         ContextStack::Trace,
+        ContextStack::Stack,
+        ContextStack::Expression,
         ContextStack::Source,
         ContextStack::Panes,
     ];
@@ -128,6 +140,8 @@ impl ContextStack {
             ContextStack::Editing => &[K::Editor, K::Pending, K::Global, K::Always],
             ContextStack::Pending => &[K::Pending, K::Scroll, K::Global, K::Always],
             ContextStack::Trace => &[K::Trace, K::Scroll, K::Global, K::Always],
+            ContextStack::Stack => &[K::Stack, K::Scroll, K::Global, K::Always],
+            ContextStack::Expression => &[K::Expression, K::Always],
             ContextStack::Source => &[K::Source, K::Scroll, K::Global, K::Always],
             ContextStack::Panes => &[K::Scroll, K::Global, K::Always],
         }
@@ -203,6 +217,16 @@ const DEFAULTS: &[(KeyContext, Action, &[&str])] = &[
     (KeyContext::Unrecorded, Action::Quit, &["q", "ctrl-c"]),
     (KeyContext::PathPrompt, Action::Select, &["enter"]),
     (KeyContext::PathPrompt, Action::Close, &["esc"]),
+    (KeyContext::Global, Action::Continue, &["f8"]),
+    (KeyContext::Global, Action::StepOver, &["f10"]),
+    (KeyContext::Global, Action::StepInto, &["f11"]),
+    (KeyContext::Global, Action::StepOut, &["shift-f11"]),
+    (KeyContext::Global, Action::ToggleBreakpoint, &["f9"]),
+    (KeyContext::Global, Action::Evaluate, &["="]),
+    (KeyContext::Global, Action::ToggleStack, &["s"]),
+    (KeyContext::Stack, Action::Expand, &["enter"]),
+    (KeyContext::Expression, Action::Select, &["enter"]),
+    (KeyContext::Expression, Action::Close, &["esc"]),
 ];
 
 /// One binding row.
@@ -386,7 +410,9 @@ impl Keymap {
             K::Scroll,
             K::Source,
             K::Trace,
+            K::Stack,
             K::Search,
+            K::Expression,
             K::Overlay,
             K::Picker,
             K::CtxEditor,

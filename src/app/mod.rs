@@ -12,6 +12,7 @@ use crate::engine::{Answer, Metrics, Outcome, Query, QueryId, Stamped, Status};
 
 pub mod action;
 mod answering;
+pub mod breakpoints;
 pub mod budget;
 mod chord;
 mod events;
@@ -27,6 +28,8 @@ pub mod recording;
 pub mod replay;
 mod scrolling;
 pub mod source;
+pub mod stack;
+mod stepping;
 pub mod trace;
 pub mod unrecorded;
 mod update;
@@ -44,6 +47,7 @@ use budget::BudgetPane;
 use layout::ScreenLayout;
 use pending::PendingPane;
 use source::SourcePane;
+use stack::StackPane;
 use trace::TracePane;
 use unrecorded::{HeldSend, Unrecorded};
 
@@ -111,6 +115,8 @@ pub enum Msg {
         path: PathBuf,
         shown: String,
     },
+    /// The session's debugger answered a request (`Effect::Debug`).
+    Debug(stack::DebugReply),
     /// SIGTERM or similar: leave now.
     Terminate,
     /// A transcript was read for `R` (edit and replay) or `w` (what-if).
@@ -162,6 +168,9 @@ pub enum Effect {
         left: PathBuf,
         right: PathBuf,
     },
+    /// A debugger command or inspection, run off the loop task (it waits on the VM
+    /// thread); what it answers comes back as `Msg::Debug`.
+    Debug(stack::DebugRequest),
     Suspend,
     Quit,
 }
@@ -270,6 +279,8 @@ pub struct AppOptions {
     pub prices: Option<crate::engine::pricing::Prices>,
     /// `--replay TRANSCRIPT [--until N]`: the first run replays it.
     pub replay: Option<replay::ReplayStart>,
+    /// `--break FILE:LINE`: breakpoints every run starts with.
+    pub breakpoints: Vec<crate::engine::BreakpointSpec>,
 }
 
 /// The whole model: pane states composed, plus what is shared between them.
@@ -280,6 +291,11 @@ pub struct App {
     pub pending: PendingPane,
     pub trace: TracePane,
     pub budget: BudgetPane,
+    /// Where the debugger stopped the strategy: frames, locals, upvalues.
+    pub stack: StackPane,
+    /// The breakpoints each run starts with (`--break`, toggled with F9), and the
+    /// running session's.
+    pub breakpoints: breakpoints::Breakpoints,
     pub focus: Focus,
     pub overlay: Option<Overlay>,
     pub keymap: Keymap,
@@ -322,6 +338,8 @@ impl App {
             pending: PendingPane::default(),
             trace: TracePane::new(),
             budget: BudgetPane::with_prices(opts.prices),
+            stack: StackPane::default(),
+            breakpoints: breakpoints::Breakpoints::new(opts.breakpoints),
             focus: Focus::Source,
             overlay: None,
             keymap: opts.keymap,
@@ -470,7 +488,9 @@ impl App {
             Some(Overlay::Unrecorded) => ContextStack::Unrecorded,
             Some(Overlay::TranscriptPath { .. }) => ContextStack::PathPrompt,
             Some(Overlay::Diff(_)) => ContextStack::Diff,
+            Some(Overlay::Expression { .. }) => ContextStack::Expression,
             None if self.editing() => ContextStack::Editing,
+            None if self.focus == Focus::Trace && self.stack.shown => ContextStack::Stack,
             None if self.focus == Focus::Pending => ContextStack::Pending,
             None if self.focus == Focus::Trace => ContextStack::Trace,
             None if self.focus == Focus::Source => ContextStack::Source,
@@ -485,6 +505,8 @@ mod tests;
 mod tests_batch;
 #[cfg(test)]
 mod tests_cancel;
+#[cfg(test)]
+mod tests_debug;
 #[cfg(test)]
 mod tests_keys;
 #[cfg(test)]

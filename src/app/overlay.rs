@@ -42,6 +42,10 @@ pub enum Overlay {
     Search {
         query: String,
     },
+    /// An expression to evaluate in the Stack pane's selected frame.
+    Expression {
+        text: String,
+    },
     ConfirmQuit,
     /// `r`, `o` or `c` while a query waits for the person: the answers would be lost.
     ConfirmDiscard {

@@ -43,6 +43,12 @@ pub trait SessionPort: Send + Sync {
     fn redirect_transcript(&self, path: &Path) -> Result<(), String>;
     /// Goes on without a transcript; the choice is an event of the session.
     fn stop_recording(&self, reason: &str);
+    /// Runs a debugger request; may block until the stopped VM thread answers, so the
+    /// runtime calls it off the loop task.
+    fn debug(&self, request: super::stack::DebugRequest) -> super::stack::DebugReply {
+        let _ = request;
+        super::stack::DebugReply::Refused("this session has no debugger".into())
+    }
 }
 
 /// What to run: a script path or package name, the `ctx` table, and where the session
@@ -54,6 +60,8 @@ pub struct StartRequest {
     pub transcript: Option<PathBuf>,
     /// A replayed run: the recording, and how far it replays (see `app::replay`).
     pub replay: Option<super::replay::ReplayStart>,
+    /// Breakpoints set before the first line runs.
+    pub breakpoints: Vec<crate::engine::BreakpointSpec>,
 }
 
 /// A started session: the command handle and its ordered event stream.

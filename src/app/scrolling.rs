@@ -9,42 +9,55 @@ use super::{large, picker, wrap, App, Focus, Overlay};
 /// Rows one mouse-wheel notch scrolls.
 const WHEEL_ROWS: isize = 3;
 
-pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) {
+/// A click in the Source gutter: the cursor goes to that line and its breakpoint
+/// toggles (the F9 action). Not while wrapping (rows are not lines then).
+fn gutter_click(app: &mut App, column: u16, row: u16) -> Option<super::Action> {
+    let area = app.layout()?.source;
+    let (x, y) = (
+        column.checked_sub(area.x + 1)?,
+        row.checked_sub(area.y + 1)?,
+    );
+    let index = app.source.scroll + y as usize;
+    if app.source.wrap || x as usize >= app.source.gutter() || index >= app.source.lines.len() {
+        return None;
+    }
+    app.source.cursor = index;
+    Some(super::Action::ToggleBreakpoint)
+}
+
+pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) -> Option<super::Action> {
     if app.too_small() {
-        return; // no panes on screen to click or scroll
+        return None; // no panes on screen to click or scroll
     }
     let delta = match mouse.kind {
         MouseEventKind::ScrollUp => -WHEEL_ROWS,
         MouseEventKind::ScrollDown => WHEEL_ROWS,
         MouseEventKind::Down(_) => {
-            if app.overlay.is_none() {
-                if let Some(pane) = app
-                    .layout()
-                    .and_then(|l| l.pane_at(mouse.column, mouse.row))
-                {
-                    app.focus = pane;
-                }
+            if app.overlay.is_some() {
+                return None;
             }
-            return;
+            let pane = app.layout()?.pane_at(mouse.column, mouse.row)?;
+            app.focus = pane;
+            if pane == Focus::Source {
+                return gutter_click(app, mouse.column, mouse.row);
+            }
+            return None;
         }
-        _ => return,
+        _ => return None,
     };
     if app.overlay.is_some() {
         scroll(app, delta);
-        return;
+        return None;
     }
-    let Some(layout) = app.layout() else {
-        return;
-    };
+    let layout = app.layout()?;
     let at = ratatui::layout::Position::new(mouse.column, mouse.row);
     if layout.editor.contains(at) && large::shown(app) {
         large::on_wheel(app, delta > 0);
-        return;
+        return None;
     }
-    let Some(pane) = layout.pane_at(mouse.column, mouse.row) else {
-        return;
-    };
+    let pane = layout.pane_at(mouse.column, mouse.row)?;
     scroll_pane(app, pane, delta);
+    None
 }
 
 /// Columns one sideways step moves the Source pane.
@@ -77,6 +90,11 @@ pub(super) fn scroll(app: &mut App, delta: isize) {
         Some(Overlay::Picker { .. }) => picker::move_selection(app, delta),
         Some(Overlay::Diff(diff)) => super::replay::scroll_diff(diff, delta),
         Some(_) => {}
+        // Keys move the Source pane's cursor line (the wheel scrolls the view).
+        None if app.focus == Focus::Source => {
+            let height = app.pane_height(Focus::Source);
+            app.source.move_cursor(delta, height);
+        }
         None => scroll_pane(app, app.focus, delta),
     }
 }
@@ -85,6 +103,7 @@ fn scroll_pane(app: &mut App, pane: Focus, delta: isize) {
     let height = app.pane_height(pane);
     match pane {
         Focus::Source => app.source.scroll_by(delta, height),
+        Focus::Trace if app.stack.shown => app.stack.move_cursor(delta, height),
         Focus::Trace => app.trace.move_cursor(delta, height),
         Focus::Pending => scroll_prompt(app, delta),
         Focus::Budget => {}
@@ -145,6 +164,9 @@ pub(super) fn jump(app: &mut App, top: bool) {
     let height = app.pane_height(app.focus);
     match app.focus {
         Focus::Source => app.source.scroll_to(top, height),
+        Focus::Trace if app.stack.shown => app
+            .stack
+            .move_cursor(if top { isize::MIN } else { isize::MAX }, height),
         Focus::Trace => app.trace.jump(top, height),
         Focus::Pending => {
             app.pending.prompt_scroll = if top { 0 } else { usize::MAX };

@@ -37,6 +37,9 @@ pub struct SourcePane {
     pub hscroll: usize,
     /// Wrap long lines instead of scrolling sideways.
     pub wrap: bool,
+    /// The cursor line (0-based): F9 sets a breakpoint there. Moved by the scroll keys
+    /// while the pane is focused; jumps to the paused or stopped line.
+    pub cursor: usize,
 }
 
 impl SourcePane {
@@ -54,6 +57,7 @@ impl SourcePane {
         self.load_error = None;
         if !same_file {
             self.scroll = 0;
+            self.cursor = 0;
         }
         if let Some(line) = self.reveal_after_load.take() {
             self.reveal(line, height);
@@ -133,11 +137,24 @@ impl SourcePane {
     /// Scrolls so that 1-based `line` is visible, a third of the way down when it moves.
     pub fn reveal(&mut self, line: u32, height: usize) {
         let index = (line as usize).saturating_sub(1);
+        self.cursor = index.min(self.lines.len().saturating_sub(1));
         if height == 0 {
             return;
         }
         if index < self.scroll || index >= self.scroll + height {
             self.scroll = index.saturating_sub(height / 3);
+        }
+        self.clamp(height);
+    }
+
+    /// Moves the cursor line, scrolling to keep it in view.
+    pub fn move_cursor(&mut self, delta: isize, height: usize) {
+        let last = self.lines.len().saturating_sub(1);
+        self.cursor = self.cursor.saturating_add_signed(delta).min(last);
+        if self.cursor < self.scroll {
+            self.scroll = self.cursor;
+        } else if height > 0 && self.cursor >= self.scroll + height {
+            self.scroll = self.cursor + 1 - height;
         }
         self.clamp(height);
     }
@@ -149,6 +166,11 @@ impl SourcePane {
 
     pub fn scroll_to(&mut self, top: bool, height: usize) {
         self.scroll = if top { 0 } else { usize::MAX };
+        self.cursor = if top {
+            0
+        } else {
+            self.lines.len().saturating_sub(1)
+        };
         self.clamp(height);
     }
 

@@ -355,6 +355,7 @@ pub fn entries_of(stamped: &Stamped) -> Vec<TraceEntry> {
         }]
     };
     match &stamped.event {
+        SessionEvent::Debug(_) => Vec::new(),
         SessionEvent::Started {
             script, ctx, seed, ..
         } => one(

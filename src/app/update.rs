@@ -8,10 +8,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::budget::BudgetPane;
 use super::pending::QueryStatus;
 use super::scrolling::{jump, on_mouse, page, scroll, scroll_prompt, scroll_sideways};
+use super::stepping;
 use super::{
     answering, events, large, modes, picker, replay, scrolling, unrecorded, Action, App, Effect,
     Focus, KeyChord, Msg, Overlay, Phase, StartRequest,
 };
+use crate::engine::ResumeMode;
 
 /// Applies `msg` to `app`; returns what the runtime should do.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
@@ -21,7 +23,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.recording.dismiss();
             on_key(app, key, &mut fx)
         }
-        Msg::Mouse(mouse) => on_mouse(app, mouse),
+        Msg::Mouse(mouse) => {
+            if let Some(action) = on_mouse(app, mouse) {
+                act(app, action, &mut fx);
+            }
+        }
         Msg::Paste(text) => on_paste(app, &text),
         Msg::Resize(w, h) => app.size = (w, h),
         Msg::Session(stamped) => events::on_event(app, stamped, &mut fx),
@@ -67,6 +73,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.replay.transcript = Some(path.clone());
             app.recording.opened(path, shown, app.session.clock_ms)
         }
+        Msg::Debug(reply) => stepping::on_reply(app, reply),
         Msg::Terminate => quit_now(app, &mut fx),
         Msg::TranscriptRead { purpose, result } => {
             replay::transcript_read(app, purpose, result, &mut fx)
@@ -158,6 +165,13 @@ fn type_into_editor(app: &mut App, key: KeyEvent, after_cr: bool) {
         Some(Overlay::TranscriptPath { editor, .. }) if key.code != KeyCode::Enter => {
             editor.input(key);
         }
+        Some(Overlay::Expression { text }) => match key.code {
+            KeyCode::Char(c) if plain => text.push(c),
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            _ => {}
+        },
         Some(Overlay::Search { query }) => match key.code {
             KeyCode::Char(c) if plain => query.push(c),
             KeyCode::Backspace => {
@@ -279,6 +293,7 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             other => app.overlay = other,
         },
         Action::Select => match app.overlay.take() {
+            Some(Overlay::Expression { text }) => stepping::evaluate(app, text, fx),
             Some(Overlay::Search { query }) => {
                 app.trace.search = (!query.is_empty()).then_some(query);
                 find_in_trace(app, true);
@@ -313,6 +328,14 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 diff.scroll = 0;
             }
         }
+        Action::Continue => stepping::resume(app, ResumeMode::Continue, fx),
+        Action::StepOver => stepping::resume(app, ResumeMode::StepOver, fx),
+        Action::StepInto => stepping::resume(app, ResumeMode::StepInto, fx),
+        Action::StepOut => stepping::resume(app, ResumeMode::StepOut, fx),
+        Action::Evaluate => stepping::open_expression(app),
+        Action::ToggleStack => app.stack.shown = !app.stack.shown,
+        Action::Expand => stepping::expand(app, fx),
+        Action::ToggleBreakpoint => stepping::toggle_breakpoint(app, fx),
     }
 }
 
@@ -365,6 +388,7 @@ fn start_with(app: &mut App, replay: Option<replay::ReplayStart>, fx: &mut Vec<E
     app.pending.clear();
     app.budget.reset(BudgetPane::budget_of(&app.session.ctx));
     app.source.clear_marks();
+    app.stack.resumed();
     // Read the script again: it may have been edited since the last run.
     app.source.loading = Some(script.clone());
     fx.push(Effect::LoadScript(script.clone()));
@@ -387,7 +411,12 @@ fn start_with(app: &mut App, replay: Option<replay::ReplayStart>, fx: &mut Vec<E
         ctx: app.session.ctx.clone(),
         transcript: app.transcript.clone(),
         replay,
+        breakpoints: app.breakpoints.specs.clone(),
     }));
+    app.breakpoints.live = None;
+    if !app.breakpoints.specs.is_empty() {
+        fx.push(Effect::Debug(stepping::DebugRequest::ListBreakpoints));
+    }
 }
 
 /// A bracketed paste goes to the editor on screen with its line breaks as they were
@@ -412,6 +441,7 @@ fn on_paste(app: &mut App, text: &str) {
             editor.insert_str(&text);
         }
         Some(Overlay::Search { query }) => query.push_str(text.lines().next().unwrap_or("")),
+        Some(Overlay::Expression { text: e }) => e.push_str(text.lines().next().unwrap_or("")),
         Some(Overlay::TranscriptPath { editor, .. }) => {
             editor.insert_str(text.replace('\n', ""));
         }

@@ -12,11 +12,14 @@ use super::{data_dir, CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK}
 use crate::answer::AnswerSource;
 use crate::app::port::{Refusal, SessionPort, StartRequest, StartedSession, Starter};
 use crate::app::replay::ReplayStart;
+use crate::app::stack::{DebugReply, DebugRequest};
 use crate::app::{Mode, OnProviderError};
 use crate::engine::packages;
 use crate::engine::replay::{Recording, ScratchState};
 use crate::engine::session::default_alc_home;
-use crate::engine::{Answer, EngineError, Metrics, ScriptSpec, Session, SessionConfig};
+use crate::engine::{
+    Answer, BreakpointSpec, EngineError, Metrics, Scope, ScriptSpec, Session, SessionConfig,
+};
 use crate::runtime::{run_tui, TuiExit, TuiOptions};
 
 #[derive(Debug, Clone, Args)]
@@ -56,6 +59,10 @@ pub struct TuiArgs {
     /// you with its recorded answer as the draft.
     #[arg(long, value_name = "N", requires = "replay")]
     pub until: Option<usize>,
+    /// Stop at FILE:LINE (repeatable; FILE is matched as a path suffix, so `s.lua:7`
+    /// and `cot/init.lua:111` work). F8 continues, F10/F11/shift-F11 step.
+    #[arg(long = "break", value_name = "FILE:LINE", value_parser = parse_break)]
+    pub breakpoints: Vec<BreakpointSpec>,
 }
 
 impl SessionPort for Session {
@@ -86,6 +93,84 @@ impl SessionPort for Session {
     fn stop_recording(&self, reason: &str) {
         Session::stop_recording(self, reason)
     }
+    fn debug(&self, request: DebugRequest) -> DebugReply {
+        debug_request(self, request)
+    }
+}
+
+/// Runs one debugger request against the session (blocks until the stopped VM answers).
+fn debug_request(session: &Session, request: DebugRequest) -> DebugReply {
+    let refused = |e: crate::engine::DebugError| DebugReply::Refused(e.to_string());
+    match request {
+        DebugRequest::Resume { stop, mode } => match session.debug_resume(stop, mode) {
+            Ok(()) => DebugReply::Resumed,
+            Err(e) => refused(e),
+        },
+        DebugRequest::Variables { stop, frame } => {
+            let vars = |scope| {
+                session
+                    .debug_variables(stop, frame, scope, Some(VALUE_LEN))
+                    .map_err(|e| e.to_string())
+            };
+            let result = vars(Scope::Locals).and_then(|l| Ok((l, vars(Scope::Upvalues)?)));
+            DebugReply::Variables {
+                stop,
+                frame,
+                result,
+            }
+        }
+        DebugRequest::Expand { stop, handle } => DebugReply::Expanded {
+            stop,
+            handle,
+            result: session
+                .debug_expand(stop, handle, Some(VALUE_LEN))
+                .map_err(|e| e.to_string()),
+        },
+        DebugRequest::SetBreakpoint(spec) => {
+            match session.set_breakpoint(&spec.file, spec.line, spec.condition.as_deref()) {
+                Ok(_) => DebugReply::Breakpoints(Ok(session.breakpoints())),
+                Err(e) => refused(e),
+            }
+        }
+        DebugRequest::ClearBreakpoint(id) => match session.clear_breakpoint(id) {
+            Ok(()) => DebugReply::Breakpoints(Ok(session.breakpoints())),
+            Err(e) => refused(e),
+        },
+        DebugRequest::ListBreakpoints => DebugReply::Breakpoints(Ok(session.breakpoints())),
+        DebugRequest::Pause => {
+            session.debug_pause();
+            DebugReply::Resumed
+        }
+        DebugRequest::Evaluate { stop, frame, expr } => DebugReply::Evaluated {
+            stop,
+            result: session
+                .debug_evaluate(stop, frame, &expr, Some(VALUE_LEN))
+                .map_err(|e| e.to_string()),
+            expr,
+        },
+    }
+}
+
+/// Strings longer than this are cut in the Stack pane (the pane is one line a value).
+const VALUE_LEN: usize = 200;
+
+/// `--break FILE:LINE`: the file is matched as a path suffix; the line is 1-based.
+pub(super) fn parse_break(text: &str) -> Result<BreakpointSpec, String> {
+    let bad = |why: &str| format!("--break {text:?}: {why} (expected FILE:LINE, like s.lua:7)");
+    let (file, line) = text.rsplit_once(':').ok_or_else(|| bad("no ':LINE'"))?;
+    if file.is_empty() {
+        return Err(bad("no file"));
+    }
+    let line: u32 = line
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| bad("the line is not a number from 1 up"))?;
+    Ok(BreakpointSpec {
+        file: file.to_string(),
+        line,
+        condition: None,
+    })
 }
 
 fn refusal(error: EngineError) -> Refusal {
@@ -175,6 +260,7 @@ pub fn session_config(req: &StartRequest) -> Result<(SessionConfig, Option<Scrat
     let Some(replay) = &req.replay else {
         let mut config = SessionConfig::new(spec);
         config.ctx = req.ctx.clone();
+        config.breakpoints = req.breakpoints.clone();
         return Ok((config, None));
     };
     let rec = &replay.recording;
@@ -182,6 +268,7 @@ pub fn session_config(req: &StartRequest) -> Result<(SessionConfig, Option<Scrat
     let scratch = ScratchState::create(state, &default_alc_home())?;
     let mut config = rec.session_config(spec, scratch.path());
     config.ctx = req.ctx.clone();
+    config.breakpoints = req.breakpoints.clone();
     if let Some(at) = &replay.branch_at {
         config.lineage.parent = config.lineage.replay_of.take();
         config.lineage.branch_at = Some(at.clone());
@@ -344,6 +431,7 @@ fn options(args: &TuiArgs) -> Result<(TuiOptions, SandboxSettings), InputError> 
         mode: args.mode.as_deref().and_then(Mode::parse),
         on_provider_error: OnProviderError::parse(&args.on_provider_error).unwrap_or_default(),
         replay,
+        breakpoints: args.breakpoints.clone(),
     };
     Ok((opts, sandbox))
 }

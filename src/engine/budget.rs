@@ -275,6 +275,18 @@ impl Counters {
         self.person_ready.entry(id.to_string()).or_insert(now);
     }
 
+    /// A wait of the person's that is not a query: the debugger holding a stopped
+    /// strategy. `key` names it (never a query id); [`Self::person_wait_ends`] ends it.
+    pub(crate) fn person_wait_begins(&mut self, key: &str, now: Instant) {
+        self.person_ready.entry(key.to_string()).or_insert(now);
+    }
+
+    pub(crate) fn person_wait_ends(&mut self, key: &str, now: Instant) {
+        if let Some(from) = self.person_ready.remove(key) {
+            self.record_person_wait(from, now);
+        }
+    }
+
     /// A query leaves: it is no longer outstanding, and a person's wait on it ends.
     pub(crate) fn settle(&mut self, id: &str, now: Instant) {
         self.outstanding = self.outstanding.saturating_sub(1);

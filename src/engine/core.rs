@@ -79,6 +79,8 @@ pub(crate) struct VmSettings {
 
 pub(crate) struct SessionCore {
     pub budget: Budget,
+    /// Breakpoints and stops, shared by every VM of the session.
+    pub debugger: Arc<super::debugger::DebugShared>,
     pub settings: VmSettings,
     sink: Mutex<Sink>,
     pending: Mutex<HashMap<QueryId, PendingQuery>>,
@@ -107,6 +109,7 @@ impl SessionCore {
         let start = Instant::now();
         SessionCore {
             budget,
+            debugger: Arc::new(super::debugger::DebugShared::new()),
             settings,
             sink: Mutex::new(Sink {
                 seq: 0,
@@ -418,6 +421,9 @@ impl SessionCore {
         for (_, q) in pending.drain() {
             let _ = q.reply.send(Reply::Cancelled);
         }
+        drop(pending);
+        // A VM stopped in the debugger unwinds too.
+        self.debugger.cancel_all();
     }
 
     /// Ends the session with `outcome`, once: the first caller records and publishes

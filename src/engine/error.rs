@@ -57,6 +57,9 @@ pub enum EngineError {
     AnswerInFlight(String),
     #[error("the session has finished")]
     Finished,
+    /// A debugger command was refused (see [`DebugError`](super::DebugError)).
+    #[error(transparent)]
+    Debug(#[from] super::debugger::DebugError),
 }
 
 impl EngineError {

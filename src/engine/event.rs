@@ -357,6 +357,9 @@ pub enum SessionEvent {
         op: String,
     },
     Finished(Outcome),
+    /// The debugger: a VM stopped or went on, a breakpoint was bound (not recorded in
+    /// transcripts: stepping is how a person looked, not what the strategy did).
+    Debug(super::debugger::DebugEvent),
 }
 
 impl SessionEvent {
@@ -373,6 +376,7 @@ impl SessionEvent {
             SessionEvent::Stat { .. } => "stat",
             SessionEvent::State { .. } => "state",
             SessionEvent::Finished(_) => "end",
+            SessionEvent::Debug(_) => "debug",
         }
     }
 }

@@ -11,6 +11,8 @@
 
 pub mod budget;
 mod core;
+mod debug_api;
+pub mod debugger;
 pub mod determinism;
 pub mod error;
 pub mod event;
@@ -25,9 +27,13 @@ pub mod transcript;
 mod vm_life;
 
 pub use budget::Budget;
+pub use debugger::{
+    BreakpointId, BreakpointInfo, BreakpointState, DebugError, DebugEvent, Frame, Handle,
+    ResumeMode, Scope, StopId, StopReason, Variable,
+};
 pub use error::EngineError;
 pub use event::*;
 pub use session::{
-    EventStream, RootVmSetup, ScriptInfo, ScriptSpec, Session, SessionConfig, CANCEL_GRACE,
-    STUCK_IN_C,
+    BreakpointSpec, EventStream, RootVmSetup, ScriptInfo, ScriptSpec, Session, SessionConfig,
+    CANCEL_GRACE, STUCK_IN_C,
 };

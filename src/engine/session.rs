@@ -86,6 +86,17 @@ pub struct SessionConfig {
     /// globals), run after all three layers and before the chunk. Never set by the
     /// workbench itself.
     pub root_vm_setup: Option<RootVmSetup>,
+    /// Breakpoints set before the first line runs (`--break FILE:LINE`); each is
+    /// checked as `Session::set_breakpoint` would, a bad one refuses the start.
+    pub breakpoints: Vec<BreakpointSpec>,
+}
+
+/// A breakpoint to set at start: `file` matched as a path suffix, an optional condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakpointSpec {
+    pub file: String,
+    pub line: u32,
+    pub condition: Option<String>,
 }
 
 /// A function that sets up a VM further (see [`SessionConfig::root_vm_setup`]).
@@ -115,6 +126,7 @@ impl SessionConfig {
             allow_exec: false,
             secret_env: Vec::new(),
             root_vm_setup: None,
+            breakpoints: Vec::new(),
         }
     }
 }
@@ -276,11 +288,17 @@ impl Session {
             allow_exec,
             secret_env,
             root_vm_setup,
+            breakpoints,
         } = config;
         if !ctx.is_object() {
             return Err(EngineError::CtxNotObject(json_type_name(&ctx)));
         }
         let budget = Budget::from_ctx(&ctx)?;
+        // Checked before anything is created (the transcript file included).
+        let check = super::debugger::DebugShared::new();
+        for b in &breakpoints {
+            check.add_breakpoint(&b.file, b.line, b.condition.clone())?;
+        }
         let (info, chunk, package_dirs) = resolve(&script, &alc_home)?;
         let writer = match (given, &transcript) {
             (Some(w), _) => Some(w),
@@ -298,6 +316,13 @@ impl Session {
             secret_env,
         };
         let core = Arc::new(SessionCore::new(budget, settings, tx, writer));
+        // The debugger binds breakpoints from a chunk's text; an inline one has no file.
+        core.debugger.register_source(&info.display, &info.text);
+        for b in breakpoints {
+            core.debugger
+                .add_breakpoint(&b.file, b.line, b.condition)
+                .map_err(EngineError::Debug)?;
+        }
         core.emit(SessionEvent::Started {
             script: info.display.clone(),
             script_sha256: format!("{:x}", Sha256::digest(info.text.as_bytes())),
@@ -444,6 +469,11 @@ impl Session {
 
     pub fn is_finished(&self) -> bool {
         self.inner.core.is_finished()
+    }
+
+    /// The shared core (for the debugger commands in `debug_api.rs`).
+    pub(crate) fn core(&self) -> &Arc<SessionCore> {
+        &self.inner.core
     }
 
     /// Waits until every Lua VM of this session (root and fork children) has been

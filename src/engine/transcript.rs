@@ -144,6 +144,7 @@ fn line_fields(event: &SessionEvent) -> Vec<(&'static str, Fields)> {
             ("key", json!(key)),
             ("op", json!(op)),
         ]),
+        SessionEvent::Debug(_) => Vec::new(),
         SessionEvent::Finished(outcome) => single(vec![
             ("status", json!(outcome.status.label())),
             ("result", outcome.result.clone().unwrap_or(Value::Null)),

@@ -309,6 +309,9 @@ impl EventLoop {
                 }
 
                 Effect::AskSource(query) => self.ask_source(query),
+                Effect::Debug(request) => {
+                    self.off_loop(move |s| Some(Msg::Debug(s.debug(request))))
+                }
                 Effect::Suspend => {
                     self.env.control.suspend().context("suspending")?;
                     // Repaint everything. Not `Terminal::clear`: it asks the terminal

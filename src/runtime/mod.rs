@@ -65,6 +65,8 @@ pub struct TuiOptions {
     pub prices: Option<crate::engine::pricing::Prices>,
     /// `--replay TRANSCRIPT [--until N]`: the first run replays it.
     pub replay: Option<crate::app::replay::ReplayStart>,
+    /// `--break FILE:LINE`: breakpoints every run starts with.
+    pub breakpoints: Vec<crate::engine::BreakpointSpec>,
 }
 
 /// Builds the model's options from CLI options and config, and picks the theme.
@@ -104,6 +106,7 @@ pub fn prepare(opts: &TuiOptions) -> anyhow::Result<(AppOptions, Theme)> {
         autostart: true,
         size: (0, 0),
         replay: opts.replay.clone(),
+        breakpoints: opts.breakpoints.clone(),
     };
     Ok((app, theme))
 }

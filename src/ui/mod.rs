@@ -16,6 +16,7 @@ mod diff;
 mod overlay;
 mod pending;
 mod source;
+mod stack;
 mod status;
 mod trace;
 mod unrecorded;
@@ -59,7 +60,11 @@ pub fn draw(frame: &mut Frame, view: &View) {
         return;
     };
     source::render(frame, layout.source, view);
-    trace::render(frame, layout.trace, view);
+    if view.app.stack.shown {
+        stack::render(frame, layout.trace, view);
+    } else {
+        trace::render(frame, layout.trace, view);
+    }
     pending::render(frame, layout.pending, layout.editor, view);
     budget::render(frame, layout.budget, view);
     status::render(frame, layout.status, view);

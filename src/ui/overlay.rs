@@ -76,6 +76,28 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
                 rect,
             );
         }
+        Overlay::Expression { text } => {
+            let rect = overlay_rect(area, 60, 3);
+            let keys = &view.app.keymap;
+            let footer = format!(
+                "{} evaluate · {} close",
+                keys.hint_in(Action::Select, crate::app::KeyContext::Expression)
+                    .unwrap_or_default(),
+                keys.hint_in(Action::Close, crate::app::KeyContext::Expression)
+                    .unwrap_or_default()
+            );
+            let block = boxed(view, "Evaluate in the selected frame", &footer);
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled("= ", view.theme.slots.key_hint),
+                    Span::raw(text.clone()),
+                    Span::styled("▏", view.theme.slots.key_hint),
+                ]))
+                .block(block),
+                rect,
+            );
+        }
         Overlay::ConfirmQuit | Overlay::ConfirmDiscard { .. } | Overlay::ConfirmEmpty { .. } => {
             confirm(frame, area, view, &overlay.question().unwrap_or_default())
         }

@@ -1,5 +1,6 @@
 //! Draws the Source pane: highlighted lines with numbers, ▶ on the paused call site,
-//! ✗ on the error line, ■ where a cancel stopped the strategy. Only the visible lines are touched.
+//! ✗ on the error line, ■ where a cancel or the debugger stopped the strategy, ● a
+//! breakpoint (○ while its file is not loaded), the cursor line's number highlighted. Only the visible lines are touched.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -51,6 +52,13 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
     let mut rows: Vec<Line> = Vec::with_capacity(height);
     // Marks only in the file they belong to.
     let (paused, error, stopped) = (src.paused_line(), src.error_line(), src.stopped_line());
+    let breaks = src
+        .file
+        .as_deref()
+        .map(|f| view.app.breakpoints.in_file(f))
+        .unwrap_or_default();
+    let cursor =
+        (view.app.focus == Focus::Source && view.app.overlay.is_none()).then_some(src.cursor);
     for i in start..src.lines.len() {
         if rows.len() >= height {
             break;
@@ -62,8 +70,16 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
             ("✗", slots.error_line)
         } else if stopped == Some(number) {
             ("■", slots.paused_line)
+        } else if let Some((_, glyph)) = breaks.iter().find(|(l, _)| *l == number) {
+            (glyph.symbol(), slots.breakpoint)
         } else {
             (" ", slots.line_number)
+        };
+        // The cursor line: its number in the selection style (the code keeps its colours).
+        let gutter_style = if cursor == Some(i) {
+            gutter_style.patch(slots.selection)
+        } else {
+            gutter_style
         };
         let line = &src.lines[i];
         let gutter = Span::styled(format!("{marker}{number:>digits$}  "), gutter_style);

@@ -28,6 +28,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         Span::styled(format!(" {} ", app.mode.label()), s.mode),
         Span::raw(" "),
     ];
+    // The debugger holds the strategy: where, and why.
+    if let Some(at) = &app.stack.stopped {
+        spans.push(Span::styled(format!(" {} ", at.status()), s.status_waiting));
+        spans.push(Span::raw(" "));
+    }
     // Said for the rest of the session: the person chose to go on unrecorded.
     if app.session.recording_stopped {
         spans.push(Span::styled(" not recording ", s.status_failed));
@@ -90,6 +95,15 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         _ if question == Some(KeyContext::PathPrompt) => {
             &[(Action::Select, "write"), (Action::Close, "back")]
         }
+        (false, _) if app.stack.stopped.is_some() => &[
+            (Action::Continue, "continue"),
+            (Action::StepOver, "over"),
+            (Action::StepInto, "into"),
+            (Action::StepOut, "out"),
+            (Action::Evaluate, "eval"),
+            (Action::Help, "help"),
+            (Action::Cancel, "cancel"),
+        ],
         (true, _) if held => &[
             (Action::Submit, "revise"),
             (Action::NextQuery, "next"),

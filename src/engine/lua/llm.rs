@@ -79,6 +79,9 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
     if core.is_cancelled() {
         return Err(PrimError::plain("cancelled"));
     }
+    if lua.app_data_ref::<super::inspect::Evaluating>().is_some() {
+        return Err(PrimError::arg(super::inspect::LLM_REFUSED));
+    }
     let size = asks.len();
     core.counters()
         .admit(&core.budget, size as u64)
@@ -140,6 +143,8 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
         }
     }
     core.emit(SessionEvent::Resumed { pause });
+    // A breakpoint set (or a pause asked for) while waiting applies from the next line.
+    super::hook::sync(lua, &core.debugger);
     Ok(answers.into_iter().map(Option::unwrap_or_default).collect())
 }
 

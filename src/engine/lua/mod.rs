@@ -10,10 +10,13 @@
 //! strategy's own coroutines intact — a yield from inside `coroutine.wrap` would land
 //! in the strategy's coroutine, not ours.
 
+mod activelines;
 mod arrays;
 mod convert;
 pub(crate) mod errors;
 mod fork;
+mod hook;
+mod inspect;
 mod llm;
 mod prims;
 mod sandbox;
@@ -32,10 +35,6 @@ use super::event::{LogLevel, SessionEvent};
 
 const CORE_LUA: &str = include_str!("core.lua");
 const PRELUDE_LUA: &str = include_str!("../prelude.lua");
-
-/// How often (in VM instructions) the hook checks for cancellation: cheap enough to
-/// leave on, quick enough that `while true do end` stops within microseconds.
-const HOOK_INTERVAL: u32 = 1000;
 
 /// Stack a VM run must have left when it starts. The deepest path the bounds allow
 /// is Lua's own limit of 200 nested C calls going through our Rust callbacks (a
@@ -162,20 +161,10 @@ fn setup_layers(lua: &Lua, vm: Arc<VmContext>) -> mlua::Result<()> {
     Ok(())
 }
 
-/// The cancel check, on every thread the VM runs (coroutines included). Left in
-/// place for the VM's life; a debugger (mlua-probe-core) will chain into this hook.
+/// The cancel check and the debugger, one hook on every thread the VM runs
+/// (coroutines included); see `hook.rs`.
 pub(crate) fn install_hook(lua: &Lua, vm: &VmContext) -> mlua::Result<()> {
-    let flag = vm.core.cancel_flag();
-    lua.set_global_hook(
-        mlua::HookTriggers::new().every_nth_instruction(HOOK_INTERVAL),
-        move |_lua, _debug| {
-            if flag.load(Ordering::Relaxed) {
-                Err(mlua::Error::runtime(errors::CANCEL_SENTINEL))
-            } else {
-                Ok(mlua::VmState::Continue)
-            }
-        },
-    )
+    hook::install(lua, vm)
 }
 
 /// Where the strategy called us from: the first Lua frame of a user file.

@@ -295,6 +295,9 @@ pub(crate) fn install(lua: &Lua, vm: &Arc<VmContext>) -> mlua::Result<()> {
     opts.set(
         "request_exit",
         lua.create_function(move |lua, code: Value| {
+            if lua.app_data_ref::<super::inspect::Evaluating>().is_some() {
+                return Err(mlua::Error::runtime(super::inspect::EXIT_REFUSED));
+            }
             let code = exit_code(&code)?;
             exiting.core.request_exit(ExitRequest {
                 code,
