@@ -123,9 +123,16 @@ pub async fn answer_pause(
         // sync, which saves a hop to the blocking pool per answer (replaying 10,000
         // answers is bound by such hops); elsewhere a blocking task keeps the one
         // worker free.
-        let recorded = match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::MultiThread => Ok(tokio::task::block_in_place(record)),
-            _ => tokio::task::spawn_blocking(record).await,
+        let recorded = if session.transcript_path().is_none() {
+            // Nothing to write: recording is a few locks and a channel send.
+            Ok(record())
+        } else {
+            match tokio::runtime::Handle::current().runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::MultiThread => {
+                    Ok(tokio::task::block_in_place(record))
+                }
+                _ => tokio::task::spawn_blocking(record).await,
+            }
         };
         if let Ok(Err(error)) = recorded {
             if error.unrecorded().is_some() {
