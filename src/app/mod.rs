@@ -213,6 +213,8 @@ pub enum SessionState {
     Idle,
     Running,
     Waiting,
+    /// Stopped in the debugger (a breakpoint or a step).
+    Stopped,
     Finished,
     Failed,
     Cancelled,
@@ -224,6 +226,7 @@ impl SessionState {
             SessionState::Idle => "idle",
             SessionState::Running => "running",
             SessionState::Waiting => "waiting for you",
+            SessionState::Stopped => "stopped",
             SessionState::Finished => "finished",
             SessionState::Failed => "failed",
             SessionState::Cancelled => "cancelled",
@@ -388,6 +391,7 @@ impl App {
     pub fn state(&self) -> SessionState {
         match self.session.phase {
             Phase::Idle => SessionState::Idle,
+            Phase::Running if self.stack.stopped.is_some() => SessionState::Stopped,
             Phase::Running if self.pending.any_for_you() => SessionState::Waiting,
             Phase::Running => SessionState::Running,
             Phase::Ended(Status::Completed) => SessionState::Finished,

@@ -20,9 +20,19 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
         let block = view.pane_block(Focus::Pending, vec![view.title("Pending")]);
         let inner = block.inner(area);
         frame.render_widget(block, area);
+        let stopped;
         let text = match app.state() {
             SessionState::Idle => "no session running",
             SessionState::Running => "the strategy is running…",
+            SessionState::Stopped => {
+                stopped = match app.keymap.hint(crate::app::Action::Continue) {
+                    Some(key) => {
+                        format!("the strategy is stopped in the debugger ({key} continues)")
+                    }
+                    None => "the strategy is stopped in the debugger".to_string(),
+                };
+                stopped.as_str()
+            }
             SessionState::Finished => "finished",
             SessionState::Failed => "the strategy failed",
             SessionState::Cancelled => "cancelled",

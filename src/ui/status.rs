@@ -17,7 +17,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
     let state_style = match state {
         SessionState::Idle => s.status_idle,
         SessionState::Running => s.status_running,
-        SessionState::Waiting => s.status_waiting,
+        SessionState::Waiting | SessionState::Stopped => s.status_waiting,
         SessionState::Finished => s.status_finished,
         SessionState::Failed => s.status_failed,
         SessionState::Cancelled => s.status_cancelled,
