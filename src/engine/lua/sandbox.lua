@@ -56,18 +56,28 @@ local function check_mode(mode)
   end
 end
 
+-- What load/loadfile return: the function, or nil and the message; a binary chunk is
+-- an error that blames the strategy's line (level 3: past this helper and the loader;
+-- callers keep the call out of tail position so that frame is there).
+local function text_chunk(f, msg)
+  if f == nil then
+    if is_binary_refusal(msg) then
+      error(BINARY, 3)
+    end
+    return nil, msg
+  end
+  return f
+end
+
 load = function(chunk, chunkname, mode, ...)
   check_mode(mode)
   local f, msg
   if select("#", ...) > 0 then
-    f, msg = raw_load(chunk, chunkname, "t", ...)
+    f, msg = text_chunk(raw_load(chunk, chunkname, "t", ...))
   else
-    f, msg = raw_load(chunk, chunkname, "t")
+    f, msg = text_chunk(raw_load(chunk, chunkname, "t"))
   end
   if f == nil then
-    if is_binary_refusal(msg) then
-      error(BINARY, 2)
-    end
     return nil, msg
   end
   return f
@@ -77,14 +87,11 @@ loadfile = function(filename, mode, ...)
   check_mode(mode)
   local f, msg
   if select("#", ...) > 0 then
-    f, msg = raw_loadfile(filename, "t", ...)
+    f, msg = text_chunk(raw_loadfile(filename, "t", ...))
   else
-    f, msg = raw_loadfile(filename, "t")
+    f, msg = text_chunk(raw_loadfile(filename, "t"))
   end
   if f == nil then
-    if is_binary_refusal(msg) then
-      error(BINARY, 2)
-    end
     return nil, msg
   end
   return f
