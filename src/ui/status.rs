@@ -146,6 +146,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, view: &View) {
         if *action == Action::Cancel && !app.is_running() {
             continue;
         }
+        // Nor run without a script to run (the picker, `o`, chooses one).
+        if *action == Action::Run && app.session.script.is_none() {
+            continue;
+        }
         // In the editor, typing keys do not reach other bindings: hint a chord.
         let key = match question {
             Some(context) => app.keymap.hint_in(*action, context),
