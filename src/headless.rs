@@ -8,6 +8,11 @@
 //! An answer the transcript cannot record is not acknowledged (the strategy stays
 //! paused), and headless there is nobody to choose how to go on: the drive stops at
 //! once with that error.
+//!
+//! Requests nobody waits for are dropped, not left to finish: the rest of a batch once
+//! one of its items failed (the pause is withdrawn), and everything in flight when the
+//! drive returns (finished, cancelled). Dropping a provider's future closes its HTTP
+//! connection, so the server stops generating.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -40,6 +45,8 @@ pub async fn drive(
     log: &mut (dyn Write + Send),
 ) -> Result<Outcome, EngineError> {
     let (unrecorded_tx, mut unrecorded) = unbounded_channel();
+    // Dropped (and so aborted, requests and all) when the drive returns.
+    let mut pauses = tokio::task::JoinSet::new();
     loop {
         let stamped = tokio::select! {
             biased;
@@ -48,15 +55,21 @@ pub async fn drive(
                 Some(stamped) => stamped,
                 None => break,
             },
+            Some(_) = pauses.join_next(), if !pauses.is_empty() => continue,
         };
         match stamped.event {
             SessionEvent::Paused { queries, .. } => {
-                tokio::spawn(answer_pause(
+                pauses.spawn(answer_pause(
                     session.clone(),
                     source.clone(),
                     queries,
                     unrecorded_tx.clone(),
                 ));
+            }
+            SessionEvent::Answered { id, answer } if verbosity == Verbosity::Debug => {
+                if let Some(note) = answer.cut_off_note() {
+                    let _ = writeln!(log, "[warn] {id} {note}");
+                }
             }
             SessionEvent::Log { level, msg } => {
                 let show = match verbosity {
@@ -111,6 +124,9 @@ pub async fn answer_pause(
         })
         .collect();
     while let Some((id, result)) = pending.next().await {
+        // One failed item fails the whole pause (the engine withdraws it): the
+        // others' requests are dropped with `pending` below.
+        let failed = result.is_err() && queries.len() > 1;
         // Recording syncs the disk: off the async workers. The session may have
         // finished or been cancelled meanwhile; then nobody needs this answer, and
         // that error goes to the void.
@@ -139,6 +155,9 @@ pub async fn answer_pause(
                 let _ = unrecorded.send(error);
                 return;
             }
+        }
+        if failed {
+            return;
         }
     }
 }

@@ -29,6 +29,7 @@ pub use screen::{wait_for_screen, WatchedBackend};
 /// A query asked at `file:line`.
 pub fn query(id: &str, prompt: &str, file: &str, line: u32) -> Query {
     Query {
+        max_tokens_capped: None,
         id: id.into(),
         prompt: prompt.into(),
         system: None,

@@ -14,6 +14,7 @@ use alc_workbench::engine::{AnswerOrigin, Query, Usage};
 
 fn query(id: &str, prompt: &str) -> Query {
     Query {
+        max_tokens_capped: None,
         id: id.into(),
         prompt: prompt.into(),
         system: None,

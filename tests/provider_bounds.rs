@@ -22,6 +22,7 @@ const MIB: usize = 1024 * 1024;
 
 fn query() -> Query {
     Query {
+        max_tokens_capped: None,
         id: "q-1".into(),
         prompt: "p".into(),
         system: None,

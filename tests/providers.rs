@@ -23,6 +23,7 @@ const KEY: &str = "sk-test-0123456789-secret";
 
 fn query(prompt: &str) -> Query {
     Query {
+        max_tokens_capped: None,
         id: "q-1".into(),
         prompt: prompt.into(),
         system: None,

@@ -50,6 +50,7 @@ fn drafted(text: &str) -> App {
     update(
         &mut app,
         Msg::SourceReply {
+            request: 1,
             id: "q-1".into(),
             result: Ok(Answer::new(text.to_string(), AnswerOrigin::Provider)),
         },

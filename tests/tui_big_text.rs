@@ -189,6 +189,7 @@ fn streamed_text_shows_its_end() {
     update(
         &mut app,
         Msg::StreamText {
+            request: 1,
             id: "q-1".into(),
             text: long,
         },
@@ -196,6 +197,7 @@ fn streamed_text_shows_its_end() {
     update(
         &mut app,
         Msg::StreamText {
+            request: 1,
             id: "q-1".into(),
             text: " and the newest words".into(),
         },

@@ -89,6 +89,7 @@ fn stream(app: &mut App, id: &str, text: &str) {
     update(
         app,
         Msg::StreamText {
+            request: 1,
             id: id.into(),
             text: text.into(),
         },
@@ -99,6 +100,7 @@ fn reply(app: &mut App, id: &str, result: Result<Answer, SourceError>) {
     update(
         app,
         Msg::SourceReply {
+            request: 1,
             id: id.into(),
             result,
         },
@@ -107,6 +109,8 @@ fn reply(app: &mut App, id: &str, result: Result<Answer, SourceError>) {
 
 fn model_answer(text: &str) -> Answer {
     Answer {
+        finish: None,
+        served_model: None,
         text: text.into(),
         source: AnswerOrigin::Provider,
         model: Some("smollm2".into()),

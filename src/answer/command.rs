@@ -254,6 +254,7 @@ mod tests {
 
     fn query(id: &str, prompt: &str) -> Query {
         Query {
+            max_tokens_capped: None,
             id: id.into(),
             prompt: prompt.into(),
             system: Some("be brief".into()),

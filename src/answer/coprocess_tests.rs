@@ -55,6 +55,7 @@ fn reply_errors_and_shape_problems() {
 
 fn query(id: &str) -> Query {
     Query {
+        max_tokens_capped: None,
         id: id.into(),
         prompt: "p".into(),
         system: None,

@@ -202,6 +202,7 @@ mod tests {
 
     fn query() -> Query {
         Query {
+            max_tokens_capped: None,
             id: "q-3".into(),
             prompt: "p".into(),
             system: None,

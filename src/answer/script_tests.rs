@@ -4,6 +4,7 @@ use super::*;
 
 fn query(id: &str, prompt: &str, system: Option<&str>) -> Query {
     Query {
+        max_tokens_capped: None,
         id: id.into(),
         prompt: prompt.into(),
         system: system.map(str::to_string),

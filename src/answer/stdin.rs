@@ -205,6 +205,7 @@ mod tests {
 
     fn query(id: &str, prompt: &str) -> Query {
         Query {
+            max_tokens_capped: None,
             id: id.into(),
             prompt: prompt.into(),
             system: None,

@@ -17,7 +17,23 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
     app.budget.observe(&stamped.metrics);
     let now = stamped.t_ms;
     match stamped.event {
-        SessionEvent::Started { .. } | SessionEvent::Resumed { .. } => {}
+        SessionEvent::Started { .. } => {}
+        SessionEvent::Resumed { pause } => {
+            // Every query of the pause was answered, or the pause was withdrawn (a
+            // batch item failed): what is left of it waits for nothing.
+            let left: Vec<_> = app
+                .pending
+                .queries
+                .iter()
+                .filter(|q| q.pause == pause)
+                .map(|q| q.query.id.clone())
+                .collect();
+            for id in left {
+                if let Some(q) = app.pending.remove(&id) {
+                    super::modes::drop_request(&q, fx);
+                }
+            }
+        }
         SessionEvent::State { .. } | SessionEvent::Log { .. } => {}
         SessionEvent::Debug(event) => super::stepping::on_event(app, event, fx),
         SessionEvent::Paused { queries, pause } => {
@@ -52,6 +68,9 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
             super::unrecorded::forget(app);
             super::replay::finished(app);
             app.budget.finish(outcome.metrics.clone());
+            for q in &app.pending.queries {
+                super::modes::drop_request(q, fx);
+            }
             app.pending.clear();
             // Where it failed, or where the cancel stopped it: the error's site (in a
             // package's file too), else the call it was waiting at.

@@ -35,6 +35,8 @@ pub mod unrecorded;
 mod update;
 pub mod wrap;
 
+/// The mark of a cut-off answer, for the screen (the engine owns the word).
+pub use crate::engine::CUT_OFF_MARK;
 pub use action::Action;
 pub use keymap::{ContextStack, KeyChord, KeyContext, Keymap};
 pub use modes::{Mode, OnProviderError, SiteKey};
@@ -64,9 +66,11 @@ pub enum Msg {
     SessionEnded,
     /// The starter refused to start a session.
     StartFailed(String),
-    /// A non-person answer source replied to a query.
+    /// A non-person answer source replied to a query: to hand-over number `request`
+    /// of it (a reply to an earlier hand-over, rejected or replaced, is ignored).
     SourceReply {
         id: QueryId,
+        request: u64,
         result: Result<Answer, SourceError>,
     },
     /// The session refused an answer or failure we sent for `id`.
@@ -101,6 +105,7 @@ pub enum Msg {
     /// what came before.
     StreamText {
         id: QueryId,
+        request: u64,
         text: String,
     },
     /// The clock, in ms since the session started, and the engine's figures at that
@@ -147,9 +152,19 @@ pub enum Effect {
     LoadScript(String),
     /// Tell the session the query is ready for the person: their time from now.
     PersonReady(QueryId),
-    /// Hand a query to the non-person answer source; its text streams back as
-    /// `Msg::StreamText`, its result as `Msg::SourceReply`.
-    AskSource(Query),
+    /// Hand a query to the non-person answer source, as hand-over number `request`
+    /// of that query; its text streams back as `Msg::StreamText`, its result as
+    /// `Msg::SourceReply`, both tagged with `request`.
+    AskSource {
+        query: Query,
+        request: u64,
+    },
+    /// Nobody waits for hand-over `request` of query `id` any more: drop it, so a
+    /// provider's HTTP request is closed and the server stops generating.
+    DropRequest {
+        id: QueryId,
+        request: u64,
+    },
     /// Write the whole transcript to this file and record there from now on; the
     /// result comes back as `Msg::TranscriptRedirected`.
     RedirectTranscript(PathBuf),

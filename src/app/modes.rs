@@ -137,7 +137,21 @@ fn hand_over(q: &mut PendingQuery, name: String, handoff: Handoff, fx: &mut Vec<
     q.draft = None;
     q.failed = None;
     q.note = None;
-    fx.push(Effect::AskSource(q.query.clone()));
+    q.request += 1;
+    fx.push(Effect::AskSource {
+        query: q.query.clone(),
+        request: q.request,
+    });
+}
+
+/// The source's request for `q`, if one is in flight, is no longer wanted.
+pub(super) fn drop_request(q: &PendingQuery, fx: &mut Vec<Effect>) {
+    if q.is_asking() && q.request > 0 {
+        fx.push(Effect::DropRequest {
+            id: q.query.id.clone(),
+            request: q.request,
+        });
+    }
 }
 
 /// `a`: manual → auto → review. Applies to queries asked from now on.
@@ -231,10 +245,11 @@ pub(super) fn can_reject(app: &App) -> bool {
     })
 }
 
-/// `ctrl-r`: drops the draft (or stops waiting for the source) and leaves the query to
-/// the person with an empty editor; a late reply is then ignored. With a large answer
-/// of the person's own, undoes the paste that made it large.
-pub(super) fn reject(app: &mut App) {
+/// `ctrl-r`: drops the draft (or stops waiting for the source, dropping its request so
+/// a model stops generating) and leaves the query to the person with an empty editor;
+/// a late reply is then ignored. With a large answer of the person's own, undoes the
+/// paste that made it large.
+pub(super) fn reject(app: &mut App, fx: &mut Vec<Effect>) {
     let name = app.answer_source.clone().unwrap_or_else(|| "source".into());
     let Some(q) = app.pending.current_mut() else {
         return;
@@ -252,6 +267,7 @@ pub(super) fn reject(app: &mut App) {
         q.large = None;
         q.note = Some("large paste undone: the answer is as it was before it".into());
     } else if q.is_asking() {
+        drop_request(q, fx);
         q.status = QueryStatus::ForYou;
         q.handoff = None;
         q.streamed.clear();
@@ -264,9 +280,9 @@ pub(super) fn reject(app: &mut App) {
     }
 }
 
-pub(super) fn on_stream_text(app: &mut App, id: &str, text: &str) {
+pub(super) fn on_stream_text(app: &mut App, id: &str, request: u64, text: &str) {
     if let Some(q) = app.pending.find_mut(id) {
-        if q.is_asking() {
+        if q.is_asking() && q.request == request {
             q.streamed.push_str(text);
         }
     }
@@ -278,6 +294,7 @@ pub(super) fn on_stream_text(app: &mut App, id: &str, text: &str) {
 pub(super) fn on_source_reply(
     app: &mut App,
     id: QueryId,
+    request: u64,
     result: Result<Answer, SourceError>,
     fx: &mut Vec<Effect>,
 ) {
@@ -287,8 +304,8 @@ pub(super) fn on_source_reply(
     let Some(q) = app.pending.find_mut(&id) else {
         return; // answered or gone meanwhile
     };
-    if !q.is_asking() {
-        return; // the person took it over
+    if !q.is_asking() || q.request != request {
+        return; // the person took it over, or this answers an earlier hand-over
     }
     let handoff = q.handoff.take().unwrap_or(Handoff::Auto);
     q.streamed.clear();
@@ -296,6 +313,7 @@ pub(super) fn on_source_reply(
         Ok(answer) if handoff == Handoff::Review => {
             q.set_editor_text(&answer.text);
             q.show_from_start();
+            q.note = answer.cut_off_note();
             q.draft = Some(answer);
             q.status = QueryStatus::ForYou;
             true
@@ -352,6 +370,9 @@ pub(super) fn answer_for(q: &PendingQuery, text: String, clock_ms: u64) -> Answe
             usage: draft.usage,
             latency_ms: draft.latency_ms,
             provider: draft.provider.clone(),
+            // What the model did with the draft stays true of it after the edit.
+            finish: draft.finish.clone(),
+            served_model: draft.served_model.clone(),
         },
         None => {
             let mut answer = Answer::new(text, AnswerOrigin::Human);

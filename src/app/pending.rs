@@ -97,6 +97,9 @@ pub struct PendingQuery {
     pub pause: u64,
     /// Why the source has it (while `Asking`).
     pub handoff: Option<Handoff>,
+    /// Number of the latest hand-over to the source (0: never handed over). Replies
+    /// carry the number they answer, so a late one is never taken for a newer one.
+    pub request: u64,
     /// Text streamed in so far for the current request.
     pub streamed: String,
     /// The source's answer put in the editor for review; kept to tell "accepted as is"
@@ -132,6 +135,7 @@ impl PendingQuery {
             asked_at_ms,
             pause: 0,
             handoff: None,
+            request: 0,
             streamed: String::new(),
             draft: None,
             failed: None,

@@ -303,11 +303,12 @@ fn an_answer_source_answers_or_hands_over_to_you() {
         ],
     );
     assert_eq!(fx.len(), 3);
-    assert!(matches!(&fx[0], Effect::AskSource(q) if q.id == "q-1"));
+    assert!(matches!(&fx[0], Effect::AskSource { query: q, .. } if q.id == "q-1"));
     assert_eq!(app.state(), SessionState::Running);
     let fx = update(
         &mut app,
         Msg::SourceReply {
+            request: 1,
             id: "q-1".into(),
             result: Ok(Answer::new("canned", AnswerOrigin::Script)),
         },
@@ -321,6 +322,7 @@ fn an_answer_source_answers_or_hands_over_to_you() {
     let fx = update(
         &mut app,
         Msg::SourceReply {
+            request: 1,
             id: "q-2".into(),
             result: Err(SourceError::Failed("scripted error".into())),
         },
@@ -335,6 +337,7 @@ fn an_answer_source_answers_or_hands_over_to_you() {
     update(
         &mut app,
         Msg::SourceReply {
+            request: 1,
             id: "q-3".into(),
             result: Err(SourceError::Exhausted("no more answers".into())),
         },

@@ -197,7 +197,7 @@ fn held_answers_go_when_the_last_waiting_query_is_forwarded() {
         Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE)),
     );
     assert!(
-        matches!(fx.as_slice(), [Effect::AskSource(q), Effect::AnswerQuery { id, answer }]
+        matches!(fx.as_slice(), [Effect::AskSource { query: q, .. }, Effect::AnswerQuery { id, answer }]
             if q.id == "q-2" && id == "q-1" && answer.text == "PASS"),
         "{fx:?}"
     );

@@ -140,6 +140,7 @@ fn a_large_draft_is_accepted_as_it_came_or_rejected() {
     update(
         &mut app,
         Msg::SourceReply {
+            request: 1,
             id: "q-1".into(),
             result: Ok(draft),
         },

@@ -80,6 +80,7 @@ fn reply(app: &mut App, id: &str, result: Result<Answer, SourceError>) -> Vec<Ef
     update(
         app,
         Msg::SourceReply {
+            request: 1,
             id: id.into(),
             result,
         },
@@ -90,6 +91,7 @@ fn stream(app: &mut App, id: &str, text: &str) {
     let fx = update(
         app,
         Msg::StreamText {
+            request: 1,
             id: id.into(),
             text: text.into(),
         },
@@ -99,6 +101,8 @@ fn stream(app: &mut App, id: &str, text: &str) {
 
 fn model_answer(text: &str) -> Answer {
     Answer {
+        finish: None,
+        served_model: None,
         text: text.into(),
         source: AnswerOrigin::Provider,
         model: Some("smollm2".into()),
@@ -133,7 +137,14 @@ fn a_cycles_manual_auto_review_and_back() {
     assert!(app.message.as_deref().unwrap().contains("local answers"));
     let q = query("q-1", "p", "demo/cot.lua", 3);
     let fx = paused(&mut app, 2, vec![q.clone()]);
-    assert_eq!(fx, vec![Effect::AskSource(q)], "auto hands it over at once");
+    assert_eq!(
+        fx,
+        vec![Effect::AskSource {
+            query: q,
+            request: 1
+        }],
+        "auto hands it over at once"
+    );
     assert_eq!(app.state(), SessionState::Running);
 }
 
@@ -197,7 +208,10 @@ fn m_sets_the_call_sites_mode_for_its_next_queries() {
     assert_eq!(
         fx,
         vec![
-            Effect::AskSource(at_site),
+            Effect::AskSource {
+                query: at_site,
+                request: 1
+            },
             Effect::PersonReady("q-3".into())
         ]
     );
@@ -224,7 +238,13 @@ fn f5_forwards_just_this_query_and_r_still_runs() {
     let q = query("q-1", "p", "demo/cot.lua", 3);
     paused(&mut app, 2, vec![q.clone()]);
     typed(&mut app, "half");
-    assert_eq!(update(&mut app, f5()), vec![Effect::AskSource(q)]);
+    assert_eq!(
+        update(&mut app, f5()),
+        vec![Effect::AskSource {
+            query: q,
+            request: 1
+        }]
+    );
     assert_eq!(current(&app).status, QueryStatus::Asking("local".into()));
     assert_eq!(current(&app).handoff, Some(Handoff::Forward));
     assert_eq!(app.mode, Mode::Manual, "a one-off: the mode stays");
@@ -264,7 +284,10 @@ fn drafted() -> App {
     let q = query("q-1", "Why is the sky blue?", "demo/cot.lua", 3);
     assert_eq!(
         paused(&mut app, 2, vec![q.clone()]),
-        vec![Effect::AskSource(q)]
+        vec![Effect::AskSource {
+            query: q,
+            request: 1
+        }]
     );
     assert_eq!(current(&app).phase(), QueryPhase::Waiting);
     assert!(!app.editing(), "nothing to edit before the draft");
@@ -361,7 +384,18 @@ fn ctrl_r_while_the_provider_works_takes_the_query_over() {
     );
     assert_eq!(app.focus, Focus::Pending);
     stream(&mut app, "q-1", "Ray");
-    update(&mut app, ctrl('r'));
+    let fx = update(&mut app, ctrl('r'));
+    assert_eq!(
+        fx,
+        vec![
+            Effect::DropRequest {
+                id: "q-1".into(),
+                request: 1
+            },
+            Effect::PersonReady("q-1".into())
+        ],
+        "the request is dropped, so the server stops generating"
+    );
     assert_eq!(current(&app).status, QueryStatus::ForYou);
     assert!(app.editing());
     // The late reply and late text change nothing.
@@ -470,6 +504,129 @@ fn a_batch_shows_each_querys_state() {
     // The failed one is shown; f5 asks again.
     let q4 = app.pending.queries[3].query.clone();
     assert_eq!(current(&app).query.id, "q-4");
-    assert_eq!(update(&mut app, f5()), vec![Effect::AskSource(q4)]);
+    assert_eq!(
+        update(&mut app, f5()),
+        vec![Effect::AskSource {
+            query: q4,
+            request: 2
+        }]
+    );
     assert_eq!(current(&app).phase(), QueryPhase::Waiting);
+}
+
+fn reply_to(
+    app: &mut App,
+    id: &str,
+    request: u64,
+    result: Result<Answer, SourceError>,
+) -> Vec<Effect> {
+    update(
+        app,
+        Msg::SourceReply {
+            id: id.into(),
+            request,
+            result,
+        },
+    )
+}
+
+#[test]
+fn a_late_reply_to_a_rejected_request_is_never_taken_for_the_new_one() {
+    let mut app = provider(Mode::Review);
+    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 3)]);
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+    );
+    update(&mut app, ctrl('r'));
+    let q = current(&app).query.clone();
+    assert_eq!(
+        update(&mut app, f5()),
+        vec![Effect::AskSource {
+            query: q,
+            request: 2
+        }],
+        "f5 after ctrl-r is a new hand-over"
+    );
+    // The first request's text and reply arrive late: neither is the draft.
+    update(
+        &mut app,
+        Msg::StreamText {
+            id: "q-1".into(),
+            request: 1,
+            text: "old".into(),
+        },
+    );
+    assert!(current(&app).streamed.is_empty());
+    assert!(reply_to(&mut app, "q-1", 1, Ok(model_answer("old answer"))).is_empty());
+    assert!(current(&app).is_asking(), "still waiting for request 2");
+    assert!(current(&app).draft.is_none());
+    reply_to(&mut app, "q-1", 2, Ok(model_answer("new answer")));
+    assert_eq!(current(&app).draft.as_ref().unwrap().text, "new answer");
+    assert_eq!(current(&app).answer_text(), "new answer");
+}
+
+#[test]
+fn a_cut_off_draft_says_so_and_keeps_its_finish_when_edited() {
+    let mut app = provider(Mode::Review);
+    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 3)]);
+    let mut cut = model_answer("Blue light scat");
+    cut.finish = Some("length".into());
+    reply(&mut app, "q-1", Ok(cut));
+    let note = current(&app).note.clone().unwrap();
+    assert!(
+        note.contains("cut off") && note.contains("finish = length"),
+        "{note}"
+    );
+    typed(&mut app, "ters");
+    let fx = update(&mut app, ctrl('s'));
+    let (_, answer) = sent(&fx);
+    assert_eq!(answer.source, AnswerOrigin::ProviderEdited);
+    assert_eq!(answer.finish.as_deref(), Some("length"));
+}
+
+#[test]
+fn a_withdrawn_batch_drops_the_requests_still_in_flight() {
+    let mut app = provider(Mode::Auto);
+    let qs = batch(
+        (1..=3)
+            .map(|i| query(&format!("q-{i}"), "p", "demo/cot.lua", 3))
+            .collect(),
+    );
+    paused(&mut app, 2, qs);
+    // q-2 fails the batch (on_provider_error = fail would; here the engine withdrew
+    // the pause after a failure) and the strategy resumes with the error.
+    let fx = update(&mut app, event(3, SessionEvent::Resumed { pause: 2 }));
+    assert_eq!(
+        fx.iter()
+            .filter(|e| matches!(e, Effect::DropRequest { .. }))
+            .count(),
+        3
+    );
+    assert!(
+        app.pending.queries.is_empty(),
+        "nothing of the pause is left"
+    );
+}
+
+#[test]
+fn the_end_of_a_session_drops_its_requests() {
+    let mut app = provider(Mode::Auto);
+    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 3)]);
+    let fx = update(
+        &mut app,
+        event(
+            3,
+            SessionEvent::Finished(crate::engine::Outcome {
+                status: crate::engine::Status::Failed,
+                result: None,
+                error: None,
+                metrics: Metrics::default(),
+            }),
+        ),
+    );
+    assert!(fx.contains(&Effect::DropRequest {
+        id: "q-1".into(),
+        request: 1
+    }));
 }

@@ -62,6 +62,7 @@ fn a_review_draft_opens_at_its_start() {
     update(
         &mut app,
         Msg::SourceReply {
+            request: 1,
             id: "q-1".into(),
             result: Ok(Answer::new(text.clone(), AnswerOrigin::Provider)),
         },

@@ -5,7 +5,7 @@
 //! Entries are stored flat (two boxed strings each, no event structs) so 100k of them
 //! stay small, and drawing only ever touches the rows on screen.
 
-use crate::engine::{AnswerOrigin, LogLevel, SessionEvent, Stamped, Status};
+use crate::engine::{AnswerOrigin, LogLevel, SessionEvent, Stamped, Status, CUT_OFF_MARK};
 
 /// The kind of one trace entry; decides the glyph, the colour and the filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,6 +372,9 @@ pub fn entries_of(stamped: &Stamped) -> Vec<TraceEntry> {
                     body.push_str(&format!("system: {system}\n"));
                 }
                 body.push_str(&format!("max_tokens: {}", q.max_tokens));
+                if let Some(cap) = q.max_tokens_capped {
+                    body.push_str(&format!(" (capped to {cap}: the token budget's share)"));
+                }
                 if let Some(site) = &q.site {
                     body.push_str(&format!("\nsite: {site}"));
                 }
@@ -397,8 +400,20 @@ pub fn entries_of(stamped: &Stamped) -> Vec<TraceEntry> {
                 answer.source.label()
             };
             let mut body = format!("{}\n\nsource: {}", answer.text, answer.source.label());
+            if let Some(note) = answer.cut_off_note() {
+                body.push_str(&format!("\n{note}"));
+            } else if let Some(finish) = &answer.finish {
+                body.push_str(&format!("\nfinish: {finish}"));
+            }
             if let Some(model) = &answer.model {
                 body.push_str(&format!("\nmodel: {model}"));
+            }
+            if let Some(served) = answer
+                .served_model
+                .as_ref()
+                .filter(|s| Some(*s) != answer.model.as_ref())
+            {
+                body.push_str(&format!("\nserved by: {served}"));
             }
             if let Some(u) = answer.usage {
                 body.push_str(&format!(
@@ -407,7 +422,11 @@ pub fn entries_of(stamped: &Stamped) -> Vec<TraceEntry> {
                 ));
             }
             body.push_str(&format!("\nlatency: {} ms", answer.latency_ms));
-            one(TraceKind::Answer, format!("{id} {who}"), body)
+            let head = match answer.is_cut_off() {
+                true => format!("{id} {who} {CUT_OFF_MARK}"),
+                false => format!("{id} {who}"),
+            };
+            one(TraceKind::Answer, head, body)
         }
         SessionEvent::QueryFailed { id, error } => one(
             TraceKind::QueryFailed,

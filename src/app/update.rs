@@ -36,7 +36,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.session.phase = Phase::Idle;
             app.message = Some(format!("could not start: {error}"));
         }
-        Msg::SourceReply { id, result } => modes::on_source_reply(app, id, result, &mut fx),
+        Msg::SourceReply {
+            id,
+            request,
+            result,
+        } => modes::on_source_reply(app, id, request, result, &mut fx),
         Msg::AnswerRejected { id, error } => {
             if let Some(q) = app.pending.find_mut(&id) {
                 q.status = QueryStatus::ForYou;
@@ -58,7 +62,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.source.loaded(file, lines, height);
         }
         Msg::SourceLoadFailed { file, error } => app.source.load_failed(file, error),
-        Msg::StreamText { id, text } => modes::on_stream_text(app, &id, &text),
+        Msg::StreamText { id, request, text } => modes::on_stream_text(app, &id, request, &text),
         Msg::Tick { now_ms, metrics } => {
             if app.is_running() {
                 app.session.clock_ms = app.session.clock_ms.max(now_ms);
@@ -247,7 +251,7 @@ fn perform(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::CycleMode => modes::cycle_mode(app),
         Action::SiteMode => modes::cycle_site_mode(app),
         Action::Forward => modes::forward(app, fx),
-        Action::RejectDraft => modes::reject(app),
+        Action::RejectDraft => modes::reject(app, fx),
         Action::EditLarge => large::edit(app),
         Action::NextQuery => app.pending.step(true),
         Action::PrevQuery => app.pending.step(false),

@@ -270,6 +270,7 @@ mod tests {
     #[test]
     fn prompt_rows_are_note_system_blank_prompt() {
         let query = Query {
+            max_tokens_capped: None,
             id: "q-1".into(),
             prompt: "one two three\nfour".into(),
             system: Some("be brief".into()),

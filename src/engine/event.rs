@@ -45,6 +45,20 @@ pub struct Query {
     /// Child package name when the query comes from an `alc.fork` child.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub fork: Option<String>,
+    /// The output limit actually asked of a model when the token budget had less
+    /// left than `max_tokens` (which stays what the strategy asked: replay matches
+    /// on it). See [`Query::output_limit`].
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub max_tokens_capped: Option<u32>,
+}
+
+impl Query {
+    /// The output limit to send a model: `max_tokens`, or less when the token budget
+    /// capped it (`max_tokens_capped`).
+    pub fn output_limit(&self) -> u32 {
+        self.max_tokens_capped
+            .map_or(self.max_tokens, |cap| cap.min(self.max_tokens))
+    }
 }
 
 /// Who produced an answer. Serialised names are part of the transcript format.
@@ -95,7 +109,21 @@ pub struct Answer {
     /// The configured provider (`[providers.NAME]`) that produced it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Why the model stopped, normalised: `stop`, `length` (cut off at the output
+    /// limit), `content_filter`, `tool_calls`, or the API's own word when it is none
+    /// of those. `None` when the source does not say (a person, a command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish: Option<String>,
+    /// The model the server says answered (llama-server: the model file's path;
+    /// OpenRouter: the routed model), beside the configured `model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_model: Option<String>,
 }
+
+/// `finish` of an answer cut off at its output limit.
+pub const FINISH_LENGTH: &str = "length";
+/// The mark of a cut-off answer wherever one is shown (Pending pane, trace, `run -v`).
+pub const CUT_OFF_MARK: &str = "✂";
 
 impl Answer {
     /// An answer with no model, no usage and no measured latency.
@@ -107,7 +135,23 @@ impl Answer {
             usage: None,
             latency_ms: 0,
             provider: None,
+            finish: None,
+            served_model: None,
         }
+    }
+
+    /// The model stopped at its output limit: the text is cut off.
+    pub fn is_cut_off(&self) -> bool {
+        self.finish.as_deref() == Some(FINISH_LENGTH)
+    }
+
+    /// The one sentence saying so, for every place that shows it.
+    pub fn cut_off_note(&self) -> Option<String> {
+        self.is_cut_off().then(|| {
+            format!(
+                "{CUT_OFF_MARK} cut off: the model stopped at the output limit (finish = length)"
+            )
+        })
     }
 }
 

@@ -56,6 +56,7 @@ fn recording(lines: &[Value]) -> Recording {
 
 fn q(id: &str, prompt: &str) -> Query {
     Query {
+        max_tokens_capped: None,
         id: id.into(),
         prompt: prompt.into(),
         system: None,

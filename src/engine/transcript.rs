@@ -115,15 +115,25 @@ fn line_fields(event: &SessionEvent) -> Vec<(&'static str, Fields)> {
                 .map(|q| (kind, query_fields(q, *pause)))
                 .collect()
         }
-        SessionEvent::Answered { id, answer } => single(vec![
-            ("id", json!(id)),
-            ("text", json!(answer.text)),
-            ("source", json!(answer.source.label())),
-            ("model", json!(answer.model)),
-            ("usage", to_json(&answer.usage)),
-            ("latency_ms", json!(answer.latency_ms)),
-            ("provider", json!(answer.provider)),
-        ]),
+        SessionEvent::Answered { id, answer } => {
+            let mut fields = vec![
+                ("id", json!(id)),
+                ("text", json!(answer.text)),
+                ("source", json!(answer.source.label())),
+                ("model", json!(answer.model)),
+                ("usage", to_json(&answer.usage)),
+                ("latency_ms", json!(answer.latency_ms)),
+                ("provider", json!(answer.provider)),
+            ];
+            // Added fields: absent rather than null when the source did not say.
+            if let Some(finish) = &answer.finish {
+                fields.push(("finish", json!(finish)));
+            }
+            if let Some(served) = &answer.served_model {
+                fields.push(("served_model", json!(served)));
+            }
+            single(fields)
+        }
         SessionEvent::QueryFailed { id, error } => {
             single(vec![("id", json!(id)), ("error", json!(error))])
         }
@@ -169,6 +179,9 @@ fn query_fields(q: &Query, pause: u64) -> Fields {
     }
     if let Some(fork) = &q.fork {
         fields.push(("fork", json!(fork)));
+    }
+    if let Some(cap) = q.max_tokens_capped {
+        fields.push(("max_tokens_capped", json!(cap)));
     }
     fields.push(("pause", json!(pause)));
     fields

@@ -17,6 +17,7 @@ fn stamped(seq: u64, t_ms: u64, event: SessionEvent) -> Stamped {
 
 fn query(id: &str, prompt: &str, batch: Option<BatchPos>) -> Query {
     Query {
+        max_tokens_capped: None,
         id: id.into(),
         prompt: prompt.into(),
         system: None,
@@ -71,6 +72,8 @@ fn full_session() -> Vec<Stamped> {
         SessionEvent::Answered {
             id: "q-1".into(),
             answer: Answer {
+                finish: None,
+                served_model: None,
                 text: "Rayleigh scattering ✓".into(),
                 source: AnswerOrigin::ProviderEdited,
                 model: Some("gpt-x".into()),

@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Value};
 
 use super::http::ApiKey;
-use super::source::{FrameError, Reply, StreamState};
+use super::source::{normalise_finish, text_field, FrameError, Reply, StreamState};
 use super::stream::Frame;
 use super::{api_error_text, merge_extra, system_prompt, ProviderConfig};
 use crate::answer::SourceError;
@@ -42,7 +42,7 @@ pub(crate) fn headers(
 pub(crate) fn body(config: &ProviderConfig, query: &Query, stream: bool) -> Value {
     let mut body = json!({
         "model": config.model_name(),
-        "max_tokens": query.max_tokens,
+        "max_tokens": query.output_limit(),
         "messages": [{"role": "user", "content": query.prompt}],
         "stream": stream,
     });
@@ -83,7 +83,12 @@ pub(crate) fn parse_whole(value: &Value) -> Result<Reply, FrameError> {
             completion_tokens: u.get("output_tokens")?.as_u64()?,
         })
     });
-    Ok(Reply { text, usage })
+    Ok(Reply {
+        text,
+        usage,
+        finish: text_field(value, "/stop_reason").map(|r| normalise_finish(&r)),
+        served_model: text_field(value, "/model"),
+    })
 }
 
 /// One SSE event; returns the text it adds. The event kind is read from the data's
@@ -109,6 +114,7 @@ pub(crate) fn frame(frame: &Frame, state: &mut StreamState) -> Result<Option<Str
     }
     match kind {
         "message_start" => {
+            state.served_model = text_field(&value, "/message/model").or(state.served_model.take());
             if let Some(usage) = value.pointer("/message/usage") {
                 state.prompt_tokens = input_tokens(usage).or(state.prompt_tokens);
                 if let Some(out) = usage.get("output_tokens").and_then(Value::as_u64) {
@@ -123,6 +129,9 @@ pub(crate) fn frame(frame: &Frame, state: &mut StreamState) -> Result<Option<Str
             _ => Ok(None),
         },
         "message_delta" => {
+            if let Some(reason) = text_field(&value, "/delta/stop_reason") {
+                state.finish = Some(normalise_finish(&reason));
+            }
             if let Some(usage) = value.get("usage") {
                 if let Some(out) = usage.get("output_tokens").and_then(Value::as_u64) {
                     state.completion_tokens = Some(out);

@@ -79,6 +79,7 @@ mod tests {
         let source = super::super::build("echo", &providers).unwrap();
         assert_eq!(source.name(), "echo");
         let query = Query {
+            max_tokens_capped: None,
             id: "q-1".into(),
             prompt: "p".into(),
             system: None,

@@ -30,6 +30,9 @@ pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// The `anthropic-version` header sent unless `anthropic_version` says otherwise.
 pub const ANTHROPIC_DEFAULT_VERSION: &str = "2023-06-01";
+/// The body field of an `openai` provider's output limit unless `max_tokens_field`
+/// says otherwise.
+pub const DEFAULT_MAX_TOKENS_FIELD: &str = "max_tokens";
 /// Default Ollama address when neither `base_url` nor `OLLAMA_HOST` is set.
 pub const OLLAMA_DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434";
 const OLLAMA_DEFAULT_PORT: u16 = 11434;
@@ -93,6 +96,10 @@ pub struct ProviderConfig {
     /// The variable holding the API key; `None` sends no key.
     pub api_key_env: Option<String>,
     pub anthropic_version: String,
+    /// `kind = "openai"`: the body field carrying the output limit, `max_tokens`
+    /// (default) or `max_completion_tokens` (OpenAI's reasoning models refuse the
+    /// other with an HTTP 400).
+    pub max_tokens_field: String,
     pub max_concurrency: usize,
     /// Extra request-body fields, merged (deeply) over the built body.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -122,6 +129,7 @@ struct RawProvider {
     model: Option<String>,
     api_key_env: Option<String>,
     anthropic_version: Option<String>,
+    max_tokens_field: Option<String>,
     max_concurrency: Option<i64>,
     extra: Option<toml::Table>,
     connect_timeout_secs: Option<f64>,
@@ -222,6 +230,24 @@ impl ProviderConfig {
             (None, ProviderKind::Ollama | ProviderKind::Command) => None,
         };
 
+        let max_tokens_field = match (raw.max_tokens_field.as_deref().map(str::trim), kind) {
+            (None, _) => DEFAULT_MAX_TOKENS_FIELD.to_string(),
+            (Some(field @ ("max_tokens" | "max_completion_tokens")), ProviderKind::OpenAi) => {
+                field.to_string()
+            }
+            (Some(field), ProviderKind::OpenAi) => {
+                return Err(invalid(format!(
+                    "max_tokens_field must be \"max_tokens\" or \"max_completion_tokens\", \
+                     not {field:?}"
+                )))
+            }
+            (Some(_), other) => {
+                return Err(invalid(format!(
+                    "`max_tokens_field` only applies to kind = \"openai\", not {}",
+                    other.label()
+                )))
+            }
+        };
         let max_concurrency = match raw.max_concurrency {
             None => DEFAULT_MAX_CONCURRENCY,
             Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
@@ -292,6 +318,7 @@ impl ProviderConfig {
             anthropic_version: raw
                 .anthropic_version
                 .unwrap_or_else(|| ANTHROPIC_DEFAULT_VERSION.into()),
+            max_tokens_field,
             max_concurrency,
             extra,
             connect_timeout,

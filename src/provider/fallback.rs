@@ -102,6 +102,7 @@ mod tests {
 
     fn query() -> Query {
         Query {
+            max_tokens_capped: None,
             id: "q-1".into(),
             prompt: "p".into(),
             system: None,

@@ -316,9 +316,23 @@ async fn status_failure(
             retry_after,
         },
         _ => Attempt::Fail(SourceError::Failed(format!(
-            "provider {name}: request rejected by {} (HTTP {code}){detail}",
-            target.url
+            "provider {name}: request rejected by {} (HTTP {code}){detail}{}",
+            target.url,
+            rejection_hint(name, &detail)
         ))),
+    }
+}
+
+/// What to change when a rejection names the fix: OpenAI's reasoning models answer
+/// an HTTP 400 "use 'max_completion_tokens' instead" to a body with `max_tokens`.
+fn rejection_hint(provider: &str, detail: &str) -> String {
+    if detail.contains("max_completion_tokens") && detail.contains("instead") {
+        format!(
+            " (this model wants max_completion_tokens: set max_tokens_field = \
+             \"max_completion_tokens\" in [providers.{provider}])"
+        )
+    } else {
+        String::new()
     }
 }
 

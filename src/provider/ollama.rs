@@ -11,7 +11,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::http::ApiKey;
-use super::source::{FrameError, Reply, StreamState};
+use super::source::{normalise_finish, text_field, FrameError, Reply, StreamState};
 use super::stream::Frame;
 use super::{bearer_headers, chat_messages, merge_extra, ProviderConfig};
 use crate::answer::SourceError;
@@ -30,7 +30,7 @@ pub(crate) fn body(config: &ProviderConfig, query: &Query, stream: bool) -> Valu
         "model": config.model_name(),
         "messages": chat_messages(query),
         "stream": stream,
-        "options": {"num_predict": query.max_tokens},
+        "options": {"num_predict": query.output_limit()},
     });
     merge_extra(&mut body, &config.extra);
     body
@@ -65,6 +65,8 @@ pub(crate) fn parse_whole(value: &Value) -> Result<Reply, FrameError> {
     Ok(Reply {
         text: text.to_string(),
         usage: usage(value),
+        finish: text_field(value, "/done_reason").map(|r| normalise_finish(&r)),
+        served_model: text_field(value, "/model"),
     })
 }
 
@@ -78,8 +80,12 @@ pub(crate) fn frame(frame: &Frame, state: &mut StreamState) -> Result<Option<Str
     if value.get("message").is_some_and(Value::is_object) {
         state.recognised = true;
     }
+    if state.served_model.is_none() {
+        state.served_model = text_field(&value, "/model");
+    }
     if value.get("done").and_then(Value::as_bool) == Some(true) {
         state.complete = true;
+        state.finish = text_field(&value, "/done_reason").map(|r| normalise_finish(&r));
         if let Some(usage) = usage(&value) {
             state.prompt_tokens = Some(usage.prompt_tokens);
             state.completion_tokens = Some(usage.completion_tokens);

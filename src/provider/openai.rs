@@ -11,7 +11,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use super::http::ApiKey;
-use super::source::{FrameError, Reply, StreamState};
+use super::source::{normalise_finish, text_field, FrameError, Reply, StreamState};
 use super::stream::Frame;
 use super::{api_error_text, bearer_headers, chat_messages, merge_extra, ProviderConfig};
 use crate::answer::SourceError;
@@ -29,9 +29,10 @@ pub(crate) fn body(config: &ProviderConfig, query: &Query, stream: bool) -> Valu
     let mut body = json!({
         "model": config.model_name(),
         "messages": chat_messages(query),
-        "max_tokens": query.max_tokens,
         "stream": stream,
     });
+    // `max_tokens`, or `max_completion_tokens` for OpenAI's reasoning models.
+    body[config.max_tokens_field.as_str()] = json!(query.output_limit());
     if stream {
         body["stream_options"] = json!({"include_usage": true});
     }
@@ -69,6 +70,8 @@ pub(crate) fn parse_whole(value: &Value) -> Result<Reply, FrameError> {
     Ok(Reply {
         text,
         usage: usage(value),
+        finish: text_field(value, "/choices/0/finish_reason").map(|r| normalise_finish(&r)),
+        served_model: text_field(value, "/model"),
     })
 }
 
@@ -91,15 +94,19 @@ pub(crate) fn frame(frame: &Frame, state: &mut StreamState) -> Result<Option<Str
         state.prompt_tokens = Some(usage.prompt_tokens);
         state.completion_tokens = Some(usage.completion_tokens);
     }
+    if state.served_model.is_none() {
+        state.served_model = text_field(&value, "/model");
+    }
     let Some(choice) = value.pointer("/choices/0") else {
         // The usage-only chunk has `choices: []`.
         return Ok(None);
     };
-    if choice
-        .get("finish_reason")
-        .is_some_and(|reason| !reason.is_null())
-    {
+    if let Some(reason) = choice.get("finish_reason").filter(|r| !r.is_null()) {
         state.finish_seen = true;
+        state.finish = Some(match reason.as_str() {
+            Some(word) => normalise_finish(word),
+            None => reason.to_string(),
+        });
     }
     match choice.pointer("/delta/content") {
         Some(Value::String(piece)) if !piece.is_empty() => Ok(Some(piece.clone())),

@@ -42,6 +42,10 @@ const BAD_BODY_PREVIEW_CHARS: usize = 200;
 pub(crate) struct Reply {
     pub text: String,
     pub usage: Option<Usage>,
+    /// Why the model stopped, normalised (see [`normalise_finish`]).
+    pub finish: Option<String>,
+    /// The model the server reported.
+    pub served_model: Option<String>,
 }
 
 /// Why a response could not be read as an answer.
@@ -65,6 +69,10 @@ pub(crate) struct StreamState {
     /// Some frame had the API's answer shape (`choices`, a Messages API event,
     /// a chat `message`); without one the stream is the wrong kind of stream.
     pub recognised: bool,
+    /// Why the model stopped, normalised, once the stream said.
+    pub finish: Option<String>,
+    /// The model the stream reported.
+    pub served_model: Option<String>,
 }
 
 impl StreamState {
@@ -75,6 +83,30 @@ impl StreamState {
             completion_tokens: self.completion_tokens?,
         })
     }
+}
+
+/// One name for why a model stopped, whichever API said it: OpenAI's
+/// `finish_reason`, Anthropic's `stop_reason`, Ollama's `done_reason`. `stop`,
+/// `length` (cut off at the output limit), `content_filter` or `tool_calls`, else
+/// the API's own word as it came.
+pub(crate) fn normalise_finish(raw: &str) -> String {
+    match raw {
+        "stop" | "end_turn" | "stop_sequence" | "eos" => "stop",
+        "length" | "max_tokens" | "model_length" => "length",
+        "content_filter" | "refusal" | "safety" => "content_filter",
+        "tool_calls" | "tool_use" | "function_call" => "tool_calls",
+        other => other,
+    }
+    .to_string()
+}
+
+/// A JSON string field as an owned string, when it is a non-empty string.
+pub(crate) fn text_field(value: &Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// The API a provider speaks; dispatches to the module shaping it.
@@ -244,6 +276,8 @@ impl HttpProvider {
             usage: reply.usage,
             latency_ms: elapsed_ms(start),
             provider: Some(self.config.name.clone()),
+            finish: reply.finish,
+            served_model: reply.served_model,
         })
     }
 
@@ -373,6 +407,8 @@ impl HttpProvider {
         Ok(Reply {
             text,
             usage: state.usage(),
+            finish: state.finish,
+            served_model: state.served_model,
         })
     }
 

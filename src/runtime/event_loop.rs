@@ -308,7 +308,12 @@ impl EventLoop {
                     });
                 }
 
-                Effect::AskSource(query) => self.ask_source(query),
+                Effect::AskSource { query, request } => self.ask_source(query, request),
+                Effect::DropRequest { id, request } => {
+                    if let Some(d) = &self.dispatcher {
+                        d.drop_request(id, request);
+                    }
+                }
                 Effect::Debug(request) => {
                     self.off_loop(move |s| Some(Msg::Debug(s.debug(request))))
                 }
@@ -329,10 +334,11 @@ impl EventLoop {
 
     /// Hands `query` to the answer source through the dispatcher; with no source the
     /// query comes straight back to the person.
-    fn ask_source(&mut self, query: Query) {
+    fn ask_source(&mut self, query: Query, request: u64) {
         let Some(source) = self.env.answer_source.clone() else {
             self.send_now(Msg::SourceReply {
                 id: query.id,
+                request,
                 result: Err(SourceError::Exhausted(
                     crate::app::modes::NO_PROVIDER.into(),
                 )),
@@ -343,7 +349,7 @@ impl EventLoop {
         let dispatcher = self
             .dispatcher
             .get_or_insert_with(|| Dispatcher::spawn(source, tx));
-        dispatcher.ask(self.generation, query);
+        dispatcher.ask(self.generation, query, request);
     }
 
     /// Sends an answer or failure to the session on a blocking task: recording it

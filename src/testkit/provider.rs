@@ -79,6 +79,8 @@ impl FakeProvider {
 fn answer(query: &Query, text: String) -> Answer {
     let words = |s: &str| s.split_whitespace().count() as u64;
     Answer {
+        finish: None,
+        served_model: None,
         usage: Some(Usage {
             prompt_tokens: words(&query.prompt),
             completion_tokens: words(&text),

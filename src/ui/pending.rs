@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::{wrapped, View};
 use crate::app::pending::QueryStatus;
-use crate::app::{Action, Focus, SessionState};
+use crate::app::{Action, Focus, SessionState, CUT_OFF_MARK};
 
 pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &View) {
     let app = view.app;
@@ -79,7 +79,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
             facts.push(format!("batch {}/{}", b.index + 1, b.size));
         }
     }
-    facts.push(format!("max {} tok", query.max_tokens));
+    facts.push(match query.max_tokens_capped {
+        Some(cap) => format!("max {cap} tok (budget; asked {})", query.max_tokens),
+        None => format!("max {} tok", query.max_tokens),
+    });
     if query.grounded {
         facts.push("grounded".into());
     }
@@ -135,8 +138,15 @@ pub(super) fn render(frame: &mut Frame, area: Rect, editor_area: Rect, view: &Vi
                     answer_title.push(view.dim("held · "));
                     vec![(Action::Submit, "revise")]
                 }
-                (Some(_), false) => {
+                (Some(draft), false) => {
                     answer_title.push(view.dim("draft · "));
+                    if draft.is_cut_off() {
+                        // The reviewer must know the text ends where the limit hit.
+                        answer_title.push(Span::styled(
+                            format!("{CUT_OFF_MARK} cut off · "),
+                            slots.note,
+                        ));
+                    }
                     vec![(Action::Submit, "accept"), (Action::RejectDraft, "reject")]
                 }
                 (None, false) => vec![(Action::Submit, "send"), (Action::Forward, "forward")],

@@ -73,6 +73,23 @@ fn new_ask(prompt: String) -> Ask {
     }
 }
 
+/// Caps each query's output limit to its share of the `left` tokens of the budget,
+/// after the prompts' own (estimated) tokens: a budget of 150 is not overshot to 243
+/// by one long answer. A batch shares what is left equally. At least 1 token each,
+/// so the call is still a call; `max_tokens` keeps what the strategy asked.
+fn cap_output(queries: &mut [Query], left: u64) {
+    let prompts: u64 = queries
+        .iter()
+        .map(|q| estimate_tokens(&q.prompt) + q.system.as_deref().map_or(0, estimate_tokens))
+        .sum();
+    let share = (left.saturating_sub(prompts) / queries.len().max(1) as u64).max(1);
+    for q in queries {
+        if share < u64::from(q.max_tokens) {
+            q.max_tokens_capped = Some(share as u32);
+        }
+    }
+}
+
 /// Asks and waits. Returns the answers in input order.
 fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<String>, PrimError> {
     let core = &vm.core;
@@ -83,9 +100,13 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
         return Err(PrimError::arg(super::inspect::LLM_REFUSED));
     }
     let size = asks.len();
-    core.counters()
-        .admit(&core.budget, size as u64)
-        .map_err(PrimError::plain)?;
+    let tokens_left = {
+        let mut counters = core.counters();
+        counters
+            .admit(&core.budget, size as u64)
+            .map_err(PrimError::plain)?;
+        core.budget.remaining(&counters.snapshot())[2]
+    };
     let site = call_site(lua);
     let pause = core.next_pause_id();
     let queries: Vec<Query> = asks
@@ -101,8 +122,13 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
             site: site.clone(),
             batch: batch.then_some(BatchPos { index, size }),
             fork: vm.fork.clone(),
+            max_tokens_capped: None,
         })
         .collect();
+    let mut queries = queries;
+    if let Some(left) = tokens_left {
+        cap_output(&mut queries, left);
+    }
     let keys: Vec<_> = queries
         .iter()
         .map(|q| {
