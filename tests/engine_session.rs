@@ -430,3 +430,30 @@ fn fork_is_checked_before_it_starts() {
     assert!(msg.contains("budget_exceeded: llm_calls 1/1"), "{msg}");
     assert_eq!(queries(&events).len(), 1);
 }
+
+/// Issue 11: with a token budget, each call's output limit is capped to what is left
+/// after the prompt (a batch shares it), recorded as `max_tokens_capped`; `max_tokens`
+/// keeps what the strategy asked. A call that fits is not capped.
+#[test]
+fn a_token_budget_caps_each_calls_output_limit() {
+    let mut cfg = config(
+        "local small = alc.llm('short', {max_tokens = 10})\n\
+         local a = alc.llm('one', {max_tokens = 1000})\n\
+         local b = alc.llm_batch({{prompt = 'x', max_tokens = 1000}, {prompt = 'y', max_tokens = 1000}})\n\
+         return 'ok'",
+    );
+    cfg.ctx = json!({"budget": {"max_tokens": 150}});
+    // Answers of 20 characters: 5 estimated tokens each.
+    let (out, events) = run_config(cfg, |_| Ok("a".repeat(20)));
+    assert_eq!(out.status, Status::Completed, "{:?}", out.error);
+    let qs = queries(&events);
+    assert_eq!(qs[0].max_tokens_capped, None, "10 fits in 150");
+    let cap = qs[1].max_tokens_capped.expect("1000 does not fit");
+    assert_eq!(qs[1].max_tokens, 1000);
+    // 150 less the first call (about 2 + 5 tokens) and this prompt's own estimate.
+    assert!((130..145).contains(&cap), "{cap}");
+    let (x, y) = (qs[2].max_tokens_capped.unwrap(), qs[3].max_tokens_capped.unwrap());
+    assert_eq!(x, y, "a batch shares what is left");
+    assert!(u64::from(x + y) < u64::from(cap), "less is left for the batch: {x}+{y} vs {cap}");
+    assert_eq!(qs[2].output_limit(), x);
+}

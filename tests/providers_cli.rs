@@ -260,3 +260,142 @@ async fn missing_key_fails_the_query_naming_the_variable() {
     );
     assert!(server.requests().is_empty());
 }
+
+/// Issue 11: with `--budget-tokens`, a call's output limit is capped to what the budget
+/// has left (sent to the server, recorded as `max_tokens_capped` beside the asked
+/// `max_tokens`), and a cut-off answer is recorded with `finish` and `served_model`
+/// and marked by `run -v`.
+#[tokio::test]
+async fn a_token_budget_caps_max_tokens_and_a_cut_off_answer_is_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("long.lua");
+    std::fs::write(
+        &script,
+        "return alc.llm(\"Tell me everything.\", { max_tokens = 1000 })\n",
+    )
+    .unwrap();
+    let server = MockServer::start(handler(|_| {
+        std::future::ready(Reply::json(
+            200,
+            json!({"model": "/models/smol.gguf", "choices": [{"index": 0,
+                   "message": {"role": "assistant", "content": "Everything began"},
+                   "finish_reason": "length"}],
+                   "usage": {"prompt_tokens": 5, "completion_tokens": 140}}),
+        ))
+    }))
+    .await;
+    let config = write_config(dir.path(), &server, "");
+    let transcript = dir.path().join("t.jsonl");
+    let out = run(
+        dir.path(),
+        &[
+            script.to_str().unwrap(),
+            "--provider",
+            "mock",
+            "--mode",
+            "auto",
+            "--budget-tokens",
+            "150",
+            "-v",
+            "--config",
+            config.to_str().unwrap(),
+            "--transcript",
+            transcript.to_str().unwrap(),
+        ],
+        Some(KEY),
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let sent = server.requests()[0].json()["max_tokens"].as_u64().unwrap();
+    assert!(
+        sent < 150 && sent > 100,
+        "150 tokens less the prompt's estimate, not 1000: {sent}"
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&transcript)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let query = lines.iter().find(|l| l["event"] == "query").unwrap();
+    assert_eq!(query["max_tokens"], 1000, "what the strategy asked stays");
+    assert_eq!(query["max_tokens_capped"], sent);
+    let answer = lines.iter().find(|l| l["event"] == "answer").unwrap();
+    assert_eq!(answer["finish"], "length");
+    assert_eq!(answer["served_model"], "/models/smol.gguf");
+    assert_eq!(answer["model"], "mock-model");
+    assert!(
+        stderr.contains("q-1 ✂ cut off") && stderr.contains("finish = length"),
+        "run -v marks the cut-off answer: {stderr}"
+    );
+}
+
+/// Issue 11: when one item of a batch fails, the batch fails (the strategy catches
+/// it here and goes on), and the requests of the other items are closed at the server
+/// at once, not left generating until the process ends.
+#[tokio::test]
+async fn a_failed_batch_item_closes_the_other_requests_at_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("batch.lua");
+    std::fs::write(
+        &script,
+        "local ok = pcall(alc.llm_batch, { \"slow A\", \"fails\", \"slow B\" })\n\
+         return { ok = ok, after = alc.llm(\"after\") }\n",
+    )
+    .unwrap();
+    let server = MockServer::start(handler(|mut incoming: Incoming| async move {
+        let body = incoming.request.json();
+        let prompt = body["messages"][0]["content"].as_str().unwrap_or("").to_string();
+        match prompt.as_str() {
+            "fails" => {
+                // Fail only once both slow requests are being answered.
+                let _ = incoming.activity.wait_for(|a| a.received >= 3).await;
+                Reply::json(400, json!({"error": {"message": "bad request"}}))
+            }
+            "after" => {
+                // By now the two slow requests should have been dropped by the client.
+                let waited = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    incoming.gone.wait_for(|g| *g >= 2),
+                )
+                .await
+                .is_ok();
+                let gone = *incoming.gone.borrow();
+                let text = format!("gone={gone} waited={waited}");
+                Reply::json(
+                    200,
+                    json!({"choices": [{"index": 0, "finish_reason": "stop",
+                           "message": {"role": "assistant", "content": text}}]}),
+                )
+            }
+            _ => Reply::endless("application/json", |n| {
+                if n % 2 == 0 {
+                    mock_http::Piece::Data(b" ".to_vec())
+                } else {
+                    mock_http::Piece::Pause(std::time::Duration::from_millis(10))
+                }
+            }),
+        }
+    }))
+    .await;
+    let config = write_config(dir.path(), &server, "max_retries = 0");
+    let out = run(
+        dir.path(),
+        &[
+            script.to_str().unwrap(),
+            "--provider",
+            "mock",
+            "--mode",
+            "auto",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        Some(KEY),
+    )
+    .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let result: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["after"], "gone=2 waited=true");
+}

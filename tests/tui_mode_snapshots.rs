@@ -199,3 +199,48 @@ fn status_bar_in_auto() {
         "{status}"
     );
 }
+
+/// Issue 11: a draft the model cut off at its output limit says so in the Answer
+/// box's title and above the editor, and the reviewer reads it from its start.
+#[test]
+fn cut_off_draft_is_marked() {
+    let mut app = app(Mode::Review);
+    let mut q = why_query();
+    q.max_tokens_capped = Some(12);
+    paused(&mut app, vec![q]);
+    let mut cut = model_answer(
+        "Air molecules scatter short (blue) wavelengths far more than long ones,\nso the",
+    );
+    cut.finish = Some("length".into());
+    reply(&mut app, "q-1", Ok(cut));
+    let screen = screen(&app);
+    assert_snapshot!(screen);
+    assert!(screen.contains("✂ cut off"), "{screen}");
+    assert!(screen.contains("max 12 tok (budget; asked 200)"), "{screen}");
+}
+
+/// An answer sent in auto mode that was cut off is marked in the trace.
+#[test]
+fn cut_off_answer_in_the_trace() {
+    let mut app = app(Mode::Auto);
+    paused(&mut app, vec![why_query()]);
+    let mut cut = model_answer("Air molecules scatter short (blue)");
+    cut.finish = Some("length".into());
+    update(
+        &mut app,
+        at(
+            3,
+            2_000,
+            SessionEvent::Answered {
+                id: "q-1".into(),
+                answer: cut,
+            },
+        ),
+    );
+    let screen = screen(&app);
+    assert_snapshot!(screen);
+    assert!(
+        screen.lines().any(|l| l.contains("q-1 provider ✂")),
+        "{screen}"
+    );
+}

@@ -4,6 +4,10 @@
 //! (generated piece by piece as fast as the client reads), or never answer at all. One request per connection
 //! (`Connection: close`), which is all a client under test needs.
 //!
+//! A response whose client went away before its end (a write failed: the connection
+//! was closed) is counted as `gone`, which is how a cancelled request looks from the
+//! server.
+//!
 //! It also tracks how many requests are being held at once (`max_in_flight`): a
 //! request counts from the moment it is fully read until just *before* its response
 //! is written, so a client that sends its next request only after reading a response
@@ -140,6 +144,8 @@ pub struct Incoming {
     pub index: usize,
     pub request: Recorded,
     pub activity: watch::Receiver<Activity>,
+    /// Responses abandoned by their client so far (see [`MockServer::gone`]).
+    pub gone: watch::Receiver<usize>,
 }
 
 pub type Handler =
@@ -158,6 +164,8 @@ struct Shared {
     requests: Mutex<Vec<Recorded>>,
     activity: watch::Sender<Activity>,
     max_in_flight: Mutex<usize>,
+    /// Responses the client went away from before their end (a write failed).
+    gone: watch::Sender<usize>,
 }
 
 pub struct MockServer {
@@ -182,6 +190,7 @@ impl MockServer {
             requests: Mutex::new(Vec::new()),
             activity,
             max_in_flight: Mutex::new(0),
+            gone: watch::channel(0).0,
         });
         let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
@@ -198,6 +207,18 @@ impl MockServer {
 
     pub fn max_in_flight(&self) -> usize {
         *self.shared.max_in_flight.lock().unwrap()
+    }
+
+    /// How many responses the client closed the connection on before their end.
+    pub fn gone(&self) -> usize {
+        *self.shared.gone.borrow()
+    }
+
+    /// Waits until `n` responses were abandoned by the client (the connection closed
+    /// mid-body): what a real server sees when a request is cancelled.
+    pub async fn wait_gone(&self, n: usize) {
+        let mut gone = self.shared.gone.subscribe();
+        let _ = gone.wait_for(|g| *g >= n).await;
     }
 }
 
@@ -220,10 +241,13 @@ async fn serve(mut socket: TcpStream, shared: Arc<Shared>, handler: Handler) {
         index,
         request,
         activity: shared.activity.subscribe(),
+        gone: shared.gone.subscribe(),
     })
     .await;
     shared.activity.send_modify(|a| a.in_flight -= 1);
-    let _ = write_reply(&mut socket, reply).await;
+    if write_reply(&mut socket, reply).await.is_err() {
+        shared.gone.send_modify(|g| *g += 1);
+    }
 }
 
 async fn read_request(socket: &mut TcpStream) -> Option<Recorded> {
