@@ -90,7 +90,7 @@ fi
 log="$cache/server.log"
 say "starting llama-server on 127.0.0.1:$port (log: $log)"
 "$server" -m "$model" --host 127.0.0.1 --port "$port" -c 4096 -np 2 -t "$jobs" \
-  --alias smollm2 >"$log" 2>&1 &
+  >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do

@@ -452,8 +452,14 @@ fn a_token_budget_caps_each_calls_output_limit() {
     assert_eq!(qs[1].max_tokens, 1000);
     // 150 less the first call (about 2 + 5 tokens) and this prompt's own estimate.
     assert!((130..145).contains(&cap), "{cap}");
-    let (x, y) = (qs[2].max_tokens_capped.unwrap(), qs[3].max_tokens_capped.unwrap());
+    let (x, y) = (
+        qs[2].max_tokens_capped.unwrap(),
+        qs[3].max_tokens_capped.unwrap(),
+    );
     assert_eq!(x, y, "a batch shares what is left");
-    assert!(u64::from(x + y) < u64::from(cap), "less is left for the batch: {x}+{y} vs {cap}");
+    assert!(
+        u64::from(x + y) < u64::from(cap),
+        "less is left for the batch: {x}+{y} vs {cap}"
+    );
     assert_eq!(qs[2].output_limit(), x);
 }

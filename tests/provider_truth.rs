@@ -58,7 +58,11 @@ fn sse(data: Value) -> Vec<u8> {
 }
 
 fn sse_event(data: Value) -> Vec<u8> {
-    format!("event: {}\ndata: {data}\n\n", data["type"].as_str().unwrap()).into_bytes()
+    format!(
+        "event: {}\ndata: {data}\n\n",
+        data["type"].as_str().unwrap()
+    )
+    .into_bytes()
 }
 
 fn ndjson(data: Value) -> Vec<u8> {
@@ -74,10 +78,16 @@ fn cut_off_reply(api: &Api, stream: bool) -> Reply {
                    "message": {"role": "assistant", "content": "Blue li"}}],
                    "usage": {"prompt_tokens": 9, "completion_tokens": 4}}),
             vec![
-                sse(json!({"model": SERVED, "choices": [{"index": 0, "delta": {"content": "Blue"}}]})),
-                sse(json!({"model": SERVED, "choices": [{"index": 0, "delta": {"content": " li"}}]})),
-                sse(json!({"model": SERVED, "choices": [{"index": 0, "delta": {},
-                           "finish_reason": "length"}]})),
+                sse(
+                    json!({"model": SERVED, "choices": [{"index": 0, "delta": {"content": "Blue"}}]}),
+                ),
+                sse(
+                    json!({"model": SERVED, "choices": [{"index": 0, "delta": {"content": " li"}}]}),
+                ),
+                sse(
+                    json!({"model": SERVED, "choices": [{"index": 0, "delta": {},
+                           "finish_reason": "length"}]}),
+                ),
                 sse(json!({"model": SERVED, "choices": [],
                            "usage": {"prompt_tokens": 9, "completion_tokens": 4}})),
                 b"data: [DONE]\n\n".to_vec(),
@@ -92,8 +102,10 @@ fn cut_off_reply(api: &Api, stream: bool) -> Reply {
                     "usage": {"input_tokens": 9, "output_tokens": 1}}})),
                 sse_event(json!({"type": "content_block_delta", "index": 0,
                     "delta": {"type": "text_delta", "text": "Blue li"}})),
-                sse_event(json!({"type": "message_delta", "delta": {"stop_reason": "max_tokens"},
-                    "usage": {"output_tokens": 4}})),
+                sse_event(
+                    json!({"type": "message_delta", "delta": {"stop_reason": "max_tokens"},
+                    "usage": {"output_tokens": 4}}),
+                ),
                 sse_event(json!({"type": "message_stop"})),
             ],
         ),
@@ -102,13 +114,18 @@ fn cut_off_reply(api: &Api, stream: bool) -> Reply {
                    "done": true, "done_reason": "length", "prompt_eval_count": 9, "eval_count": 4}),
             vec![
                 ndjson(json!({"model": SERVED, "message": {"content": "Blue li"}, "done": false})),
-                ndjson(json!({"model": SERVED, "message": {"content": ""}, "done": true,
-                    "done_reason": "length", "prompt_eval_count": 9, "eval_count": 4})),
+                ndjson(
+                    json!({"model": SERVED, "message": {"content": ""}, "done": true,
+                    "done_reason": "length", "prompt_eval_count": 9, "eval_count": 4}),
+                ),
             ],
         ),
     };
     if stream {
-        Reply::chunks(api.stream_type, pieces.into_iter().map(Piece::Data).collect())
+        Reply::chunks(
+            api.stream_type,
+            pieces.into_iter().map(Piece::Data).collect(),
+        )
     } else {
         Reply::json(200, whole)
     }
@@ -118,9 +135,10 @@ fn cut_off_reply(api: &Api, stream: bool) -> Reply {
 async fn each_api_reports_a_cut_off_answer_and_the_model_that_served_it() {
     for api in [&OPENAI, &ANTHROPIC, &OLLAMA] {
         for stream in [false, true] {
-            let server =
-                MockServer::start(handler(move |_| std::future::ready(cut_off_reply(api, stream))))
-                    .await;
+            let server = MockServer::start(handler(move |_| {
+                std::future::ready(cut_off_reply(api, stream))
+            }))
+            .await;
             let p = provider_at(api, &server, &format!("stream = {stream}"));
             let answer = p.answer(&ask(4)).await.expect("an answer");
             let what = format!("{} stream={stream}", api.kind);
@@ -128,7 +146,11 @@ async fn each_api_reports_a_cut_off_answer_and_the_model_that_served_it() {
             assert_eq!(answer.finish.as_deref(), Some("length"), "{what}");
             assert!(answer.is_cut_off(), "{what}");
             assert_eq!(answer.served_model.as_deref(), Some(SERVED), "{what}");
-            assert_eq!(answer.model.as_deref(), Some(MODEL), "{what}: the configured model stays");
+            assert_eq!(
+                answer.model.as_deref(),
+                Some(MODEL),
+                "{what}: the configured model stays"
+            );
         }
     }
 }
@@ -302,7 +324,10 @@ async fn rejecting_or_cancelling_in_the_tui_stops_the_request_at_the_server() {
             .await
             .expect("ctrl-r closes the request at the server");
         press(&keys, KeyCode::F(5), KeyModifiers::NONE);
-        screen_with(&mut frames, |s| s.contains("✂ cut off") && s.contains("Blue li")).await;
+        screen_with(&mut frames, |s| {
+            s.contains("✂ cut off") && s.contains("Blue li")
+        })
+        .await;
         // Reject the draft, ask once more, and cancel the session mid-stream.
         press(&keys, KeyCode::Char('r'), KeyModifiers::CONTROL);
         press(&keys, KeyCode::F(5), KeyModifiers::NONE);
@@ -340,5 +365,9 @@ async fn rejecting_or_cancelling_in_the_tui_stops_the_request_at_the_server() {
     .unwrap();
     driver.await.unwrap();
     assert_eq!(server.requests().len(), 3, "ctrl-r, f5, f5: three requests");
-    assert_eq!(server.gone(), 2, "the two streams nobody waited for were closed");
+    assert_eq!(
+        server.gone(),
+        2,
+        "the two streams nobody waited for were closed"
+    );
 }

@@ -345,7 +345,10 @@ async fn a_failed_batch_item_closes_the_other_requests_at_the_server() {
     .unwrap();
     let server = MockServer::start(handler(|mut incoming: Incoming| async move {
         let body = incoming.request.json();
-        let prompt = body["messages"][0]["content"].as_str().unwrap_or("").to_string();
+        let prompt = body["messages"][0]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         match prompt.as_str() {
             "fails" => {
                 // Fail only once both slow requests are being answered.

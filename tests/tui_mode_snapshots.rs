@@ -216,7 +216,10 @@ fn cut_off_draft_is_marked() {
     let screen = screen(&app);
     assert_snapshot!(screen);
     assert!(screen.contains("✂ cut off"), "{screen}");
-    assert!(screen.contains("max 12 tok (budget; asked 200)"), "{screen}");
+    assert!(
+        screen.contains("max 12 tok (budget; asked 200)"),
+        "{screen}"
+    );
 }
 
 /// An answer sent in auto mode that was cut off is marked in the trace.
