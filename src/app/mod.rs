@@ -152,6 +152,9 @@ pub enum Effect {
     LoadScript(String),
     /// Tell the session the query is ready for the person: their time from now.
     PersonReady(QueryId),
+    /// Tell the session the query is no longer the person's (handed to a model
+    /// again): their time on it ends now.
+    PersonAway(QueryId),
     /// Hand a query to the non-person answer source, as hand-over number `request`
     /// of that query; its text streams back as `Msg::StreamText`, its result as
     /// `Msg::SourceReply`, both tagged with `request`.

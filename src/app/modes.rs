@@ -137,6 +137,10 @@ fn hand_over(q: &mut PendingQuery, name: String, handoff: Handoff, fx: &mut Vec<
     q.draft = None;
     q.failed = None;
     q.note = None;
+    if std::mem::take(&mut q.person_ready_sent) {
+        // Drafting is the model's time; the person's starts again with the draft.
+        fx.push(Effect::PersonAway(q.query.id.clone()));
+    }
     q.request += 1;
     fx.push(Effect::AskSource {
         query: q.query.clone(),

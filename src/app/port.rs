@@ -28,6 +28,9 @@ pub trait SessionPort: Send + Sync {
     fn cancel(&self);
     /// The query is ready for the person from now on (their time, not the strategy's).
     fn person_ready(&self, id: &str) -> Result<(), String>;
+    /// The query went back to a model: the person's time on it ends here. Sessions
+    /// that keep no person clock (test doubles) need not care.
+    fn person_away(&self, _id: &str) {}
     /// The session's figures as the engine counts them now.
     fn metrics(&self) -> Metrics;
     /// Ends the session without waiting for it (see the engine's `Session::abandon`):

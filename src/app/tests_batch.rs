@@ -197,8 +197,8 @@ fn held_answers_go_when_the_last_waiting_query_is_forwarded() {
         Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE)),
     );
     assert!(
-        matches!(fx.as_slice(), [Effect::AskSource { query: q, .. }, Effect::AnswerQuery { id, answer }]
-            if q.id == "q-2" && id == "q-1" && answer.text == "PASS"),
+        matches!(fx.as_slice(), [Effect::PersonAway(away), Effect::AskSource { query: q, .. }, Effect::AnswerQuery { id, answer }]
+            if away == "q-2" && q.id == "q-2" && id == "q-1" && answer.text == "PASS"),
         "{fx:?}"
     );
     assert_eq!(app.pending.queries[0].status, QueryStatus::Sent);

@@ -240,10 +240,14 @@ fn f5_forwards_just_this_query_and_r_still_runs() {
     typed(&mut app, "half");
     assert_eq!(
         update(&mut app, f5()),
-        vec![Effect::AskSource {
-            query: q,
-            request: 1
-        }]
+        vec![
+            Effect::PersonAway("q-1".into()),
+            Effect::AskSource {
+                query: q,
+                request: 1
+            }
+        ],
+        "the person had it; while the model drafts, the time is not theirs"
     );
     assert_eq!(current(&app).status, QueryStatus::Asking("local".into()));
     assert_eq!(current(&app).handoff, Some(Handoff::Forward));
@@ -506,10 +510,13 @@ fn a_batch_shows_each_querys_state() {
     assert_eq!(current(&app).query.id, "q-4");
     assert_eq!(
         update(&mut app, f5()),
-        vec![Effect::AskSource {
-            query: q4,
-            request: 2
-        }]
+        vec![
+            Effect::PersonAway("q-4".into()),
+            Effect::AskSource {
+                query: q4,
+                request: 2
+            }
+        ]
     );
     assert_eq!(current(&app).phase(), QueryPhase::Waiting);
 }
@@ -542,11 +549,14 @@ fn a_late_reply_to_a_rejected_request_is_never_taken_for_the_new_one() {
     let q = current(&app).query.clone();
     assert_eq!(
         update(&mut app, f5()),
-        vec![Effect::AskSource {
-            query: q,
-            request: 2
-        }],
-        "f5 after ctrl-r is a new hand-over"
+        vec![
+            Effect::PersonAway("q-1".into()),
+            Effect::AskSource {
+                query: q,
+                request: 2
+            }
+        ],
+        "f5 after ctrl-r is a new hand-over, and the model's time, not the person's"
     );
     // The first request's text and reply arrive late: neither is the draft.
     update(

@@ -78,6 +78,9 @@ impl SessionPort for Session {
     fn person_ready(&self, id: &str) -> Result<(), String> {
         Session::person_ready(self, id).map_err(|e| e.to_string())
     }
+    fn person_away(&self, id: &str) {
+        Session::person_away(self, id)
+    }
     fn metrics(&self) -> Metrics {
         Session::metrics(self)
     }

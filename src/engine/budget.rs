@@ -475,4 +475,18 @@ mod tests {
         assert_eq!(m.wall_ms, 1000);
         assert_eq!(m.elapsed_ms, 750);
     }
+
+    #[test]
+    fn a_query_handed_back_to_a_model_stops_the_persons_clock() {
+        let t0 = Instant::now();
+        let mut c = Counters::new(t0);
+        let s = |ms| t0 + Duration::from_millis(ms);
+        c.person_ready("q-1", s(0)); // ctrl-r: the person has it
+        c.person_wait_ends("q-1", s(100)); // f5: a model drafts it again
+        let drafting = c.snapshot_at(s(600));
+        assert_eq!((drafting.human_ms, drafting.elapsed_ms), (100, 500));
+        c.person_ready("q-1", s(600)); // the draft is complete
+        c.settle("q-1", s(700));
+        assert_eq!(c.snapshot_at(s(1000)).human_ms, 200);
+    }
 }

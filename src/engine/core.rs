@@ -345,6 +345,14 @@ impl SessionCore {
         Ok(())
     }
 
+    /// The person's wait on a pending query ends without an answer: it went back to
+    /// a model (`f5` after `ctrl-r`), whose drafting time is the strategy's again.
+    /// Nothing happens for a query that is not waiting for a person.
+    pub fn person_away(&self, id: &str) {
+        let _pending = lock(&self.pending);
+        self.counters().person_wait_ends(id, Instant::now());
+    }
+
     /// Answers a query: recorded (written and synced) first, and only then is the
     /// query taken off the pending table and its VM woken. If the transcript cannot
     /// record it, the query stays pending and the error says so.

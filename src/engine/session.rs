@@ -403,6 +403,12 @@ impl Session {
         self.inner.core.person_ready(id)
     }
 
+    /// The pending query `id` is no longer waiting for a person (handed back to a
+    /// model): their time on it ends here; `person_ready` starts it again.
+    pub fn person_away(&self, id: &str) {
+        self.inner.core.person_away(id)
+    }
+
     /// Writes the whole transcript so far to `path` (created or truncated), synced,
     /// and records there from now on. On error the transcript stays where it was.
     pub fn redirect_transcript(&self, path: &Path) -> Result<(), EngineError> {

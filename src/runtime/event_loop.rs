@@ -237,6 +237,11 @@ impl EventLoop {
                         let _ = s.person_ready(&id);
                     }
                 }
+                Effect::PersonAway(id) => {
+                    if let Some(s) = &self.session {
+                        s.person_away(&id);
+                    }
+                }
                 Effect::FailQuery { id, error } => self.send_off_loop(HeldSend::Fail { id, error }),
                 Effect::RedirectTranscript(path) => self.off_loop(move |s| {
                     let result = s.redirect_transcript(&path);
