@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use alc_workbench::answer::{AnswerSource, ReplaySource, ScriptSource};
 use alc_workbench::engine::replay::{Recording, ReplayCursor, ScratchState};
 use alc_workbench::engine::transcript::{TranscriptSink, TranscriptWriter};
-use alc_workbench::engine::{ScriptSpec, Session, SessionConfig, Status};
+use alc_workbench::engine::{InstantHook, ScriptSpec, Session, SessionConfig, Status};
 use alc_workbench::headless::{drive, Verbosity};
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -81,7 +81,7 @@ fn replay(
     let started = Instant::now();
     let recording = Arc::new(Recording::load(path).unwrap());
     let scratch = ScratchState::create(recording.state.as_ref().unwrap(), home).unwrap();
-    let config = recording.session_config(spec(code), scratch.path());
+    let mut config = recording.session_config(spec(code), scratch.path());
     let mut cursor = ReplayCursor::new(recording.clone());
     if let Some(n) = until {
         cursor = cursor.until(n);
@@ -91,16 +91,13 @@ fn replay(
         let _ = handed_tx.send(Instant::now());
     }));
     let cursor = source.shared_cursor();
+    // As `alc-workbench replay` does: replayed answers are given on the VM thread.
+    let source = Arc::new(source);
+    config.instant_answers = Some(InstantHook(source.clone()));
     let (session, events) = Session::start(config).unwrap();
     let elapsed = rt.block_on(async {
         let mut log = io::sink();
-        let driving = drive(
-            &session,
-            events,
-            Arc::new(source),
-            Verbosity::Quiet,
-            &mut log,
-        );
+        let driving = drive(&session, events, source, Verbosity::Quiet, &mut log);
         tokio::pin!(driving);
         tokio::select! {
             outcome = &mut driving => {

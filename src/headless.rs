@@ -58,7 +58,12 @@ pub async fn drive(
             Some(_) = pauses.join_next(), if !pauses.is_empty() => continue,
         };
         match stamped.event {
-            SessionEvent::Paused { queries, .. } => {
+            SessionEvent::Paused { mut queries, .. } => {
+                // Answered on the VM thread already (a replay): not ours to ask.
+                queries.retain(|q| !source.answered_inline(&q.id));
+                if queries.is_empty() {
+                    continue;
+                }
                 pauses.spawn(answer_pause(
                     session.clone(),
                     source.clone(),

@@ -80,6 +80,13 @@ pub trait AnswerSource: Send + Sync {
     fn answered_by_person(&self) -> bool {
         false
     }
+
+    /// The session already has this query's answer from this source, given on the VM
+    /// thread (`engine::instant`): a driver must not ask for it again. Asked once per
+    /// query; true only for a source installed as the session's instant answers.
+    fn answered_inline(&self, _id: &str) -> bool {
+        false
+    }
 }
 
 /// Receives streamed answer text, piece by piece.

@@ -5,16 +5,22 @@
 //! The cursor is stepped inside `answer()`, before the future is returned, so queries
 //! handed over in batch index order step it in that order whatever the awaiting does.
 //!
+//! Headless, the source is also the session's instant answers (`engine::instant`):
+//! replayed answers are then given on the VM thread, and `answer()` only sees the
+//! queries the replay hands over, whose fate `answer_now` already decided (kept by
+//! query id, so the cursor is stepped exactly once per query either way).
+//!
 //! Whether a person answers differs per query here (the recording never is one, a
 //! live stdin source is), so the source says it is not answered by a person and
 //! instead tells its person-ready notice about each query it hands to such a source,
 //! just before handing it over: the driver can then start the person's clock.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{AnswerFuture, AnswerSource, RestartFuture, SourceError};
 use crate::engine::replay::{ReplayCursor, Reply, Step, Stop};
-use crate::engine::{AnswerOrigin, Query};
+use crate::engine::{Answer, AnswerOrigin, InstantAnswers, Query, QueryId};
 
 /// Told once, on the query where the replay stops (a divergence or `--until`).
 pub type StopNotice = Arc<dyn Fn(&Stop) + Send + Sync>;
@@ -27,6 +33,10 @@ pub struct ReplaySource {
     live: Option<Arc<dyn AnswerSource>>,
     on_stop: Option<StopNotice>,
     on_person: Option<PersonNotice>,
+    /// Queries answered on the VM thread, until the driver asks about them.
+    inline: Mutex<HashSet<QueryId>>,
+    /// Steps decided on the VM thread for queries left to the driver.
+    decided: Mutex<HashMap<QueryId, Step>>,
 }
 
 impl ReplaySource {
@@ -38,6 +48,8 @@ impl ReplaySource {
             live,
             on_stop: None,
             on_person: None,
+            inline: Mutex::new(HashSet::new()),
+            decided: Mutex::new(HashMap::new()),
         }
     }
 
@@ -63,17 +75,45 @@ impl ReplaySource {
     }
 }
 
+/// A recorded answer as this run's: from the replay, taking no time.
+fn as_replayed(mut answer: Answer) -> Answer {
+    answer.source = AnswerOrigin::Replay;
+    answer.latency_ms = 0;
+    answer
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl InstantAnswers for ReplaySource {
+    /// A recorded answer that still matches is given at once; anything else (a
+    /// recorded failure, the hand-over) is kept for `answer()`.
+    fn answer_now(&self, query: &Query) -> Option<Answer> {
+        match self.cursor().next(query) {
+            Step::Replay(Reply::Answer(answer)) => {
+                lock(&self.inline).insert(query.id.clone());
+                Some(as_replayed(answer))
+            }
+            other => {
+                lock(&self.decided).insert(query.id.clone(), other);
+                None
+            }
+        }
+    }
+}
+
 impl AnswerSource for ReplaySource {
     fn name(&self) -> &str {
         "replay"
     }
 
     fn answer<'a>(&'a self, query: &Query) -> AnswerFuture<'a> {
-        let step = self.cursor().next(query);
+        let decided = lock(&self.decided).remove(&query.id);
+        let step = decided.unwrap_or_else(|| self.cursor().next(query));
         match step {
-            Step::Replay(Reply::Answer(mut answer)) => {
-                answer.source = AnswerOrigin::Replay;
-                answer.latency_ms = 0;
+            Step::Replay(Reply::Answer(answer)) => {
+                let answer = as_replayed(answer);
                 Box::pin(async move { Ok(answer) })
             }
             Step::Replay(Reply::Failed(error)) => {
@@ -98,11 +138,17 @@ impl AnswerSource for ReplaySource {
 
     /// Starts the replay over from the recording's first query, and the live source
     /// with it.
+    fn answered_inline(&self, id: &str) -> bool {
+        lock(&self.inline).remove(id)
+    }
+
     fn restart(&self) -> RestartFuture<'_> {
         {
             let mut cursor = self.cursor();
             *cursor = cursor.rewound();
         }
+        lock(&self.inline).clear();
+        lock(&self.decided).clear();
         match &self.live {
             Some(live) => live.restart(),
             None => Box::pin(std::future::ready(())),

@@ -35,7 +35,7 @@ use super::{CtxArgs, InputError, SandboxSettings, EXIT_INPUT, EXIT_OK, EXIT_STRA
 use crate::answer::{AnswerSource, ReplaySource};
 use crate::config::Config;
 use crate::engine::replay::{Recording, ReplayCursor, ScratchState, Stop};
-use crate::engine::{ScriptSpec, Session, SessionConfig};
+use crate::engine::{InstantHook, ScriptSpec, Session, SessionConfig};
 
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
@@ -240,7 +240,11 @@ async fn run_replay(
     let person_clock = clock.clone();
     let source = source.with_person_notice(Arc::new(move |id| person_ready(&person_clock, id)));
     let cursor = source.shared_cursor();
-    let source: Arc<dyn AnswerSource> = Arc::new(source);
+    let source = Arc::new(source);
+    // Replayed answers are given on the VM thread: no hand-off per answer.
+    let mut config = config;
+    config.instant_answers = Some(InstantHook(source.clone()));
+    let source: Arc<dyn AnswerSource> = source;
     let (session, events) = Session::start(config).map_err(|e| InputError(e.to_string()))?;
     let _ = clock.set(session.clone());
     let budget = session.budget();

@@ -92,6 +92,8 @@ pub(crate) struct SessionCore {
     exit: Mutex<Option<ExitRequest>>,
     /// Lua states of this session still alive (root and fork children).
     live_vms: Arc<LiveVms>,
+    /// Answers some queries on the VM thread (`engine::instant`).
+    pub instant: Option<Arc<dyn super::instant::InstantAnswers>>,
 }
 
 /// Poisoned locks only happen after a panic elsewhere; the data is still usable.
@@ -124,6 +126,7 @@ impl SessionCore {
             next_pause: AtomicU64::new(1),
             exit: Mutex::new(None),
             live_vms: Arc::new(LiveVms::default()),
+            instant: None,
         }
     }
 

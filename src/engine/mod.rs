@@ -16,6 +16,7 @@ pub mod debugger;
 pub mod determinism;
 pub mod error;
 pub mod event;
+pub mod instant;
 mod lua;
 pub mod packages;
 pub mod pricing;
@@ -33,6 +34,7 @@ pub use debugger::{
 };
 pub use error::EngineError;
 pub use event::*;
+pub use instant::{InstantAnswers, InstantHook};
 pub use session::{
     BreakpointSpec, EventStream, RootVmSetup, ScriptInfo, ScriptSpec, Session, SessionConfig,
     CANCEL_GRACE, STUCK_IN_C,

@@ -89,6 +89,9 @@ pub struct SessionConfig {
     /// Breakpoints set before the first line runs (`--break FILE:LINE`); each is
     /// checked as `Session::set_breakpoint` would, a bad one refuses the start.
     pub breakpoints: Vec<BreakpointSpec>,
+    /// Answers some queries on the VM thread without the driver (a headless replay;
+    /// see `engine::instant`). The driver must skip what it answered.
+    pub instant_answers: Option<super::instant::InstantHook>,
 }
 
 /// A breakpoint to set at start: `file` matched as a path suffix, an optional condition.
@@ -127,6 +130,7 @@ impl SessionConfig {
             secret_env: Vec::new(),
             root_vm_setup: None,
             breakpoints: Vec::new(),
+            instant_answers: None,
         }
     }
 }
@@ -289,6 +293,7 @@ impl Session {
             secret_env,
             root_vm_setup,
             breakpoints,
+            instant_answers,
         } = config;
         if !ctx.is_object() {
             return Err(EngineError::CtxNotObject(json_type_name(&ctx)));
@@ -315,7 +320,9 @@ impl Session {
             allow_exec,
             secret_env,
         };
-        let core = Arc::new(SessionCore::new(budget, settings, tx, writer));
+        let mut core = SessionCore::new(budget, settings, tx, writer);
+        core.instant = instant_answers.map(|hook| hook.0);
+        let core = Arc::new(core);
         // The debugger binds breakpoints from a chunk's text; an inline one has no file.
         core.debugger.register_source(&info.display, &info.text);
         for b in breakpoints {

@@ -144,7 +144,26 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
     }
     // Only the pending entries hold senders now: if they all vanish, recv fails.
     drop(tx);
+    // Decided before the pause is published, so a driver never sees these as its own.
+    let instant: Vec<(String, crate::engine::Answer)> = match &core.instant {
+        Some(hook) => queries
+            .iter()
+            .filter_map(|q| hook.answer_now(q).map(|a| (q.id.clone(), a)))
+            .collect(),
+        None => Vec::new(),
+    };
     core.emit(SessionEvent::Paused { pause, queries });
+    for (id, answer) in instant {
+        // Recorded like any answer (transcript first); its reply waits in `rx`.
+        if let Err(e) = core.answer(&id, answer) {
+            if core.is_cancelled() {
+                return Err(PrimError::plain("cancelled"));
+            }
+            core.withdraw(pause);
+            core.emit(SessionEvent::Resumed { pause });
+            return Err(PrimError::plain(e.to_string()));
+        }
+    }
 
     let mut answers: Vec<Option<String>> = vec![None; size];
     let mut left = size;
