@@ -11,7 +11,7 @@ use alc_workbench::answer::{AnswerFuture, AnswerSource, ReplaySource, ScriptSour
 use alc_workbench::engine::replay::{Recording, ReplayCursor, ScratchState};
 use alc_workbench::engine::state_store::StateStore;
 use alc_workbench::engine::{
-    Answer, AnswerOrigin, Outcome, Query, ScriptSpec, Session, SessionConfig, Status,
+    Answer, AnswerOrigin, InstantHook, Outcome, Query, ScriptSpec, Session, SessionConfig, Status,
 };
 use alc_workbench::headless::{drive, Verbosity};
 use serde_json::json;
@@ -73,25 +73,35 @@ fn record(mut config: SessionConfig, source: Arc<dyn AnswerSource>, dir: &Path) 
 }
 
 /// Replays the transcript on the engine with no live source: every recorded answer
-/// replayed, nothing left unasked, the same end. Returns the recording.
+/// replayed, nothing left unasked, the same end. Twice: answered through the driver
+/// (as the workbench does) and on the VM thread (the instant hook `replay` installs).
+/// Returns the recording.
 fn assert_replays_identically(path: &Path, script: ScriptSpec, alc_home: &Path) -> Recording {
-    let recording = Recording::load(path).unwrap();
+    let recording = Arc::new(Recording::load(path).unwrap());
     assert!(recording.replies() > 0, "the run asked nothing");
-    let state = recording.state.clone().expect("state snapshot recorded");
-    let scratch = ScratchState::create(&state, alc_home).unwrap();
-    let config = recording.session_config(script, scratch.path());
-    let recording = Arc::new(recording);
-    let source = ReplaySource::new(ReplayCursor::new(recording.clone()), Some(Arc::new(NoLive)));
-    let cursor = source.shared_cursor();
-    let outcome = run_session(config, Arc::new(source));
-    let cursor = cursor.lock().unwrap();
-    assert_eq!(cursor.stopped(), None, "{}", path.display());
-    assert!(cursor.unasked().is_empty());
-    assert_eq!(cursor.replayed(), recording.replies());
-    let end = recording.end.as_ref().expect("recorded end");
-    assert_eq!(outcome.status, end.status);
-    assert_eq!(outcome.result, end.result);
-    assert_eq!(outcome.error.map(|e| e.message), end.error);
+    for instant in [false, true] {
+        let state = recording.state.clone().expect("state snapshot recorded");
+        let scratch = ScratchState::create(&state, alc_home).unwrap();
+        let mut config = recording.session_config(script.clone(), scratch.path());
+        let source = Arc::new(ReplaySource::new(
+            ReplayCursor::new(recording.clone()),
+            Some(Arc::new(NoLive)),
+        ));
+        if instant {
+            config.instant_answers = Some(InstantHook(source.clone()));
+        }
+        let cursor = source.shared_cursor();
+        let outcome = run_session(config, source);
+        let cursor = cursor.lock().unwrap();
+        let how = format!("{} (instant: {instant})", path.display());
+        assert_eq!(cursor.stopped(), None, "{how}");
+        assert!(cursor.unasked().is_empty(), "{how}");
+        assert_eq!(cursor.replayed(), recording.replies(), "{how}");
+        let end = recording.end.as_ref().expect("recorded end");
+        assert_eq!(outcome.status, end.status, "{how}");
+        assert_eq!(outcome.result, end.result, "{how}");
+        assert_eq!(outcome.error.map(|e| e.message), end.error, "{how}");
+    }
     Recording::clone(&recording)
 }
 

@@ -463,3 +463,81 @@ fn a_token_budget_caps_each_calls_output_limit() {
     );
     assert_eq!(qs[2].output_limit(), x);
 }
+
+/// Answers prompts that start with "auto" on the VM thread; the rest are the driver's.
+struct AutoPrefix;
+
+impl alc_workbench::engine::InstantAnswers for AutoPrefix {
+    fn answer_now(&self, query: &alc_workbench::engine::Query) -> Option<Answer> {
+        query
+            .prompt
+            .starts_with("auto")
+            .then(|| Answer::new(format!("A:{}", query.prompt), AnswerOrigin::Replay))
+    }
+}
+
+/// The instant hook (`engine::instant`): its answers are given on the VM thread, after
+/// the pause is published (every query still appears, before its answer), and only
+/// the rest of a batch waits for the driver.
+#[test]
+fn instant_answers_are_given_in_the_pause_and_the_rest_wait_for_the_driver() {
+    let mut cfg = config(
+        "local a = alc.llm('auto 1')\n\
+         local b = alc.llm_batch({'auto 2', 'person 3', 'auto 4'})\n\
+         return {a = a, b = b}",
+    );
+    cfg.instant_answers = Some(alc_workbench::engine::InstantHook(std::sync::Arc::new(
+        AutoPrefix,
+    )));
+    let (session, mut stream) = Session::start(cfg).expect("session starts");
+    let mut events = Vec::new();
+    let out = loop {
+        let ev = stream.blocking_recv().expect("an end");
+        events.push(ev.clone());
+        match ev.event {
+            SessionEvent::Paused { queries, .. } => {
+                // What a driver does: skip what the hook answered.
+                for q in queries.iter().filter(|q| !q.prompt.starts_with("auto")) {
+                    session
+                        .answer(&q.id, Answer::new("P", AnswerOrigin::Script))
+                        .unwrap();
+                }
+            }
+            SessionEvent::Finished(o) => break o,
+            _ => {}
+        }
+    };
+    assert_eq!(out.status, Status::Completed, "{:?}", out.error);
+    assert_eq!(
+        out.result.unwrap(),
+        json!({"a": "A:auto 1", "b": ["A:auto 2", "P", "A:auto 4"]})
+    );
+    let order: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            SessionEvent::Paused { queries, .. } => Some(
+                queries
+                    .iter()
+                    .map(|q| format!("ask {}", q.id))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            SessionEvent::Answered { id, answer } => {
+                Some(format!("{id}={}", answer.source.label()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "ask q-1",
+            "q-1=replay",
+            "ask q-2 ask q-3 ask q-4",
+            "q-2=replay",
+            "q-4=replay",
+            "q-3=script"
+        ]
+    );
+    assert_eq!(out.metrics.llm_calls, 4);
+}
