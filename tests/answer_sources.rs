@@ -402,3 +402,50 @@ async fn restart_replaces_a_coprocess_that_exited() {
         "once"
     );
 }
+
+/// `ctrl-r` (or a failed batch item) may drop a query while its large request is
+/// still being written to a coprocess that reads slowly. The next query finishes that
+/// request, discards its reply and gets its own: the coprocess is not broken.
+#[tokio::test]
+async fn a_request_cancelled_while_being_written_is_finished_by_the_next_query() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let control = dir.path().join("control");
+    let made = std::process::Command::new("mkfifo").arg(&control).status();
+    assert!(made.expect("mkfifo runs").success());
+    // Reads nothing until told to on `control`, then echoes each request's id.
+    let script = format!(
+        r#"exec 4<'{}'
+read -r go <&4
+while IFS= read -r line; do
+  id=${{line#*\"id\":\"}}; id=${{id%%\"*}}
+  printf '{{"answer":"%s"}}\n' "$id"
+done"#,
+        control.display()
+    );
+    let opener =
+        tokio::task::spawn_blocking(move || std::fs::OpenOptions::new().write(true).open(control));
+    let source = Arc::new(spawn(&script));
+    let mut control = opener.await.expect("opener").expect("open control");
+
+    // 4 MiB cannot fit in the pipe while nobody reads: the write is stuck part-way.
+    let big = "x".repeat(4 << 20);
+    let mut first = tokio::spawn({
+        let source = Arc::clone(&source);
+        async move { source.answer(&query("q-1", &big)).await }
+    });
+    let stuck = tokio::time::timeout(Duration::from_millis(200), &mut first).await;
+    assert!(
+        stuck.is_err(),
+        "the 4 MiB request cannot have been written yet"
+    );
+    first.abort();
+    assert!(first.await.expect_err("aborted").is_cancelled());
+
+    use std::io::Write;
+    control.write_all(b"go\n").expect("let the coprocess read");
+    let second = source
+        .answer(&query("q-2", "p"))
+        .await
+        .expect("the coprocess still works");
+    assert_eq!(second.text, "q-2");
+}

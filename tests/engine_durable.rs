@@ -307,3 +307,42 @@ fn a_refused_answer_counts_nothing_and_the_recorded_one_carries_its_call() {
     assert!(answered.metrics.human_ms >= later.human_ms);
     assert_eq!(outcome.metrics.llm_calls, 1);
 }
+
+/// Answers every query on the VM thread (as a headless replay does).
+struct InstantAll;
+
+impl alc_workbench::engine::InstantAnswers for InstantAll {
+    fn answer_now(&self, _query: &alc_workbench::engine::Query) -> Option<Answer> {
+        Some(Answer::new("replayed text", AnswerOrigin::Replay))
+    }
+}
+
+/// An answer given on the VM thread (`engine::instant`) that the transcript refuses is
+/// not acknowledged either: with no driver to hold the strategy paused, the session
+/// ends with the error, and a `pcall` around the call cannot make it go on.
+#[test]
+fn an_unrecorded_instant_answer_ends_the_session_with_the_error() {
+    let sink = FlakySink::new();
+    sink.break_with(Fault::DiskFull { keep: 0 });
+    let mut cfg = config("local ok = pcall(alc.llm, 'first?')\nreturn 'went on'");
+    cfg.instant_answers = Some(alc_workbench::engine::InstantHook(std::sync::Arc::new(
+        InstantAll,
+    )));
+    let (_session, mut events) =
+        Session::start_with_transcript(cfg, sink.writer(Path::new(PATH))).expect("starts");
+    let (outcome, seen) = finished(&mut events);
+    assert_eq!(outcome.status, Status::Failed, "{outcome:?}");
+    let message = outcome.error.unwrap().message;
+    assert!(
+        message.contains("write failed")
+            && message.contains("the answer to q-1 was not acknowledged"),
+        "{message}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(&e.event, SessionEvent::Answered { .. })),
+        "nothing was answered"
+    );
+    assert!(!sink.text().contains("replayed text"));
+}

@@ -6,7 +6,8 @@
 //!   `$VARS`, `&&`) is allowed.
 //! - Its stdin receives the query as one JSON object (the serialised [`Query`]: `id`,
 //!   `prompt`, `system`, `max_tokens`, `grounded`, `underspecified`, `site`, and
-//!   `batch` / `fork` when present) followed by a newline, then stdin is closed.
+//!   `batch` / `fork` / `max_tokens_capped` when present) followed by a newline, then
+//!   stdin is closed.
 //! - Its stdout, read to the end, **is** the answer text, with one trailing newline
 //!   removed (all other whitespace is kept). Output beyond the maximum answer size
 //!   (`--max-answer-mb`, default 16 MiB) fails the query at once and the command is

@@ -16,8 +16,9 @@
 //! a JSON object, a timeout, the process exiting — marks the coprocess **broken**: it
 //! is killed and every later query fails at once with the reason, rather than risk
 //! pairing answers with the wrong queries. A query cancelled while its request was
-//! out (its future dropped) is handled too: the next query first reads and discards
-//! the stale reply. A reply line longer than the maximum answer size
+//! out (its future dropped: `ctrl-r`, a failed batch item) is handled too: the next
+//! query first finishes writing the request if it was cut part-way (a large prompt
+//! and a slow reader), then reads and discards the stale reply. A reply line longer than the maximum answer size
 //! (`--max-answer-mb`, default 16 MiB) breaks the coprocess too, and is never held in
 //! memory whole. Its stderr is collected in the background
 //! into a bounded buffer and its tail is quoted when it exits. The child is killed
@@ -79,13 +80,38 @@ struct Channel {
 }
 
 /// Progress of the exchange that last held the pipes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Pending {
     Idle,
-    /// The request may be only partly written: the stream cannot be repaired.
-    PartialRequest,
+    /// The request was being written when its query was cancelled; its bytes from
+    /// `written` on are still to go. The next query writes them (the coprocess then answers a
+    /// request nobody waits for, whose reply is discarded), so the stream stays in
+    /// step: a `ctrl-r` on a large prompt must not break the coprocess.
+    PartialRequest {
+        request: Vec<u8>,
+        written: usize,
+    },
     /// The request was sent but its reply not read: the next line is stale.
     Reply,
+}
+
+/// Writes what is left of the request in flight (`Pending::PartialRequest`), keeping
+/// count after each write so a cancel at any await leaves a state the next query can
+/// resume; flushed, it becomes `Pending::Reply`.
+async fn finish_request(channel: &mut Channel) -> std::io::Result<()> {
+    let Channel { stdin, pending, .. } = channel;
+    if let Pending::PartialRequest { request, written } = pending {
+        while *written < request.len() {
+            let n = stdin.write(&request[*written..]).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            *written += n;
+        }
+        stdin.flush().await?;
+        *pending = Pending::Reply;
+    }
+    Ok(())
 }
 
 /// Answers queries through one long-lived process (see the module docs).
@@ -145,17 +171,14 @@ impl CoprocessSource {
                 "answer coprocess is not usable any more: {reason}"
             )));
         }
-        if channel.pending == Pending::PartialRequest {
-            let reason = "a cancelled query left a partly written request".to_string();
-            self.break_channel(&mut channel, reason.clone()).await;
-            return Err(SourceError::Failed(format!(
-                "answer coprocess is not usable any more: {reason}"
-            )));
-        }
         let start = Instant::now();
         let limit = self.max_answer_bytes;
         // `Ok(None)`: a line (the stale one or the reply) passed the limit.
         let io = async {
+            if matches!(channel.pending, Pending::PartialRequest { .. }) {
+                // Finish the cancelled request first; its reply is then stale.
+                finish_request(&mut channel).await?;
+            }
             if channel.pending == Pending::Reply {
                 // The reply to a cancelled query: read and discard it. EOF here is
                 // the process ending, reported below like any EOF.
@@ -167,10 +190,11 @@ impl CoprocessSource {
                 }
                 channel.pending = Pending::Idle;
             }
-            channel.pending = Pending::PartialRequest;
-            channel.stdin.write_all(request.as_bytes()).await?;
-            channel.stdin.flush().await?;
-            channel.pending = Pending::Reply;
+            channel.pending = Pending::PartialRequest {
+                request: request.into_bytes(),
+                written: 0,
+            };
+            finish_request(&mut channel).await?;
             let mut reply = Vec::new();
             if read_line_capped(&mut channel.stdout, &mut reply, limit).await? == LineRead::TooLarge
             {

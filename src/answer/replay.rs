@@ -136,12 +136,12 @@ impl AnswerSource for ReplaySource {
         }
     }
 
-    /// Starts the replay over from the recording's first query, and the live source
-    /// with it.
     fn answered_inline(&self, id: &str) -> bool {
         lock(&self.inline).remove(id)
     }
 
+    /// Starts the replay over from the recording's first query, and the live source
+    /// with it.
     fn restart(&self) -> RestartFuture<'_> {
         {
             let mut cursor = self.cursor();

@@ -108,8 +108,11 @@ pub(super) fn on_event(app: &mut App, stamped: Stamped, fx: &mut Vec<Effect>) {
 }
 
 /// The event stream closed; if no `Finished` came, the session is over anyway.
-pub(super) fn on_stream_closed(app: &mut App) {
+pub(super) fn on_stream_closed(app: &mut App, fx: &mut Vec<Effect>) {
     if app.session.phase == Phase::Running {
+        for q in &app.pending.queries {
+            super::modes::drop_request(q, fx);
+        }
         let status = if app.session.cancel_requested {
             Status::Cancelled
         } else {

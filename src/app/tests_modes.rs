@@ -640,3 +640,14 @@ fn the_end_of_a_session_drops_its_requests() {
         request: 1
     }));
 }
+
+#[test]
+fn a_stream_closed_without_an_end_drops_the_requests_too() {
+    let mut app = provider(Mode::Auto);
+    paused(&mut app, 2, vec![query("q-1", "p", "demo/cot.lua", 3)]);
+    let fx = update(&mut app, Msg::SessionEnded);
+    assert!(fx.contains(&Effect::DropRequest {
+        id: "q-1".into(),
+        request: 1
+    }));
+}

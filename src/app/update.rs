@@ -31,7 +31,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Paste(text) => on_paste(app, &text),
         Msg::Resize(w, h) => app.size = (w, h),
         Msg::Session(stamped) => events::on_event(app, stamped, &mut fx),
-        Msg::SessionEnded => events::on_stream_closed(app),
+        Msg::SessionEnded => events::on_stream_closed(app, &mut fx),
         Msg::StartFailed(error) => {
             app.session.phase = Phase::Idle;
             app.message = Some(format!("could not start: {error}"));

@@ -14,10 +14,16 @@ pub(crate) struct ExitRequest {
     /// The forked package that called it, when not the root VM.
     pub fork: Option<String>,
     pub site: Option<Site>,
+    /// Set when the engine itself ends the session (an answer given on the VM thread
+    /// that the transcript could not record): the whole message.
+    pub reason: Option<String>,
 }
 
 impl ExitRequest {
     pub fn message(&self) -> String {
+        if let Some(reason) = &self.reason {
+            return reason.clone();
+        }
         let who = match &self.fork {
             Some(name) => format!(" in forked package {name}"),
             None => String::new(),

@@ -156,12 +156,19 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
     for (id, answer) in instant {
         // Recorded like any answer (transcript first); its reply waits in `rx`.
         if let Err(e) = core.answer(&id, answer) {
-            if core.is_cancelled() {
-                return Err(PrimError::plain("cancelled"));
+            // Not acknowledged, so the strategy must not go on, and there is no driver
+            // to hold it paused and report: the session ends with the error, which no
+            // `pcall` can catch (as `os.exit`). Headless, that is exit 1, as when the
+            // driver's own answer is refused.
+            if !core.is_cancelled() {
+                core.request_exit(crate::engine::core::ExitRequest {
+                    code: 1,
+                    fork: vm.fork.clone(),
+                    site: call_site(lua),
+                    reason: Some(e.to_string()),
+                });
             }
-            core.withdraw(pause);
-            core.emit(SessionEvent::Resumed { pause });
-            return Err(PrimError::plain(e.to_string()));
+            return Err(PrimError::plain("cancelled"));
         }
     }
 

@@ -303,6 +303,7 @@ pub(crate) fn install(lua: &Lua, vm: &Arc<VmContext>) -> mlua::Result<()> {
                 code,
                 fork: exiting.fork.clone(),
                 site: call_site(lua),
+                reason: None,
             });
             Ok(())
         })?,
