@@ -158,7 +158,8 @@ async fn dropping_a_stream_cancels_it_at_the_server() {
         done = p.answer_streaming(&long, sink) => panic!("the long answer ended first: {done:?}"),
         _ = first.recv() => {}
     }
-    // Dropped mid-stream: the server must notice and cancel the task.
+    // Dropped mid-stream: the server must notice and cancel the task. Its log file is
+    // the only place that says so, and nothing announces a write to it: poll it.
     let deadline = Instant::now() + Duration::from_secs(20);
     while cancels() == before {
         assert!(
