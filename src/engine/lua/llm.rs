@@ -2,7 +2,9 @@
 //! strategy until someone answers.
 //!
 //! A pause: check the budget (once per pause, as algocline; strict mode also checks
-//! the pause's size), register the queries in the session core, emit `Paused`, then
+//! the pause's size), cap each query's output limit to what a token budget has left
+//! (`max_tokens_capped`), register the queries in the session core, let the instant
+//! hook answer what it can (`engine::instant`), emit `Paused` (then those answers),
 //! block this VM thread on a reply channel until every query is answered (or one
 //! fails, or the session is cancelled), and emit `Resumed`. Person time is not
 //! measured here: the driver tells the session when a query is ready for a person.
@@ -73,21 +75,43 @@ fn new_ask(prompt: String) -> Ask {
     }
 }
 
-/// Caps each query's output limit to its share of the `left` tokens of the budget,
-/// after the prompts' own (estimated) tokens: a budget of 150 is not overshot to 243
-/// by one long answer. A batch shares what is left equally. At least 1 token each,
-/// so the call is still a call; `max_tokens` keeps what the strategy asked.
+/// Caps each query's output limit to its share of the `left` tokens of the budget
+/// (what is left after the prompts' own estimated tokens): a budget of 150 is not
+/// overshot to 243 by one long answer. A batch shares it equally. At least 1 token
+/// each, so the call is still a call; `max_tokens` keeps what the strategy asked.
 fn cap_output(queries: &mut [Query], left: u64) {
-    let prompts: u64 = queries
-        .iter()
-        .map(|q| estimate_tokens(&q.prompt) + q.system.as_deref().map_or(0, estimate_tokens))
-        .sum();
-    let share = (left.saturating_sub(prompts) / queries.len().max(1) as u64).max(1);
+    let share = (left / queries.len().max(1) as u64).max(1);
     for q in queries {
         if share < u64::from(q.max_tokens) {
             q.max_tokens_capped = Some(share as u32);
         }
     }
+}
+
+/// Records the answers the instant hook gave (transcript first, like any answer); their
+/// replies then wait in the pause's channel. One the transcript refuses is not
+/// acknowledged, so the strategy must not go on, and there is no driver to hold it
+/// paused and report: the session ends with the error, which no `pcall` can catch (as
+/// `os.exit`). Headless, that is exit 1, as when a driver's answer is refused.
+fn give_instant_answers(
+    lua: &Lua,
+    vm: &VmContext,
+    answers: Vec<(String, crate::engine::Answer)>,
+) -> Result<(), PrimError> {
+    for (id, answer) in answers {
+        if let Err(e) = vm.core.answer(&id, answer) {
+            if !vm.core.is_cancelled() {
+                vm.core.request_exit(crate::engine::core::ExitRequest {
+                    code: 1,
+                    fork: vm.fork.clone(),
+                    site: call_site(lua),
+                    reason: Some(e.to_string()),
+                });
+            }
+            return Err(PrimError::plain("cancelled"));
+        }
+    }
+    Ok(())
 }
 
 /// Asks and waits. Returns the answers in input order.
@@ -109,7 +133,7 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
     };
     let site = call_site(lua);
     let pause = core.next_pause_id();
-    let queries: Vec<Query> = asks
+    let mut queries: Vec<Query> = asks
         .into_iter()
         .enumerate()
         .map(|(index, a)| Query {
@@ -125,10 +149,6 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
             max_tokens_capped: None,
         })
         .collect();
-    let mut queries = queries;
-    if let Some(left) = tokens_left {
-        cap_output(&mut queries, left);
-    }
     let keys: Vec<_> = queries
         .iter()
         .map(|q| {
@@ -136,6 +156,10 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
             (q.id.clone(), estimate_tokens(&q.prompt) + sys)
         })
         .collect();
+    if let Some(left) = tokens_left {
+        let prompts = keys.iter().map(|(_, estimate)| estimate).sum();
+        cap_output(&mut queries, left.saturating_sub(prompts));
+    }
     let (tx, rx) = mpsc::channel();
     if let Err(e) = core.register(pause, &keys, &tx) {
         let ids: Vec<_> = keys.into_iter().map(|(id, _)| id).collect();
@@ -153,24 +177,7 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
         None => Vec::new(),
     };
     core.emit(SessionEvent::Paused { pause, queries });
-    for (id, answer) in instant {
-        // Recorded like any answer (transcript first); its reply waits in `rx`.
-        if let Err(e) = core.answer(&id, answer) {
-            // Not acknowledged, so the strategy must not go on, and there is no driver
-            // to hold it paused and report: the session ends with the error, which no
-            // `pcall` can catch (as `os.exit`). Headless, that is exit 1, as when the
-            // driver's own answer is refused.
-            if !core.is_cancelled() {
-                core.request_exit(crate::engine::core::ExitRequest {
-                    code: 1,
-                    fork: vm.fork.clone(),
-                    site: call_site(lua),
-                    reason: Some(e.to_string()),
-                });
-            }
-            return Err(PrimError::plain("cancelled"));
-        }
-    }
+    give_instant_answers(lua, vm, instant)?;
 
     let mut answers: Vec<Option<String>> = vec![None; size];
     let mut left = size;
