@@ -387,3 +387,52 @@ fn the_workbench_own_output_cannot_be_opened_for_writing() {
         json!("ok")
     );
 }
+
+/// The workbench's stdin is the person's keyboard: a strategy reading it (in the main
+/// VM or a fork child) gets a clear error instead of stealing keystrokes; reading a
+/// file, also as the default input, still works.
+#[test]
+fn reading_stdin_is_refused_and_files_still_read() {
+    for code in [
+        "local x = 1\nlocal v = io.read('l')\nreturn v",
+        "local x = 1\nfor line in io.lines() do end",
+        "local x = 1\nlocal v = io.stdin:read('a')\nreturn v",
+        "local x = 1\nlocal v = io.input():read('l')\nreturn v",
+    ] {
+        let msg = failed(&eval(code));
+        assert!(
+            msg.starts_with("test.lua:2:")
+                && msg.contains("reading stdin is disabled in the sandbox")
+                && msg.contains("the person's keys"),
+            "{code}: {msg}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.txt");
+    std::fs::write(&file, "first\nsecond\n").unwrap();
+    let path = file.display().to_string();
+    let code = format!(
+        "local lines = {{}}\nfor l in io.lines({path:?}) do lines[#lines + 1] = l end\n\
+         io.input({path:?})\nlocal first = io.read('l')\n\
+         local f = io.open({path:?})\nlocal all = f:read('a')\nf:close()\n\
+         return {{lines = lines, first = first, all = all, t = io.type(io.stdin)}}"
+    );
+    assert_eq!(
+        completed(eval(&code)),
+        json!({"lines": ["first", "second"], "first": "first", "all": "first\nsecond\n",
+               "t": "file"})
+    );
+    let (_dir, cfg) = project(
+        "return alc.fork({'reader'}, {})",
+        &[(
+            "reader",
+            "return {run = function(ctx) return io.read('l') end}",
+        )],
+    );
+    let r = completed(eval_config(cfg).0);
+    let err = r[0]["error"].as_str().unwrap();
+    assert!(
+        err.contains("reading stdin is disabled in the sandbox"),
+        "{err}"
+    );
+}

@@ -9,8 +9,8 @@ local allow_exec = opts.allow_exec
 local stdout, stderr = opts.stdout, opts.stderr
 local request_exit, cancel_sentinel = opts.request_exit, opts.cancel_sentinel
 
-local raw_load, raw_loadfile, raw_open, raw_type, raw_close =
-  load, loadfile, io.open, io.type, io.close
+local raw_load, raw_loadfile, raw_open, raw_type, raw_close, raw_lines =
+  load, loadfile, io.open, io.type, io.close, io.lines
 local error, select, type = error, select, type
 
 local function refused(what, why)
@@ -173,8 +173,76 @@ local function check_writable(filename, mode, level)
   end
 end
 
+-- Input ---------------------------------------------------------------------------
+-- The workbench's stdin is the person's keyboard (the workbench's keys, or `run`
+-- asking on the terminal): a strategy reading it would steal their keystrokes and
+-- block in C where a cancel cannot reach. io.read, io.lines() and io.stdin are
+-- refused while the default input is stdin; io.input(FILE) and reading files work.
+local STDIN_WHY = "it is the workbench's own input, the person's keys; pass data in ctx or read a file"
+local function refuse_stdin(level)
+  error(refused("reading stdin", STDIN_WHY), level + 1)
+end
+local stdin = setmetatable({}, {
+  __index = function()
+    return function()
+      refuse_stdin(2)
+    end
+  end,
+  __tostring = function()
+    return "file (stdin, refused)"
+  end,
+})
+local current_input = stdin
+io.stdin = stdin
+
+local function check_readable(filename, mode, level)
+  if type(filename) == "string" and (mode == nil or (type(mode) == "string" and mode:find("r")))
+      and is_own_output(filename) then
+    error(refused(("reading %q"):format(filename),
+      "that is the workbench's own input or terminal; pass data in ctx or read a file"), level + 1)
+  end
+end
+
+io.input = function(file)
+  if file == nil then
+    return current_input
+  end
+  if type(file) == "string" then
+    check_readable(file, "r", 2)
+    local f, msg = raw_open(file, "r")
+    if not f then
+      error(msg, 2)
+    end
+    current_input = f
+  elseif file == stdin or raw_type(file) == "file" then
+    current_input = file
+  else
+    error("bad argument #1 to 'input' (file expected, got " .. type(file) .. ")", 2)
+  end
+  return current_input
+end
+
+io.read = function(...)
+  if current_input == stdin then
+    refuse_stdin(2)
+  end
+  return current_input:read(...)
+end
+
+io.lines = function(filename, ...)
+  if filename == nil then
+    if current_input == stdin then
+      refuse_stdin(2)
+    end
+    return current_input:lines(...)
+  end
+  check_readable(filename, "r", 2)
+  return raw_lines(filename, ...)
+end
+
 io.open = function(filename, mode)
   check_writable(filename, mode, 2)
+  check_readable(filename, mode, 2)
   return raw_open(filename, mode)
 end
 
@@ -212,7 +280,7 @@ io.close = function(file)
 end
 
 io.type = function(obj)
-  if is_captured(obj) then
+  if is_captured(obj) or obj == stdin then
     return "file"
   end
   return raw_type(obj)
