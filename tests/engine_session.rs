@@ -543,3 +543,28 @@ fn instant_answers_are_given_in_the_pause_and_the_rest_wait_for_the_driver() {
     assert_eq!(order.len(), 6, "{order:?}");
     assert_eq!(out.metrics.llm_calls, 4);
 }
+
+/// A query handed back to a model (`f5` after `ctrl-r`) stops the person's clock on
+/// it: the time after `person_away` is the strategy's again, until `person_ready`.
+#[test]
+fn person_away_stops_the_persons_clock_until_ready_again() {
+    let (session, mut events) = Session::start(config("return alc.llm('q')")).unwrap();
+    let q = next_pause(&mut events);
+    session.person_ready(&q).unwrap();
+    let theirs = until_metrics(&session, |m| m.human_ms >= 100);
+    session.person_away(&q);
+    let away = session.metrics();
+    // While the model drafts, wall time runs on and the person's stands still.
+    let later = until_metrics(&session, |m| m.wall_ms >= away.wall_ms + 150);
+    assert!(
+        later.human_ms <= away.human_ms + 1,
+        "{away:?} then {later:?}"
+    );
+    assert!(later.elapsed_ms >= away.elapsed_ms + 150, "{later:?}");
+    assert!(away.human_ms >= theirs.human_ms);
+    session.person_ready(&q).unwrap();
+    until_metrics(&session, |m| m.human_ms >= away.human_ms + 50);
+    session
+        .answer(&q, Answer::new("done", AnswerOrigin::Provider))
+        .unwrap();
+}
