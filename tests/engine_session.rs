@@ -568,3 +568,41 @@ fn person_away_stops_the_persons_clock_until_ready_again() {
         .answer(&q, Answer::new("done", AnswerOrigin::Provider))
         .unwrap();
 }
+
+/// The cap learns from the provider's counts: once a call reported more prompt tokens
+/// than the engine estimated (a chat template's markers), later caps leave that much
+/// room for each prompt, so a real model's answer ends inside the budget.
+#[test]
+fn the_cap_leaves_room_for_the_prompt_overhead_a_provider_reported() {
+    let mut cfg = config(
+        "local a = alc.llm('0123456789abcdefghij0123456789abcdefghij', {max_tokens = 100})\n\
+         local b = alc.llm('0123456789abcdefghij0123456789abcdefghij', {max_tokens = 1000})\n\
+         return 'ok'",
+    );
+    cfg.ctx = json!({"budget": {"max_tokens": 300}});
+    let (session, mut events) = Session::start(cfg).unwrap();
+    let mut caps = Vec::new();
+    let out = loop {
+        let ev = events.blocking_recv().expect("an end");
+        match ev.event {
+            SessionEvent::Paused { queries, .. } => {
+                let q = &queries[0];
+                caps.push(q.max_tokens_capped);
+                // 40 characters: estimated 10 prompt tokens; the "server" says 40.
+                let mut answer = Answer::new("x", AnswerOrigin::Provider);
+                answer.usage = Some(alc_workbench::engine::Usage {
+                    prompt_tokens: 40,
+                    completion_tokens: 100,
+                });
+                session.answer(&q.id, answer).unwrap();
+            }
+            SessionEvent::Finished(o) => break o,
+            _ => {}
+        }
+    };
+    assert_eq!(out.status, Status::Completed, "{:?}", out.error);
+    assert_eq!(caps[0], None, "100 fits in 300 less a 10-token prompt");
+    // 300 - 140 used = 160 left; less the prompt: 10 estimated, 2 for the estimate's
+    // error, and the 30 the server showed over the estimate.
+    assert_eq!(caps[1], Some(118));
+}

@@ -184,6 +184,10 @@ pub struct Counters {
     /// End of the last interval already counted as a person's time, so overlapping
     /// intervals (a batch, fork children) are never counted twice.
     human_until: Option<Instant>,
+    /// The most a provider's reported prompt tokens exceeded our estimate of a prompt
+    /// (chat templates, role markers, a default system prompt): the token budget's cap
+    /// on a call's output limit leaves room for it (see `prompt_allowance`).
+    prompt_overhead: u64,
 }
 
 impl Counters {
@@ -194,7 +198,14 @@ impl Counters {
             outstanding: 0,
             person_ready: HashMap::new(),
             human_until: None,
+            prompt_overhead: 0,
         }
+    }
+
+    /// Tokens a call's prompt will take beyond its estimate, as the provider's own
+    /// counts have shown so far (0 until a call reported usage).
+    pub fn prompt_allowance(&self) -> u64 {
+        self.prompt_overhead
     }
 
     /// A snapshot with the clocks brought up to now: a person's wait still going on
@@ -251,6 +262,8 @@ impl Counters {
             Some(u) => {
                 self.metrics.prompt_tokens += u.prompt_tokens;
                 self.metrics.completion_tokens += u.completion_tokens;
+                let overhead = u.prompt_tokens.saturating_sub(prompt_estimate);
+                self.prompt_overhead = self.prompt_overhead.max(overhead);
             }
             None => {
                 self.metrics.estimated_calls += 1;
@@ -488,5 +501,26 @@ mod tests {
         c.person_ready("q-1", s(600)); // the draft is complete
         c.settle("q-1", s(700));
         assert_eq!(c.snapshot_at(s(1000)).human_ms, 200);
+    }
+
+    #[test]
+    fn reported_prompts_teach_the_overhead_beyond_the_estimate() {
+        let mut c = Counters::new(Instant::now());
+        assert_eq!(c.prompt_allowance(), 0);
+        let mut a = Answer::new("x", AnswerOrigin::Provider);
+        a.usage = Some(Usage {
+            prompt_tokens: 49,
+            completion_tokens: 5,
+        });
+        c.record_answer("q-1", 18, &a);
+        assert_eq!(c.prompt_allowance(), 31, "a chat template's tokens");
+        a.usage = Some(Usage {
+            prompt_tokens: 20,
+            completion_tokens: 5,
+        });
+        c.record_answer("q-2", 18, &a);
+        assert_eq!(c.prompt_allowance(), 31, "the most seen is kept");
+        c.record_answer("q-3", 100, &Answer::new("x", AnswerOrigin::Human));
+        assert_eq!(c.prompt_allowance(), 31, "an estimate teaches nothing");
     }
 }

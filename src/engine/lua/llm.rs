@@ -76,8 +76,9 @@ fn new_ask(prompt: String) -> Ask {
 }
 
 /// Caps each query's output limit to its share of the `left` tokens of the budget
-/// (what is left after the prompts' own estimated tokens): a budget of 150 is not
-/// overshot to 243 by one long answer. A batch shares it equally. At least 1 token
+/// (what is left after the prompts' own tokens: estimated, plus the overhead the
+/// provider's counts have shown): a budget of 150 is not overshot to 243 by one long
+/// answer. A batch shares it equally. At least 1 token
 /// each, so the call is still a call; `max_tokens` keeps what the strategy asked.
 fn cap_output(queries: &mut [Query], left: u64) {
     let share = (left / queries.len().max(1) as u64).max(1);
@@ -124,12 +125,13 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
         return Err(PrimError::arg(super::inspect::LLM_REFUSED));
     }
     let size = asks.len();
-    let tokens_left = {
+    let (tokens_left, allowance) = {
         let mut counters = core.counters();
         counters
             .admit(&core.budget, size as u64)
             .map_err(PrimError::plain)?;
-        core.budget.remaining(&counters.snapshot())[2]
+        let left = core.budget.remaining(&counters.snapshot())[2];
+        (left, counters.prompt_allowance())
     };
     let site = call_site(lua);
     let pause = core.next_pause_id();
@@ -157,7 +159,12 @@ fn pause(lua: &Lua, vm: &VmContext, asks: Vec<Ask>, batch: bool) -> Result<Vec<S
         })
         .collect();
     if let Some(left) = tokens_left {
-        let prompts = keys.iter().map(|(_, estimate)| estimate).sum();
+        // Each prompt as estimated, an eighth more for the estimate's error (tokenisers
+        // differ), plus what the provider has shown it adds to every prompt.
+        let prompts: u64 = keys
+            .iter()
+            .map(|(_, estimate)| estimate + estimate.div_ceil(8) + allowance)
+            .sum();
         cap_output(&mut queries, left.saturating_sub(prompts));
     }
     let (tx, rx) = mpsc::channel();
